@@ -1,0 +1,57 @@
+// `tca <command> [options]`: dispatch to the registered subcommands; every error becomes one line
+// on stderr ("tca <command>: error: ...") and the exit code of conventions.md.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "command.hpp"
+#include "core/error.hpp"
+
+namespace tca::cli {
+
+std::map<std::string, Command>& command_registry() {
+  static std::map<std::string, Command> registry;
+  return registry;
+}
+
+static void print_commands(std::FILE* out) {
+  std::vector<const Command*> cmds;
+  for (auto& [name, c] : command_registry()) cmds.push_back(&c);
+  std::sort(cmds.begin(), cmds.end(), [](auto* a, auto* b) { return a->order < b->order; });
+  std::fprintf(out,
+               "tca: Tree Cross Attention experiment toolkit (TCA vs Cross Attention vs Perceiver "
+               "IO)\n\nusage: tca <command> [options]     tca <command> --help\n\ncommands:\n");
+  for (auto* c : cmds) std::fprintf(out, "  %-16s %s\n", c->name.c_str(), c->summary.c_str());
+}
+
+}  // namespace tca::cli
+
+int main(int argc, char** argv) {
+  using namespace tca::cli;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    print_commands(stdout);
+    return argc < 2 ? tca::kExitUsage : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) argv[1] = const_cast<char*>("version");
+  auto it = command_registry().find(argv[1]);
+  if (it == command_registry().end()) {
+    std::fprintf(stderr, "tca: error: unknown command '%s' (see tca --help)\n", argv[1]);
+    return tca::kExitUsage;
+  }
+  bool debug = false;
+  for (int i = 2; i < argc; ++i) debug |= !std::strcmp(argv[i], "--debug");
+  try {
+    return it->second.run(argc - 1, argv + 1);
+  } catch (const tca::Error& e) {
+    std::fprintf(stderr, "tca %s: error: %s\n", argv[1], e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    if (debug) throw;
+    std::fprintf(stderr, "tca %s: error: %s\n", argv[1], e.what());
+    return tca::kExitFailure;
+  }
+}
