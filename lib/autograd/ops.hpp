@@ -1,0 +1,85 @@
+// The differentiable op set. Each op is a free function returning a Var and recording its
+// backward (forward and backward side by side in one file per family, style.md).
+// Shape letters: R rows, B batch, M/N/K matmul extents, D width.
+#pragma once
+#include <vector>
+
+#include "autograd/variable.hpp"
+#include "core/rng.hpp"
+
+namespace tca::ops {
+
+// ---- matmul.cpp ------------------------------------------------------------------------------
+// Batched matmul: a [..., M, K] (trans_a: [..., K, M]), b [..., K, N] (trans_b: [..., N, K]).
+// Batch extents must match, or one side's batch may be absent / all ones (broadcast).
+Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false);
+// PyTorch-layout linear: x [..., in], weight [out, in], bias [out] (may be undefined): x W^T + b.
+Var linear(const Var& x, const Var& weight, const Var& bias = Var());
+
+// ---- elementwise.cpp (NumPy broadcasting) ----------------------------------------------------
+Var add(const Var& a, const Var& b);
+Var sub(const Var& a, const Var& b);
+Var mul(const Var& a, const Var& b);
+Var div(const Var& a, const Var& b);
+Var add_scalar(const Var& a, float s);
+Var mul_scalar(const Var& a, float s);
+Var neg(const Var& a);
+Var square(const Var& a);
+
+// ---- activation.cpp --------------------------------------------------------------------------
+Var relu(const Var& x);
+Var elu(const Var& x, float alpha = 1.0f);
+Var gelu(const Var& x);  // exact erf form
+Var exp(const Var& x);
+Var log(const Var& x);
+Var softplus(const Var& x);  // log(1 + e^x)
+
+// ---- norm.cpp --------------------------------------------------------------------------------
+// Over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta (biased variance).
+Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f);
+
+// ---- softmax.cpp -----------------------------------------------------------------------------
+// Softmax over the last axis. `mask` (optional, f32 0/1, broadcastable to x): where 0 the logit
+// is replaced by -FLT_MAX (tca.md 1: a fully masked row becomes uniform, never NaN).
+Var softmax(const Var& x, const Tensor& mask = Tensor());
+Var log_softmax(const Var& x);
+
+// ---- shape_ops.cpp ---------------------------------------------------------------------------
+Var reshape(const Var& x, const Shape& shape);  // a view; one extent may be -1
+Var transpose(const Var& x, int axis0, int axis1);
+Var permute(const Var& x, const std::vector<int>& perm);
+Var concat(const std::vector<Var>& xs, int axis);
+Var slice(const Var& x, int axis, int64_t start, int64_t end);  // [start, end)
+std::vector<Var> split(const Var& x, int axis, const std::vector<int64_t>& sizes);
+
+// ---- index.cpp -------------------------------------------------------------------------------
+// Rows of x [R, ...] picked by index [K] (i32, values in [0, R)) -> [K, ...]; backward scatter-adds.
+Var gather_rows(const Var& x, const Tensor& index);
+
+// ---- reduce.cpp ------------------------------------------------------------------------------
+Var sum(const Var& x, int axis, bool keepdim = false);
+Var mean(const Var& x, int axis, bool keepdim = false);
+Var sum_all(const Var& x);   // scalar
+Var mean_all(const Var& x);  // scalar
+// x [..., n, D], mask [..., n] (f32 0/1): sum_i m_i x_i / (sum_i m_i + eps) -> [..., D]
+// (tca.md 4.2: the aggregator's masked mean; all-padding -> zero vector).
+Var masked_mean(const Var& x, const Tensor& mask, float eps = 1e-9f);
+
+// ---- loss.cpp --------------------------------------------------------------------------------
+// logits [R, C], labels [R] i32 -> per-row cross-entropy [R] (logsumexp - logit[label]).
+Var cross_entropy_per_row(const Var& logits, const Tensor& labels);
+// Mean over rows of cross_entropy_per_row.
+Var cross_entropy(const Var& logits, const Tensor& labels);
+// Gaussian log-likelihood per row, summed over the last axis: mean, std, y [R, dy] -> [R]
+// sum_d ( -(y - mean)^2 / (2 std^2) - log std - log sqrt(2 pi) ).
+Var gaussian_log_likelihood_per_row(const Var& mean, const Var& std, const Tensor& y);
+// Gaussian negative log-likelihood averaged over rows.
+Var gaussian_nll(const Var& mean, const Var& std, const Tensor& y);
+// Mean squared error over all elements.
+Var mse(const Var& pred, const Tensor& y);
+
+// ---- dropout.cpp -----------------------------------------------------------------------------
+// Inverted dropout with the explicit generator; identity when !training or p == 0.
+Var dropout(const Var& x, float p, Rng& rng, bool training);
+
+}  // namespace tca::ops

@@ -1,0 +1,91 @@
+// Reverse-mode autodiff (style.md: flashlight's Variable). A Var is a handle on a Node that holds
+// a value, a lazily allocated gradient and, when it was produced by an op while gradients are
+// recorded, the op's inputs and a backward function that adds this node's gradient into theirs.
+// backward() on a scalar walks the graph once in reverse topological order. Under NoGradGuard ops
+// record nothing: results are plain leaves and no intermediate is kept alive.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace tca {
+
+struct Node {
+  Tensor value;
+  Tensor grad;  // same shape as value; allocated (zeroed) on first use
+  bool requires_grad = false;
+  std::vector<std::shared_ptr<Node>> inputs;
+  std::function<void(Node& self)> backward;  // reads self.grad, accumulates into inputs' grads
+  bool retain_grad = false;  // keep this interior node's gradient after backward (debugging, tests)
+
+  Tensor& grad_buffer();  // the gradient, allocated and zeroed on first call
+  bool input_needs_grad(size_t i) const { return inputs[i]->requires_grad; }
+};
+
+class Var {
+ public:
+  Var() = default;
+  explicit Var(Tensor value, bool requires_grad = false);
+  explicit Var(std::shared_ptr<Node> node) : node_(std::move(node)) {}
+
+  bool defined() const { return node_ != nullptr; }
+  const Tensor& value() const { return node_->value; }
+  Tensor& mutable_value() { return node_->value; }
+  const Shape& shape() const { return node_->value.shape(); }
+  int64_t dim(int axis) const { return node_->value.dim(axis); }
+  int rank() const { return node_->value.rank(); }
+  int64_t numel() const { return node_->value.numel(); }
+  float item() const { return node_->value.item(); }
+
+  bool requires_grad() const { return node_->requires_grad; }
+  // The accumulated gradient (undefined if none reached this Var).
+  const Tensor& grad() const { return node_->grad; }
+  Tensor& grad_buffer() { return node_->grad_buffer(); }
+  void zero_grad() { node_->grad = Tensor(); }
+  // Keep the gradient of this interior Var after backward() (activation gradients in tests).
+  Var& retain_grad() {
+    node_->retain_grad = true;
+    return *this;
+  }
+
+  // A new leaf with the same value and no history: gradients stop here.
+  Var detach() const { return Var(node_->value, false); }
+
+  // Backpropagates from this scalar: d(this)/d(leaf) is added into every leaf that requires grad.
+  void backward() const;
+  // Same, with an explicit upstream gradient of this Var's shape.
+  void backward(const Tensor& seed) const;
+
+  const std::shared_ptr<Node>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<Node> node_;
+};
+
+// A trainable leaf.
+inline Var parameter(Tensor value) { return Var(std::move(value), true); }
+
+// Whether ops record the graph (thread-local; on by default).
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// For ops: wraps `value` as the op's result. If gradients are enabled and any input requires
+// them, records the inputs and `backward`; otherwise returns a plain leaf (nothing retained).
+Var record(Tensor value, std::vector<Var> inputs, std::function<void(Node& self)> backward);
+
+// Number of graph nodes recorded so far (tests: the no-grad mode records none).
+int64_t recorded_nodes();
+
+}  // namespace tca
