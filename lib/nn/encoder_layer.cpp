@@ -1,0 +1,36 @@
+#include "nn/encoder_layer.hpp"
+
+namespace tca::nn {
+
+EncoderLayer::EncoderLayer(const TransformerConfig& cfg, Rng& rng)
+    : self_attn(cfg.dim, cfg.heads, cfg.dropout, cfg.norm_first, rng),
+      ff(cfg.dim, cfg.dim_feedforward, cfg.dropout, cfg.norm_first, rng) {
+  register_module("self_attn", self_attn);
+  register_module("ff", ff);
+}
+
+Var EncoderLayer::operator()(const Var& x, const Tensor& mask, Rng& rng, bool training) const {
+  return ff(self_attn(x, x, mask, rng, training), rng, training);
+}
+
+Encoder::Encoder(const TransformerConfig& cfg, int num_layers, Rng& rng) {
+  for (int i = 0; i < num_layers; ++i) {
+    layers_.push_back(std::make_unique<EncoderLayer>(cfg, rng));
+    register_module("layer" + std::to_string(i), layers_.back());
+  }
+}
+
+Var Encoder::operator()(const Var& x, const Tensor& mask, Rng& rng, bool training) const {
+  Var h = x;
+  for (auto& layer : layers_) h = (*layer)(h, mask, rng, training);
+  return h;
+}
+
+std::vector<Var> Encoder::forward_all(const Var& x, const Tensor& mask, Rng& rng, bool training) const {
+  std::vector<Var> outs;
+  Var h = x;
+  for (auto& layer : layers_) outs.push_back(h = (*layer)(h, mask, rng, training));
+  return outs;
+}
+
+}  // namespace tca::nn
