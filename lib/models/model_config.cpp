@@ -1,0 +1,123 @@
+#include "models/model_config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace tca {
+
+std::string to_string(TaskLoss loss) {
+  switch (loss) {
+    case TaskLoss::classification: return "classification";
+    case TaskLoss::gaussian_nll: return "gaussian_nll";
+    case TaskLoss::mse: return "mse";
+  }
+  return "?";
+}
+
+TaskLoss task_loss_from_string(const std::string& s) {
+  if (s == "classification") return TaskLoss::classification;
+  if (s == "gaussian_nll" || s == "nll") return TaskLoss::gaussian_nll;
+  if (s == "mse") return TaskLoss::mse;
+  throw UsageError("unknown loss '" + s + "': expected classification, gaussian_nll or mse");
+}
+
+int64_t ModelConfig::predictor_out() const {
+  switch (loss) {
+    case TaskLoss::classification: return num_classes;
+    case TaskLoss::gaussian_nll: return 2 * dim_y;
+    case TaskLoss::mse: return dim_y;
+  }
+  return 0;
+}
+
+void ModelConfig::validate() const {
+  auto bad = [](const std::string& key, const std::string& expected, const std::string& found) {
+    throw UsageError("invalid model option " + key + ": expected " + expected + ", found " + found);
+  };
+  if (model != "ca" && model != "tca" && model != "perceiver") bad("model", "ca, tca or perceiver", model);
+  if (d_model <= 0 || heads <= 0 || d_model % heads) bad("d_model/heads", "d_model divisible by heads", std::to_string(d_model) + "/" + std::to_string(heads));
+  if (dim_feedforward <= 0) bad("dim_feedforward", "> 0", std::to_string(dim_feedforward));
+  if (num_layers < 0) bad("layers", ">= 0", std::to_string(num_layers));
+  if (emb_depth < 1) bad("emb_depth", ">= 1", std::to_string(emb_depth));
+  if (!(dropout >= 0.0f && dropout < 1.0f)) bad("dropout", "in [0, 1)", std::to_string(dropout));
+  if (branch_factor < 2) bad("branch_factor", ">= 2", std::to_string(branch_factor));
+  if (aggregation_layers < 1) bad("aggregation_layers", ">= 1", std::to_string(aggregation_layers));
+  if (reward != "acc" && reward != "nce") bad("reward", "acc or nce", reward);
+  if (heuristic != "none" && heuristic != "sort_x1" && heuristic != "sort_x2" &&
+      heuristic != "random_proj" && heuristic != "kd")
+    bad("heuristic", "none, sort_x1, sort_x2, random_proj or kd", heuristic);
+  if (heuristic == "sort_x2" && dim_x < 2) bad("heuristic", "sort_x2 only with dim_x >= 2", std::to_string(dim_x));
+  if (num_latents < 1) bad("num_latents", ">= 1", std::to_string(num_latents));
+  if (num_latent_layers < 0) bad("num_latent_layers", ">= 0", std::to_string(num_latent_layers));
+  if (loss == TaskLoss::classification && num_classes < 2) bad("num_classes", ">= 2", std::to_string(num_classes));
+  if (dim_x < 1 || dim_y < 1) bad("dim_x/dim_y", ">= 1", std::to_string(dim_x) + "/" + std::to_string(dim_y));
+}
+
+void to_json(nlohmann::json& j, const ModelConfig& c) {
+  j = nlohmann::json{{"model", c.model},
+                     {"loss", to_string(c.loss)},
+                     {"dim_x", c.dim_x},
+                     {"dim_y", c.dim_y},
+                     {"num_classes", c.num_classes},
+                     {"is_sequential", c.is_sequential},
+                     {"is_metalearning", c.is_metalearning},
+                     {"bound_std", c.bound_std},
+                     {"d_model", c.d_model},
+                     {"heads", c.heads},
+                     {"dim_feedforward", c.dim_feedforward},
+                     {"layers", c.num_layers},
+                     {"emb_depth", c.emb_depth},
+                     {"dropout", c.dropout},
+                     {"norm_first", c.norm_first},
+                     {"branch_factor", c.branch_factor},
+                     {"aggregation_layers", c.aggregation_layers},
+                     {"bptt", c.bptt},
+                     {"ca_loss_weight", c.ca_loss_weight},
+                     {"rl_loss_weight", c.rl_loss_weight},
+                     {"entropy_bonus", c.entropy_bonus},
+                     {"reward", c.reward},
+                     {"heuristic", c.heuristic},
+                     {"num_latents", c.num_latents},
+                     {"num_latent_layers", c.num_latent_layers}};
+}
+
+void from_json(const nlohmann::json& j, ModelConfig& c) {
+  if (!j.is_object()) throw UsageError("model config: expected a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const auto& v = it.value();
+    try {
+      if (k == "model") c.model = v.get<std::string>();
+      else if (k == "loss") c.loss = task_loss_from_string(v.get<std::string>());
+      else if (k == "dim_x") c.dim_x = v.get<int64_t>();
+      else if (k == "dim_y") c.dim_y = v.get<int64_t>();
+      else if (k == "num_classes") c.num_classes = v.get<int64_t>();
+      else if (k == "is_sequential") c.is_sequential = v.get<bool>();
+      else if (k == "is_metalearning") c.is_metalearning = v.get<bool>();
+      else if (k == "bound_std") c.bound_std = v.get<bool>();
+      else if (k == "d_model") c.d_model = v.get<int64_t>();
+      else if (k == "heads") c.heads = v.get<int64_t>();
+      else if (k == "dim_feedforward") c.dim_feedforward = v.get<int64_t>();
+      else if (k == "layers") c.num_layers = v.get<int>();
+      else if (k == "emb_depth") c.emb_depth = v.get<int>();
+      else if (k == "dropout") c.dropout = v.get<float>();
+      else if (k == "norm_first") c.norm_first = v.get<bool>();
+      else if (k == "branch_factor") c.branch_factor = v.get<int64_t>();
+      else if (k == "aggregation_layers") c.aggregation_layers = v.get<int>();
+      else if (k == "bptt") c.bptt = v.get<bool>();
+      else if (k == "ca_loss_weight") c.ca_loss_weight = v.get<float>();
+      else if (k == "rl_loss_weight") c.rl_loss_weight = v.get<float>();
+      else if (k == "entropy_bonus") c.entropy_bonus = v.get<float>();
+      else if (k == "reward") c.reward = v.get<std::string>();
+      else if (k == "heuristic") c.heuristic = v.get<std::string>();
+      else if (k == "num_latents") c.num_latents = v.get<int64_t>();
+      else if (k == "num_latent_layers") c.num_latent_layers = v.get<int>();
+      else throw UsageError("model config: unknown key '" + k + "'");
+    } catch (const nlohmann::json::exception& e) {
+      throw UsageError("model config: key '" + k + "' has the wrong type (" + v.dump() + ")");
+    }
+  }
+}
+
+}  // namespace tca

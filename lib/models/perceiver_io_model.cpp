@@ -1,0 +1,59 @@
+#include "models/perceiver_io_model.hpp"
+
+namespace tca {
+
+static Tensor latent_init(int64_t L, int64_t D, Rng& rng) {
+  Tensor t = Tensor::empty({L, D});
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.normal(0.0, 0.02));
+  return t;
+}
+
+PerceiverIoModel::PerceiverIoModel(const ModelConfig& cfg, Rng& init_rng)
+    : Model(cfg, init_rng),
+      encode_attn(cfg.d_model, cfg.heads, cfg.dropout, cfg.norm_first, init_rng),
+      encode_ff(cfg.d_model, cfg.dim_feedforward, cfg.dropout, cfg.norm_first, init_rng),
+      latent_encoder({cfg.d_model, cfg.heads, cfg.dim_feedforward, cfg.dropout, cfg.norm_first},
+                     cfg.num_latent_layers, init_rng),
+      decode_attn(cfg.d_model, cfg.heads, cfg.dropout, cfg.norm_first, init_rng),
+      decode_ff(cfg.d_model, cfg.dim_feedforward, cfg.dropout, cfg.norm_first, init_rng) {
+  latents = register_parameter("latents", latent_init(cfg.num_latents, cfg.d_model, init_rng));
+  register_module("encode_attn", encode_attn);
+  register_module("encode_ff", encode_ff);
+  register_module("latent_encoder", latent_encoder);
+  register_module("decode_attn", decode_attn);
+  register_module("decode_ff", decode_ff);
+}
+
+Var PerceiverIoModel::encode(const Batch& batch, Rng& rng, bool training) const {
+  Var ctx = context_embedder(context_tokens(batch), rng, training);
+  const int64_t B = batch.batch_size();
+  // Broadcast the shared latents over the batch (the add's backward sums their gradient).
+  Var z = ops::add(Var(Tensor::zeros({B, cfg_.num_latents, cfg_.d_model})), latents);
+  z = encode_ff(encode_attn(z, ctx, Tensor(), rng, training), rng, training);
+  return latent_encoder(z, Tensor(), rng, training);
+}
+
+TaskOutput PerceiverIoModel::decode(const Var& z, const Batch& batch, Rng& rng, bool training) const {
+  Var q = query_embedder(Var(batch.xt), rng, training);
+  Var u = decode_attn(q, z, Tensor(), rng, training);
+  return predictor.task(decode_ff(u, rng, training), batch);
+}
+
+LossOutput PerceiverIoModel::loss(const Batch& batch, Rng& rng) {
+  TaskOutput t = decode(encode(batch, rng, true), batch, rng, true);
+  return {t.loss, {{"loss", t.loss.item()}, {predictor.metric_name(), t.metric}}};
+}
+
+Predictions PerceiverIoModel::predict(const Batch& batch) {
+  NoGradGuard no_grad;
+  Rng unused(0);
+  TaskOutput t = decode(encode(batch, unused, false), batch, unused, false);
+  Predictions p;
+  fill_task(p, t);
+  const int64_t B = batch.batch_size(), M = batch.num_targets();
+  p.tokens_attended = Tensor::full({B, M}, static_cast<float>(cfg_.num_latents));
+  p.tokens_unmasked = p.tokens_attended;
+  return p;
+}
+
+}  // namespace tca

@@ -1,0 +1,162 @@
+#include "models/retreever_model.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "models/tree_ordering.hpp"
+
+namespace tca {
+
+ReTreeverModel::ReTreeverModel(const ModelConfig& cfg, Rng& init_rng)
+    : Model(cfg, init_rng),
+      encoder({cfg.d_model, cfg.heads, cfg.dim_feedforward, cfg.dropout, cfg.norm_first}, cfg.num_layers, init_rng),
+      decoder(cfg, init_rng) {
+  register_module("encoder", encoder);
+  register_module("decoder", decoder);
+}
+
+ReTreeverModel::Encoded ReTreeverModel::encode(const Batch& batch, Rng& rng, bool training) const {
+  Encoded e;
+  e.order = context_order(batch.xc, cfg_.heuristic);
+  e.batch = cfg_.heuristic == "none" ? batch : apply_context_order(batch, e.order);
+  e.ctx = context_embedder(context_tokens(e.batch), rng, training);
+  e.q = query_embedder(Var(e.batch.xt), rng, training);
+  e.layers = encoder.forward_all(e.ctx, Tensor(), rng, training);
+  e.E = e.layers.empty() ? e.ctx : e.layers.back();
+  e.qn = decoder.query_attn.query_input(e.q);
+  e.q_proj = decoder.query_attn.attn.project_q(e.qn);
+  return e;
+}
+
+// q_proj [B, M, D] -> [B*M, H, 1, dh] (head-major features, so a plain reshape).
+static Var query_heads(const Var& q_proj, int64_t H) {
+  const int64_t B = q_proj.dim(0), M = q_proj.dim(1), D = q_proj.dim(2);
+  return ops::reshape(q_proj, {B * M, H, 1, D / H});
+}
+
+LossOutput ReTreeverModel::train_forward(const Batch& batch, Rng& rng, const Tensor& forced, RetreeverTrace* trace) {
+  Encoded e = encode(batch, rng, true);
+  const int64_t B = batch.batch_size(), M = batch.num_targets(), D = cfg_.d_model;
+  TcaTree tree = decoder.build_tree(e.E, rng, true, trace != nullptr);
+  // L_CA: query_model over all (padded, masked) leaf tokens; not detached, so it trains the encoder.
+  Var leaf_weights;
+  Var leaf_attn = decoder.attend_leaves(tree, e.q_proj, trace ? &leaf_weights : nullptr);
+  Var leaf_encoding = decoder.finish(e.q, e.qn, leaf_attn, rng, true);
+  TaskOutput leaf = predictor.task(leaf_encoding, e.batch);
+  LossOutput out;
+  if (tree.shape.k == 0) {
+    // tca.md 4.1: with k = 0 the model answers with its L_CA branch; L_TCA = L_CA, L_RL = 0.
+    Var total = ops::add(leaf.loss, ops::mul_scalar(leaf.loss, cfg_.ca_loss_weight));
+    out.total = total;
+    out.terms = {{"loss", total.item()}, {"tca_loss", leaf.loss.item()}, {"ca_loss", leaf.loss.item()},
+                 {"rl_loss", 0.0}, {"rl_reinforce", 0.0}, {"entropy", 0.0},
+                 {predictor.metric_name(), leaf.metric}, {std::string("ca_") + predictor.metric_name(), leaf.metric}};
+    if (trace) {
+      trace->tree = tree;
+      trace->leaf = trace->tca = leaf;
+      trace->leaf_encoding = leaf_encoding;
+      trace->total = total;
+    }
+    return out;
+  }
+  Var qh = query_heads(e.q_proj, cfg_.heads);
+  Tensor forced_flat = forced.defined() ? forced.reshape({B * M, tree.shape.k}) : Tensor();
+  Descent d = decoder.descend(tree, qh, M, forced.defined() ? DescentMode::forced : DescentMode::sample, rng, forced_flat);
+  Var set_weights;
+  Var set_attn = ops::reshape(decoder.attend_set(tree, d, qh, trace ? &set_weights : nullptr), {B, M, D});
+  Var encoding = decoder.finish(e.q, e.qn, set_attn, rng, true);
+  TaskOutput tca = predictor.task(encoding, e.batch);
+  // L_RL = -mean_q[(sum_levels log pi) (R - baseline)] - entropy_bonus H_mean; R detached (4.4).
+  Tensor advantage = Tensor::empty({B * M});
+  for (int64_t q = 0; q < B * M; ++q) advantage[q] = tca.reward[q] - tca.baseline;
+  Var reinforce = ops::neg(ops::mean_all(ops::mul(d.log_prob, Var(advantage))));
+  Var rl = ops::sub(reinforce, ops::mul_scalar(d.entropy, cfg_.entropy_bonus));
+  Var total = ops::add(ops::add(tca.loss, ops::mul_scalar(leaf.loss, cfg_.ca_loss_weight)),
+                       ops::mul_scalar(rl, cfg_.rl_loss_weight));
+  out.total = total;
+  out.terms = {{"loss", total.item()},
+               {"tca_loss", tca.loss.item()},
+               {"ca_loss", leaf.loss.item()},
+               {"rl_loss", rl.item()},
+               {"rl_reinforce", reinforce.item()},
+               {"entropy", d.entropy.item()},
+               {predictor.metric_name(), tca.metric},
+               {std::string("ca_") + predictor.metric_name(), leaf.metric}};
+  if (trace) {
+    trace->order = e.order;
+    trace->context_embeddings = e.ctx;
+    trace->query_embeddings = e.q;
+    trace->encoder_layers = e.layers;
+    trace->encoder_output = e.E;
+    trace->query_normed = e.qn;
+    trace->tree = tree;
+    trace->descent = d;
+    trace->set_weights = set_weights;
+    trace->pred_emb = decoder.query_attn.residual(e.q, e.qn, set_attn);
+    trace->encoding = encoding;
+    trace->leaf_pred_emb = decoder.query_attn.residual(e.q, e.qn, leaf_attn);
+    trace->leaf_encoding = leaf_encoding;
+    trace->leaf_weights = leaf_weights;
+    trace->tca = tca;
+    trace->leaf = leaf;
+    trace->rl_reinforce = reinforce;
+    trace->rl_loss = rl;
+    trace->total = total;
+  }
+  return out;
+}
+
+LossOutput ReTreeverModel::loss(const Batch& batch, Rng& rng) { return train_forward(batch, rng); }
+
+Predictions ReTreeverModel::infer(const Batch& batch, bool full, RetreeverTrace* trace) {
+  NoGradGuard no_grad;
+  Rng unused(0);
+  Encoded e = encode(batch, unused, false);
+  const int64_t B = batch.batch_size(), M = batch.num_targets(), D = cfg_.d_model;
+  // Build once per context set, then answer all queries (tca.md 4.5). The root is never used.
+  TcaTree tree = decoder.build_tree(e.E, unused, false, trace != nullptr);
+  Predictions p;
+  const TreeShape& s = tree.shape;
+  Var attn;
+  Descent d;
+  if (full || s.k == 0) {
+    attn = decoder.attend_leaves(tree, e.q_proj);
+    const float n = static_cast<float>(batch.num_context());
+    p.tokens_attended = Tensor::full({B, M}, n);
+    p.tokens_unmasked = Tensor::full({B, M}, n);
+  } else {
+    Var qh = query_heads(e.q_proj, cfg_.heads);
+    d = decoder.descend(tree, qh, M, DescentMode::greedy, unused);
+    attn = ops::reshape(decoder.attend_set(tree, d, qh), {B, M, D});
+    p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));
+    p.tokens_unmasked = Tensor::empty({B, M});
+    const int64_t L = s.set_slots();
+    for (int64_t q = 0; q < B * M; ++q) {
+      float c = 0;
+      for (int64_t j = 0; j < L; ++j) c += d.set_mask[q * L + j];
+      p.tokens_unmasked[q] = c;
+    }
+    p.nodes_scored = static_cast<double>(s.nodes_scored());
+  }
+  Var encoding = decoder.finish(e.q, e.qn, attn, unused, false);
+  TaskOutput t = predictor.task(encoding, e.batch);
+  fill_task(p, t);
+  if (trace) {
+    trace->order = e.order;
+    trace->context_embeddings = e.ctx;
+    trace->query_embeddings = e.q;
+    trace->encoder_layers = e.layers;
+    trace->encoder_output = e.E;
+    trace->query_normed = e.qn;
+    trace->tree = tree;
+    trace->descent = d;
+    trace->pred_emb = decoder.query_attn.residual(e.q, e.qn, attn);
+    trace->encoding = encoding;
+    trace->tca = t;
+  }
+  return p;
+}
+
+Predictions ReTreeverModel::predict(const Batch& batch) { return infer(batch); }
+
+}  // namespace tca

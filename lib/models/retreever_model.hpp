@@ -1,0 +1,53 @@
+// ReTreever (tca.md 5): embedder -> Transformer encoder -> Tree Cross Attention decoder ->
+// predictor, trained with loss = L_TCA + w_CA L_CA + w_RL L_RL (tca.md 4.4).
+#pragma once
+#include <vector>
+
+#include "models/model.hpp"
+#include "models/tree_cross_attention.hpp"
+
+namespace tca {
+
+// Every intermediate of one forward, for the reference checks and debugging.
+struct RetreeverTrace {
+  Tensor order;  // i32 [B, N] context order applied
+  Var context_embeddings, query_embeddings, encoder_output, query_normed;
+  std::vector<Var> encoder_layers;
+  TcaTree tree;
+  Descent descent;
+  Var set_weights;                   // [Q, H, 1, L]
+  Var pred_emb, encoding;            // TCA branch [B, M, D] (pred_emb = attention block output)
+  Var leaf_pred_emb, leaf_encoding;  // L_CA branch
+  Var leaf_weights;                  // [B, H, M, Np]
+  TaskOutput tca, leaf;
+  Var rl_reinforce, rl_loss, total;
+};
+
+class ReTreeverModel : public Model {
+ public:
+  ReTreeverModel(const ModelConfig& cfg, Rng& init_rng);
+  LossOutput loss(const Batch& batch, Rng& rng) override;
+  Predictions predict(const Batch& batch) override;
+
+  // The training forward (all loss terms) with the path sampled, or taken from `forced`
+  // (i32 [B, M, k]) when given; fills `trace` when given.
+  LossOutput train_forward(const Batch& batch, Rng& rng, const Tensor& forced = Tensor(),
+                           RetreeverTrace* trace = nullptr);
+  // The inference forward on the greedy path (or answering from all leaves with `full`,
+  // tca.md 4.3 "ReTreever-Full"); fills `trace` when given.
+  Predictions infer(const Batch& batch, bool full = false, RetreeverTrace* trace = nullptr);
+
+  nn::Encoder encoder;
+  TreeCrossAttention decoder;
+
+ private:
+  struct Encoded {
+    Batch batch;  // context reordered
+    Var ctx, q, E, qn, q_proj;
+    std::vector<Var> layers;
+    Tensor order;
+  };
+  Encoded encode(const Batch& batch, Rng& rng, bool training) const;
+};
+
+}  // namespace tca

@@ -1,0 +1,202 @@
+#include "models/tree_cross_attention.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace tca {
+
+TreeCrossAttention::TreeCrossAttention(const ModelConfig& cfg, Rng& rng)
+    : aggregator({cfg.d_model, cfg.heads, cfg.dim_feedforward, cfg.dropout, cfg.norm_first},
+                 cfg.aggregation_layers, rng),
+      // The query_model has attention dropout 0 (tca.md 1, reference README 9.12).
+      query_attn(cfg.d_model, cfg.heads, 0.0f, cfg.norm_first, rng),
+      query_ff(cfg.d_model, cfg.dim_feedforward, cfg.dropout, cfg.norm_first, rng),
+      cfg_(cfg) {
+  register_module("aggregator", aggregator);
+  register_module("query_attn", query_attn);
+  register_module("query_ff", query_ff);
+}
+
+Var TreeCrossAttention::aggregate(const Var& children, const Tensor& mask, Rng& rng, bool training) const {
+  // tca.md 4.2: encoder layer(s) over the children with key mask m_i m_j, then the masked mean.
+  const int64_t G = children.dim(0), c = children.dim(1);
+  Tensor pair_mask = Tensor::empty({G, 1, c, c});
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t i = 0; i < c; ++i)
+      for (int64_t j = 0; j < c; ++j) pair_mask[(g * c + i) * c + j] = mask[g * c + i] * mask[g * c + j];
+  // bptt = false: the aggregator's input is a constant for gradients (tca.md 4.2).
+  Var x = cfg_.bptt ? children : children.detach();
+  return ops::masked_mean(aggregator(x, pair_mask, rng, training), mask);
+}
+
+static Tensor any_child(const Tensor& mask, int64_t groups, int64_t c) {
+  Tensor out = Tensor::empty({groups});
+  for (int64_t g = 0; g < groups; ++g) {
+    float any = 0;
+    for (int64_t i = 0; i < c; ++i) any = std::max(any, mask[g * c + i] != 0.0f ? 1.0f : 0.0f);
+    out[g] = any;
+  }
+  return out;
+}
+
+TcaTree TreeCrossAttention::build_tree(const Var& encoded, Rng& rng, bool training, bool with_root) const {
+  const int64_t B = encoded.dim(0), N = encoded.dim(1), D = encoded.dim(2);
+  TcaTree t;
+  t.shape = TreeShape(N, cfg_.branch_factor);
+  t.batch = B;
+  const TreeShape& s = t.shape;
+  const int64_t Np = s.padded, b = s.b, k = s.k, P = s.leaf_size;
+  // Pad to P b^k tokens. Padding never reaches an output (masked everywhere); like the reference
+  // we fill it with copies of the first tokens + 1e-5, as constants.
+  t.leaves = encoded;
+  t.leaves_mask = Tensor::empty({B, Np});
+  for (int64_t bi = 0; bi < B; ++bi)
+    for (int64_t i = 0; i < Np; ++i) t.leaves_mask[bi * Np + i] = i < N ? 1.0f : 0.0f;
+  if (Np > N) {
+    Tensor pad = Tensor::empty({B, Np - N, D});
+    const float* e = encoded.value().data();
+    for (int64_t bi = 0; bi < B; ++bi)
+      for (int64_t j = 0; j < Np - N; ++j)
+        for (int64_t d = 0; d < D; ++d) pad[(bi * (Np - N) + j) * D + d] = e[(bi * N + j % N) * D + d] + 1e-5f;
+    t.leaves = ops::concat({encoded, Var(pad)}, 1);
+  }
+  t.levels.assign(static_cast<size_t>(k + 1), Var());
+  t.level_masks.assign(static_cast<size_t>(k + 1), Tensor());
+  // Bottom-up: leaf nodes from their P tokens, then each level from its b children.
+  for (int64_t l = k; l >= (with_root ? 0 : 1); --l) {
+    const int64_t nodes = s.nodes_at(l), c = l == k ? P : b;
+    Var children = l == k ? t.leaves : t.levels[static_cast<size_t>(l + 1)];
+    const Tensor& child_mask = l == k ? t.leaves_mask : t.level_masks[static_cast<size_t>(l + 1)];
+    Tensor m = child_mask.reshape({B * nodes, c});
+    Var node = aggregate(ops::reshape(children, {B * nodes, c, D}), m, rng, training);
+    t.levels[static_cast<size_t>(l)] = ops::reshape(node, {B, nodes, D});
+    t.level_masks[static_cast<size_t>(l)] = any_child(m, B * nodes, c).reshape({B, nodes});
+  }
+  // Memory = levels 1..k then the leaf tokens; project keys and values once.
+  std::vector<Var> parts;
+  for (int64_t l = 1; l <= k; ++l) parts.push_back(t.levels[static_cast<size_t>(l)]);
+  parts.push_back(t.leaves);
+  Var memory = parts.size() == 1 ? parts[0] : ops::concat(parts, 1);
+  const int64_t Ntot = s.memory_size();
+  Var flat = ops::reshape(memory, {B * Ntot, D});
+  t.keys = query_attn.attn.project_k(flat);
+  t.values = query_attn.attn.project_v(flat);
+  t.memory_mask = Tensor::empty({B * Ntot});
+  for (int64_t bi = 0; bi < B; ++bi) {
+    int64_t off = bi * Ntot;
+    for (int64_t l = 1; l <= k; ++l) {
+      const Tensor& m = t.level_masks[static_cast<size_t>(l)];
+      const int64_t nodes = s.nodes_at(l);
+      for (int64_t i = 0; i < nodes; ++i) t.memory_mask[off++] = m[bi * nodes + i];
+    }
+    for (int64_t i = 0; i < Np; ++i) t.memory_mask[off++] = t.leaves_mask[bi * Np + i];
+  }
+  return t;
+}
+
+Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_heads, int64_t queries_per_task,
+                                    DescentMode mode, Rng& rng, const Tensor& forced) const {
+  const TreeShape& s = tree.shape;
+  const int64_t Q = q_heads.dim(0), H = q_heads.dim(1), b = s.b, k = s.k, P = s.leaf_size;
+  const int64_t Ntot = s.memory_size(), L = s.set_slots(), D = tree.keys.dim(1), dh = D / H;
+  if (mode == DescentMode::forced && (!forced.defined() || forced.numel() != Q * k))
+    throw ShapeError("descend: forced actions must be [" + std::to_string(Q) + ", " + std::to_string(k) + "]");
+  Descent d;
+  d.actions = Tensor::empty({Q, k}, DType::i32);
+  d.set_rows = Tensor::empty({Q, L}, DType::i32);
+  d.set_mask = Tensor::empty({Q, L});
+  std::vector<int64_t> parent(static_cast<size_t>(Q), 0);
+  Tensor rows = Tensor::empty({Q * b}, DType::i32);
+  Tensor child_mask = Tensor::empty({Q, 1, 1, b});
+  Tensor picked = Tensor::empty({Q}, DType::i32);
+  Var entropy_sum;
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t level_off = s.memory_offset(i + 1);
+    for (int64_t q = 0; q < Q; ++q) {
+      const int64_t base = (q / queries_per_task) * Ntot + level_off + parent[static_cast<size_t>(q)] * b;
+      for (int64_t j = 0; j < b; ++j) {
+        rows.data_i32()[q * b + j] = static_cast<int32_t>(base + j);
+        child_mask[q * b + j] = tree.memory_mask[base + j];
+      }
+    }
+    // pi(child | q) = mean over heads of softmax(q k_child / sqrt(dh)) with padding masked (4.3).
+    Var kc = ops::permute(ops::reshape(ops::gather_rows(tree.keys, rows), {Q, b, H, dh}), {0, 2, 1, 3});
+    Var w = ops::reshape(query_attn.attn.attention_weights(q_heads, kc, child_mask), {Q, H, b});
+    Var pi = ops::mean(w, 1);
+    d.policy.push_back(pi);
+    d.policy_per_head.push_back(w);
+    const float* pp = pi.value().data();
+    for (int64_t q = 0; q < Q; ++q) {
+      int64_t a = 0;
+      if (mode == DescentMode::forced) {
+        a = forced.data_i32()[q * k + i];
+        if (a < 0 || a >= b) throw ShapeError("descend: forced action " + std::to_string(a) + " out of range");
+      } else if (mode == DescentMode::sample) {
+        a = rng.categorical(pp + q * b, b);
+      } else {
+        for (int64_t j = 1; j < b; ++j)  // argmax, lowest index on ties
+          if (pp[q * b + j] > pp[q * b + a]) a = j;
+      }
+      d.actions.data_i32()[q * k + i] = static_cast<int32_t>(a);
+      picked.data_i32()[q] = static_cast<int32_t>(q * b + a);
+      // S gets the b children of this decision; the picked one's slot is masked. Unpicked
+      // all-padding siblings stay unmasked (reference quirk kept, tca.md 4.3).
+      for (int64_t j = 0; j < b; ++j) {
+        d.set_rows.data_i32()[q * L + i * b + j] = rows.data_i32()[q * b + j];
+        d.set_mask[q * L + i * b + j] = j == a ? 0.0f : 1.0f;
+      }
+      parent[static_cast<size_t>(q)] = parent[static_cast<size_t>(q)] * b + a;
+    }
+    // log pi(picked), natural log, no epsilon (4.4).
+    Var lp = ops::reshape(ops::log(ops::gather_rows(ops::reshape(pi, {Q * b, 1}), picked)), {Q});
+    d.log_prob = d.log_prob.defined() ? ops::add(d.log_prob, lp) : lp;
+    // Each head's own entropy -sum_c w log(w + 1e-9) (4.4).
+    Var ent = ops::sum_all(ops::mul(w, ops::log(ops::add_scalar(w, 1e-9f))));
+    entropy_sum = entropy_sum.defined() ? ops::add(entropy_sum, ent) : ent;
+  }
+  // The picked leaf's P tokens with their real/padding masks.
+  const int64_t leaf_off = s.memory_offset(k + 1);
+  for (int64_t q = 0; q < Q; ++q) {
+    const int64_t base = (q / queries_per_task) * Ntot + leaf_off + parent[static_cast<size_t>(q)] * P;
+    for (int64_t t = 0; t < P; ++t) {
+      d.set_rows.data_i32()[q * L + k * b + t] = static_cast<int32_t>(base + t);
+      d.set_mask[q * L + k * b + t] = tree.memory_mask[base + t];
+    }
+  }
+  if (k > 0) d.entropy = ops::mul_scalar(entropy_sum, -1.0f / static_cast<float>(Q * H * k));
+  return d;
+}
+
+Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const Var& q_heads, Var* weights) const {
+  const int64_t Q = q_heads.dim(0), H = q_heads.dim(1), L = d.set_rows.dim(1);
+  const int64_t D = tree.keys.dim(1), dh = D / H;
+  Tensor flat_rows = d.set_rows.reshape({Q * L});
+  Var ks = ops::permute(ops::reshape(ops::gather_rows(tree.keys, flat_rows), {Q, L, H, dh}), {0, 2, 1, 3});
+  Var vs = ops::permute(ops::reshape(ops::gather_rows(tree.values, flat_rows), {Q, L, H, dh}), {0, 2, 1, 3});
+  Var w = query_attn.attn.attention_weights(q_heads, ks, d.set_mask.reshape({Q, 1, 1, L}));
+  if (weights) *weights = w;
+  // [Q, H, 1, dh] is already the head-major concatenation [Q, D].
+  return query_attn.attn.output(ops::reshape(ops::matmul(w, vs), {Q, D}));
+}
+
+Var TreeCrossAttention::attend_leaves(const TcaTree& tree, const Var& q_proj, Var* weights) const {
+  const TreeShape& s = tree.shape;
+  const int64_t B = tree.batch, Ntot = s.memory_size(), Np = s.padded, D = tree.keys.dim(1);
+  const auto& attn = query_attn.attn;
+  auto leaf_part = [&](const Var& m) {
+    return attn.split_heads(ops::slice(ops::reshape(m, {B, Ntot, D}), 1, Ntot - Np, Ntot));
+  };
+  Var w = attn.attention_weights(attn.split_heads(q_proj), leaf_part(tree.keys), tree.leaves_mask.reshape({B, 1, 1, Np}));
+  if (weights) *weights = w;
+  return attn.output(attn.merge_heads(ops::matmul(w, leaf_part(tree.values))));
+}
+
+Var TreeCrossAttention::finish(const Var& q, const Var& q_normed, const Var& attn_out, Rng& rng, bool training) const {
+  Var u = query_attn.residual(q, q_normed, attn_out);
+  // Pre-norm TCA adds the raw query again before the FF block (reference README 4.4 step 4).
+  if (query_attn.norm_first()) u = ops::add(u, q);
+  return query_ff(u, rng, training);
+}
+
+}  // namespace tca
