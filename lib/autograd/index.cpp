@@ -22,7 +22,8 @@ Var gather_rows(const Var& x, const Tensor& index) {
                        std::to_string(R) + " rows");
     std::memcpy(y.data() + k * W, px + idx[k] * W, static_cast<size_t>(W) * 4);
   }
-  return record(std::move(y), {x}, [index, K, W](Node& self) {
+  // The backward keeps its own copy of the index: callers may reuse their buffer.
+  return record(std::move(y), {x}, [index = grad_enabled() ? index.clone() : Tensor(), K, W](Node& self) {
     float* g = self.inputs[0]->grad_buffer().data();
     const float* go = self.grad.data();
     const int32_t* ix = index.data_i32();

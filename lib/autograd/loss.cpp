@@ -21,7 +21,7 @@ Var cross_entropy_per_row(const Var& logits, const Tensor& labels) {
   Tensor y = Tensor::empty({R});
   const float* pl = ls.value().data();
   for (int64_t r = 0; r < R; ++r) y[r] = -pl[r * C + lab[r]];
-  return record(std::move(y), {ls}, [labels, R, C](Node& self) {
+  return record(std::move(y), {ls}, [labels = labels.clone(), R, C](Node& self) {
     float* g = self.inputs[0]->grad_buffer().data();
     const int32_t* lb = labels.data_i32();
     for (int64_t r = 0; r < R; ++r) g[r * C + lb[r]] -= self.grad[r];
@@ -52,7 +52,7 @@ Var gaussian_log_likelihood_per_row(const Var& mean, const Var& std, const Tenso
     }
     out[r] = s;
   }
-  return record(std::move(out), {mean, std}, [y, R, dy](Node& self) {
+  return record(std::move(out), {mean, std}, [y = y.clone(), R, dy](Node& self) {
     Node &nm = *self.inputs[0], &ns = *self.inputs[1];
     const float* pm2 = nm.value.data();
     const float* ps2 = ns.value.data();

@@ -22,7 +22,9 @@ TaskOutput PredictorHead::task(const Var& encoding, const Batch& batch) const {
   const int64_t B = encoding.dim(0), M = encoding.dim(1), R = B * M;
   Var out = (*this)(encoding);
   TaskOutput t;
+  t.output = out.value();
   t.reward = Tensor::empty({R});
+  t.per_target = Tensor::empty({R});
   if (cfg_.loss == TaskLoss::classification) {
     if (!batch.labels.defined()) throw InputError("classification model given a batch without labels");
     const int64_t C = cfg_.num_classes;
@@ -39,6 +41,7 @@ TaskOutput PredictorHead::task(const Var& encoding, const Batch& batch) const {
       const bool ok = best == labels.data_i32()[r];
       correct += ok;
       t.reward[r] = cfg_.reward == "acc" ? (ok ? 1.0f : 0.0f) : -ce.value()[r];
+      t.per_target[r] = ce.value()[r];
     }
     t.baseline = cfg_.reward == "acc" ? 0.0f : -std::log(static_cast<float>(C));
     t.metric = R ? static_cast<double>(correct) / static_cast<double>(R) : 0.0;
@@ -58,6 +61,7 @@ TaskOutput PredictorHead::task(const Var& encoding, const Batch& batch) const {
         se += e * e;
       }
       t.reward[r] = -se / static_cast<float>(dy);
+      t.per_target[r] = se / static_cast<float>(dy);
     }
     t.metric = t.loss.item();
     t.mean = out.value();
@@ -69,6 +73,7 @@ TaskOutput PredictorHead::task(const Var& encoding, const Batch& batch) const {
   Var ll = ops::gaussian_log_likelihood_per_row(halves[0], std, y);
   t.loss = ops::neg(ops::mean_all(ll));
   t.reward.copy_from(ll.value());
+  for (int64_t r = 0; r < R; ++r) t.per_target[r] = -ll.value()[r];
   t.metric = -static_cast<double>(t.loss.item());
   t.mean = halves[0].value().reshape({B, M, dy});
   t.std = std.value().reshape({B, M, dy});

@@ -19,6 +19,9 @@ struct TaskOutput {
   float baseline = 0;
   Tensor mean, std;  // regression predictions [B, M, dy] (std only for gaussian)
   Tensor logits;     // classification [B, M, C]
+  Tensor output;      // raw predictor output [B, M, out]
+  Tensor per_target;  // [B*M] task loss per target (cross-entropy, or minus the log-likelihood,
+                      // or the squared error averaged over dy)
 };
 
 class PredictorHead : public nn::Mlp {

@@ -107,11 +107,11 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_heads, int
   d.set_rows = Tensor::empty({Q, L}, DType::i32);
   d.set_mask = Tensor::empty({Q, L});
   std::vector<int64_t> parent(static_cast<size_t>(Q), 0);
-  Tensor rows = Tensor::empty({Q * b}, DType::i32);
-  Tensor child_mask = Tensor::empty({Q, 1, 1, b});
-  Tensor picked = Tensor::empty({Q}, DType::i32);
   Var entropy_sum;
   for (int64_t i = 0; i < k; ++i) {
+    Tensor rows = Tensor::empty({Q * b}, DType::i32);
+    Tensor child_mask = Tensor::empty({Q, 1, 1, b});
+    Tensor picked = Tensor::empty({Q}, DType::i32);
     const int64_t level_off = s.memory_offset(i + 1);
     for (int64_t q = 0; q < Q; ++q) {
       const int64_t base = (q / queries_per_task) * Ntot + level_off + parent[static_cast<size_t>(q)] * b;
