@@ -213,7 +213,7 @@ TEST_CASE("hdf5 files with the same content are byte-identical (no time stamps)"
 }
 
 TEST_CASE("hdf5 layer reads the float64 and int64 reference files with attributes and groups") {
-  const std::string path = std::string(TCA_SOURCE_DIR) + "/../shared/reference/tca_gp.h5";
+  const std::string path = std::string(TCA_SOURCE_DIR) + "/tests/data/reference/tca_gp.h5";
   REQUIRE_MESSAGE(test::file_size(path) > 0, "reference data expected at " << path);
   H5File f = H5File::open_read(path);
   CHECK(f.attr_int("B") == 3);
