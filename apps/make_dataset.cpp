@@ -137,7 +137,7 @@ int run_make_dataset(int argc, char** argv) {
   const char* unit = result.layout == "images" ? "images" : "tasks";
   std::printf("%s\n", fmt::format("{}: {} {}{}, content hash {}", request.out, result.tasks, unit,
                                   result.layout == "images" ? " (image source)"
-                                                            : fmt::format(" in {} batches", result.batches),
+                                                            : fmt::format(" in {} batch{}", result.batches, result.batches == 1 ? "" : "es"),
                                   data::hash_hex(result.content_hash))
                           .c_str());
   return 0;
