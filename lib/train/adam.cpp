@@ -1,0 +1,103 @@
+#include "train/adam.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "core/error.hpp"
+
+namespace tca {
+
+static void require_unit_interval(const char* name, double value) {
+  if (!(value >= 0.0 && value < 1.0)) {
+    throw UsageError(std::string("Adam ") + name + " must be in [0, 1), found " +
+                     std::to_string(value));
+  }
+}
+
+Adam::Adam(nn::NamedParameters params, const AdamOptions& options)
+    : params_(std::move(params)), options_(options) {
+  require_unit_interval("beta1", options.beta1);
+  require_unit_interval("beta2", options.beta2);
+  if (!(options.eps >= 0.0) || !std::isfinite(options.eps)) {
+    throw UsageError("Adam eps must be finite and >= 0, found " + std::to_string(options.eps));
+  }
+  if (!(options.weight_decay >= 0.0) || !std::isfinite(options.weight_decay)) {
+    throw UsageError("Adam weight decay must be finite and >= 0, found " +
+                     std::to_string(options.weight_decay));
+  }
+  std::set<std::string> names;
+  std::set<const Node*> nodes;
+  states_.reserve(params_.size());
+  for (auto& [name, var] : params_) {
+    if (!var.defined()) throw RuntimeFailure("Adam: parameter '" + name + "' is undefined");
+    if (!names.insert(name).second) {
+      throw RuntimeFailure("Adam: parameter name '" + name + "' appears twice");
+    }
+    if (!nodes.insert(var.node().get()).second) {
+      throw RuntimeFailure("Adam: parameter '" + name + "' is the same Var as an earlier one");
+    }
+    check_dtype("Adam", var.value(), DType::f32);
+    // Zero moments at step 0 behave exactly like torch's lazily created state.
+    states_.push_back({Tensor::zeros(var.shape()), Tensor::zeros(var.shape()), 0});
+  }
+}
+
+void Adam::step(double lr) {
+  if (!(lr >= 0.0) || !std::isfinite(lr)) {
+    throw UsageError("Adam learning rate must be finite and >= 0, found " + std::to_string(lr));
+  }
+  const double beta1 = options_.beta1, beta2 = options_.beta2;
+  // torch converts each Python-float scalar to the tensor's float type at the kernel.
+  const auto lerp_weight = static_cast<float>(1.0 - beta1);
+  const bool small_weight = std::fabs(lerp_weight) < 0.5f;
+  const auto beta2_f = static_cast<float>(beta2);
+  const auto one_minus_beta2 = static_cast<float>(1.0 - beta2);
+  const auto eps = static_cast<float>(options_.eps);
+  const auto weight_decay = static_cast<float>(options_.weight_decay);
+  const bool decay = options_.weight_decay != 0.0;
+
+  for (size_t k = 0; k < params_.size(); ++k) {
+    Var& param = params_[k].second;
+    const Tensor& grad_tensor = param.grad();
+    if (!grad_tensor.defined()) continue;
+    check_same_shape("Adam gradient vs parameter", grad_tensor, param.value());
+    AdamParamState& st = states_[k];
+    st.step += 1;
+    const double t = static_cast<double>(st.step);
+    const double bias_correction1 = 1.0 - std::pow(beta1, t);
+    const double bias_correction2 = 1.0 - std::pow(beta2, t);
+    const auto neg_step_size = static_cast<float>(-(lr / bias_correction1));
+    const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+
+    float* p = param.mutable_value().data();
+    const float* g_in = grad_tensor.data();
+    float* m = st.exp_avg.data();
+    float* v = st.exp_avg_sq.data();
+    const int64_t n = param.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = decay ? g_in[i] + weight_decay * p[i] : g_in[i];
+      // torch's lerp: the form that keeps precision for the weight's side of 0.5.
+      m[i] = small_weight ? m[i] + lerp_weight * (g - m[i]) : g - (g - m[i]) * (1.0f - lerp_weight);
+      v[i] = v[i] * beta2_f + one_minus_beta2 * g * g;
+      const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
+      p[i] = p[i] + neg_step_size * m[i] / denom;
+    }
+  }
+}
+
+void Adam::zero_grad() {
+  for (auto& [name, var] : params_) var.zero_grad();
+}
+
+size_t Adam::index_of(const std::string& name) const {
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (params_[k].first == name) return k;
+  }
+  throw RuntimeFailure("Adam: no parameter named '" + name + "'");
+}
+
+const AdamParamState& Adam::state(const std::string& name) const { return states_[index_of(name)]; }
+
+AdamParamState& Adam::state(const std::string& name) { return states_[index_of(name)]; }
+
+}  // namespace tca
