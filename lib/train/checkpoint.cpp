@@ -75,6 +75,8 @@ void write_checkpoint_file(const std::string& tmp, const nn::NamedParameters& pa
     f.write<int64_t>("/rng/" + name, Shape{static_cast<int64_t>(rng_state.size())},
                      rng_words(rng_state));
   }
+  f.create_group("/counters");
+  for (const auto& [name, value] : state.counters) f.write<int64_t>("/counters/" + name, Shape{}, &value);
   f.close();  // surfaces a failed flush (full disk) as an exception inside write_atomically
 }
 
@@ -170,6 +172,8 @@ void save_checkpoint(const std::string& path, const nn::NamedParameters& params,
   }
   std::set<std::string> rng_names;
   for (const auto& [name, s] : state.rng_states) check_name("generator", name, rng_names);
+  std::set<std::string> counter_names;
+  for (const auto& [name, v] : state.counters) check_name("counter", name, counter_names);
   const std::string hash = parameters_hash(params);
   try {
     write_atomically(path, [&](const std::string& tmp) {
@@ -221,6 +225,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     std::memcpy(s.data(), words.data(), sizeof(uint64_t) * s.size());
     info.state.rng_states[name] = s;
   }
+  if (f.is_group("/counters"))  // absent in checkpoints written before counters existed
+    for (const auto& name : f.list("/counters")) info.state.counters[name] = f.read_scalar<int64_t>("/counters/" + name);
   return info;
 }
 
