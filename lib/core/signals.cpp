@@ -1,0 +1,60 @@
+#include "core/signals.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace tca {
+
+namespace {
+
+// The one piece of process-wide state a signal handler may touch: a lock-free atomic.
+std::atomic<int> g_stop_signal{0};
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free to be set in a handler");
+
+constexpr int kStopSignals[3] = {SIGINT, SIGTERM, SIGUSR1};
+
+extern "C" void on_stop_signal(int sig) {
+  int expected = 0;
+  if (!g_stop_signal.compare_exchange_strong(expected, sig) && sig == SIGINT) {
+    // Second Ctrl-C: give up on the graceful stop (async-signal-safe calls only).
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+}
+
+}  // namespace
+
+int stop_signal() { return g_stop_signal.load(); }
+void clear_stop_signal() { g_stop_signal.store(0); }
+
+int exit_code_for_signal(int sig) {
+  if (sig == 0) return kExitOk;
+  return sig == SIGINT ? kExitInterrupted : kExitRequeue;
+}
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "signal " + std::to_string(sig);
+  }
+}
+
+ScopedStopSignals::ScopedStopSignals() {
+  clear_stop_signal();
+  struct sigaction action;
+  std::memset(&action, 0, sizeof action);
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // interrupted writes of the checkpoint resume instead of failing
+  for (int i = 0; i < 3; ++i) sigaction(kStopSignals[i], &action, &previous_[i]);
+}
+
+ScopedStopSignals::~ScopedStopSignals() {
+  for (int i = 0; i < 3; ++i) sigaction(kStopSignals[i], &previous_[i], nullptr);
+}
+
+}  // namespace tca

@@ -1,0 +1,37 @@
+// Graceful stop on SIGINT / SIGTERM / SIGUSR1 (conventions.md "Run directories"): the handler only
+// records which signal arrived; the training loop polls stop_signal() between steps, writes a
+// checkpoint, sets status "interrupted" and exits with exit_code_for_signal() (130 for Ctrl-C,
+// 75 = "requeue me" for the scheduler's signals).
+#pragma once
+#include <csignal>
+#include <string>
+
+namespace tca {
+
+// The first stop signal received since the last install or clear (SIGINT, SIGTERM, SIGUSR1), or 0.
+int stop_signal();
+inline bool stop_requested() { return stop_signal() != 0; }
+void clear_stop_signal();
+
+// 130 for SIGINT, 75 for SIGTERM / SIGUSR1 (and any other signal), 0 for 0.
+int exit_code_for_signal(int sig);
+// "SIGINT", "SIGTERM", "SIGUSR1", or "signal N".
+std::string signal_name(int sig);
+
+// Installs the stop handlers for its lifetime and restores the previous handlers on destruction.
+// Clears any recorded signal on installation. A second SIGINT while a stop is already pending
+// gets the default action (the process dies at once), so an impatient Ctrl-C still works if
+// checkpointing hangs; SIGTERM / SIGUSR1 never do (a scheduler's grace period is for the
+// checkpoint).
+class ScopedStopSignals {
+ public:
+  ScopedStopSignals();
+  ~ScopedStopSignals();
+  ScopedStopSignals(const ScopedStopSignals&) = delete;
+  ScopedStopSignals& operator=(const ScopedStopSignals&) = delete;
+
+ private:
+  struct sigaction previous_[3];
+};
+
+}  // namespace tca

@@ -1,0 +1,63 @@
+// Stop signals (conventions.md "Run directories": SIGINT -> 130, SIGTERM / SIGUSR1 -> 75).
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "core/signals.hpp"
+
+namespace {
+volatile std::sig_atomic_t g_custom_handler_calls = 0;
+extern "C" void custom_handler(int) { g_custom_handler_calls = g_custom_handler_calls + 1; }
+}  // namespace
+
+TEST_CASE("raising SIGUSR1 under the stop handlers records it and maps it to exit code 75") {
+  tca::ScopedStopSignals handlers;
+  CHECK(tca::stop_signal() == 0);
+  CHECK_FALSE(tca::stop_requested());
+  std::raise(SIGUSR1);
+  CHECK(tca::stop_signal() == SIGUSR1);
+  CHECK(tca::stop_requested());
+  CHECK(tca::exit_code_for_signal(tca::stop_signal()) == 75);
+  CHECK(tca::signal_name(tca::stop_signal()) == "SIGUSR1");
+}
+
+TEST_CASE("SIGINT maps to exit code 130 and SIGTERM to 75") {
+  tca::ScopedStopSignals handlers;
+  std::raise(SIGINT);
+  CHECK(tca::stop_signal() == SIGINT);
+  CHECK(tca::exit_code_for_signal(SIGINT) == 130);
+  tca::clear_stop_signal();
+  std::raise(SIGTERM);
+  CHECK(tca::stop_signal() == SIGTERM);
+  CHECK(tca::exit_code_for_signal(SIGTERM) == 75);
+  CHECK(tca::exit_code_for_signal(0) == 0);
+}
+
+TEST_CASE("the first stop signal is kept when another one follows") {
+  tca::ScopedStopSignals handlers;
+  std::raise(SIGTERM);
+  std::raise(SIGUSR1);
+  CHECK(tca::stop_signal() == SIGTERM);
+}
+
+TEST_CASE("installing the stop handlers clears an old signal and leaving the scope restores the previous handler") {
+  struct sigaction custom, before, after;
+  std::memset(&custom, 0, sizeof custom);
+  custom.sa_handler = custom_handler;
+  sigemptyset(&custom.sa_mask);
+  REQUIRE(sigaction(SIGUSR1, &custom, &before) == 0);
+  {
+    tca::ScopedStopSignals outer;
+    std::raise(SIGUSR1);
+    CHECK(tca::stop_signal() == SIGUSR1);
+    tca::ScopedStopSignals inner;  // a fresh installation starts with no signal recorded
+    CHECK(tca::stop_signal() == 0);
+  }
+  REQUIRE(sigaction(SIGUSR1, nullptr, &after) == 0);
+  CHECK((after.sa_handler == custom_handler));
+  g_custom_handler_calls = 0;
+  std::raise(SIGUSR1);
+  CHECK(g_custom_handler_calls == 1);
+  sigaction(SIGUSR1, &before, nullptr);
+}
