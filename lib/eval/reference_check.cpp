@@ -124,7 +124,8 @@ class Comparer {
 
   bool has(const std::string& name) const { return f_.is_dataset(name); }
 
-  void compare(const std::string& name, const std::vector<double>& ours, Tolerance tol) {
+  // `label` names the row when it differs from the dataset (e.g. another code path).
+  void compare(const std::string& name, const std::vector<double>& ours, Tolerance tol, const std::string& label = "") {
     if (!has(name)) return;  // optional quantities (not every file records every one)
     Shape shape;
     std::vector<double> ref;
@@ -134,7 +135,7 @@ class Comparer {
       ref = f_.read<double>(name, &shape);
     }
     ReferenceRow row;
-    row.name = name;
+    row.name = label.empty() ? name : label;
     row.tolerance = tol;
     if (ref.size() != ours.size()) {
       row.note = "size " + std::to_string(ours.size()) + " vs reference " + to_string(shape);
@@ -154,11 +155,11 @@ class Comparer {
     }
     report_.rows.push_back(row);
   }
-  void compare(const std::string& name, const Tensor& ours, Tolerance tol) {
+  void compare(const std::string& name, const Tensor& ours, Tolerance tol, const std::string& label = "") {
     std::vector<double> v(static_cast<size_t>(ours.numel()));
     for (size_t i = 0; i < v.size(); ++i)
       v[i] = ours.dtype() == DType::f32 ? ours[static_cast<int64_t>(i)] : ours.data_i32()[i];
-    compare(name, v, tol);
+    compare(name, v, tol, label);
   }
   void compare(const std::string& name, const Var& ours, Tolerance tol) { compare(name, ours.value(), tol); }
   void compare_scalar(const std::string& name, double ours) { compare(name, std::vector<double>{ours}, Tolerance::scalar); }
@@ -326,6 +327,16 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
   compare_task_scalars(c, "eval/", ev.tca, cfg);
   c.compare_scalar("eval/tca_loss", ev.tca.loss.item());
   c.compare_scalar("eval/loss", ev.tca.loss.item());
+  // The inference path users run (build the index once, greedy_retrieve over it) must agree too.
+  Predictions fast = model.predict(rc.batch);
+  const std::string tag = " [index path]";
+  if (cfg.loss == TaskLoss::classification) {
+    c.compare("eval/logits", fast.logits, Tolerance::activation, "eval/logits" + tag);
+  } else {
+    c.compare("eval/mean", fast.mean, Tolerance::activation, "eval/mean" + tag);
+    c.compare("eval/std", fast.std, Tolerance::activation, "eval/std" + tag);
+  }
+  c.compare("eval/num_tokens_attended", fast.tokens_unmasked, Tolerance::exact, "eval/num_tokens_attended" + tag);
 
   // Train mode: the recorded path, every loss term and the gradients.
   model.zero_grad();

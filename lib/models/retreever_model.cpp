@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "models/tca_retrieval.hpp"
 #include "models/tree_ordering.hpp"
 
 namespace tca {
@@ -157,6 +158,84 @@ Predictions ReTreeverModel::infer(const Batch& batch, bool full, RetreeverTrace*
   return p;
 }
 
-Predictions ReTreeverModel::predict(const Batch& batch) { return infer(batch); }
+TcaIndex ReTreeverModel::build_index(const Batch& context, bool with_root) {
+  NoGradGuard no_grad;
+  Rng unused(0);
+  Batch ordered = cfg_.heuristic == "none" ? context : apply_context_order(context, context_order(context.xc, cfg_.heuristic));
+  Var E = encoder(context_embedder(context_tokens(ordered), unused, false), Tensor(), unused, false);
+  TcaTree tree = decoder.build_tree(E, unused, false, with_root);
+  const TreeShape& s = tree.shape;
+  TcaIndex index;
+  index.shape = s;
+  index.batch = tree.batch;
+  index.dim = cfg_.d_model;
+  index.keys = tree.keys.value();
+  index.values = tree.values.value();
+  const int64_t B = tree.batch, Ntot = s.memory_size(), D = cfg_.d_model;
+  index.memory_mask = tree.memory_mask.reshape({B, Ntot});
+  std::vector<Var> parts;
+  for (int64_t l = 1; l <= s.k; ++l) parts.push_back(tree.levels[static_cast<size_t>(l)]);
+  parts.push_back(tree.leaves);
+  index.memory = (parts.size() == 1 ? parts[0] : ops::concat(parts, 1)).value().reshape({B, Ntot, D});
+  if (with_root && s.k > 0) index.root = tree.levels[0].value().reshape({B, D});
+  return index;
+}
+
+TcaIndex ReTreeverModel::index_from_memory(const TreeShape& shape, const Tensor& memory, const Tensor& memory_mask) {
+  NoGradGuard no_grad;
+  const int64_t B = memory.dim(0), Ntot = shape.memory_size(), D = cfg_.d_model;
+  if (memory.rank() != 3 || memory.dim(1) != Ntot || memory.dim(2) != D || memory_mask.numel() != B * Ntot)
+    throw ShapeError("index_from_memory: memory " + to_string(memory.shape()) + " does not fit a tree of " +
+                     std::to_string(Ntot) + " rows of width " + std::to_string(D));
+  TcaIndex index;
+  index.shape = shape;
+  index.batch = B;
+  index.dim = D;
+  index.memory = memory;
+  index.memory_mask = memory_mask.reshape({B, Ntot});
+  Var flat(memory.reshape({B * Ntot, D}));
+  index.keys = decoder.query_attn.attn.project_k(flat).value();
+  index.values = decoder.query_attn.attn.project_v(flat).value();
+  return index;
+}
+
+Predictions ReTreeverModel::answer(const TcaIndex& index, const Batch& queries) {
+  NoGradGuard no_grad;
+  Rng unused(0);
+  const int64_t B = queries.batch_size(), M = queries.num_targets(), D = cfg_.d_model;
+  if (B != index.batch) throw ShapeError("answer: " + std::to_string(B) + " query sets for an index of " + std::to_string(index.batch));
+  const TreeShape& s = index.shape;
+  Var q = query_embedder(Var(queries.xt), unused, false);
+  Var qn = decoder.query_attn.query_input(q);
+  Var q_proj = decoder.query_attn.attn.project_q(qn);
+  Predictions p;
+  Var attn;
+  if (s.k == 0) {
+    // tca.md 4.1: with k = 0 the model answers from all N tokens (its L_CA branch).
+    const auto& a = decoder.query_attn.attn;
+    Var keys(index.keys.reshape({B, s.padded, D})), values(index.values.reshape({B, s.padded, D}));
+    Var w = a.attention_weights(a.split_heads(q_proj), a.split_heads(keys), index.memory_mask.reshape({B, 1, 1, s.padded}));
+    attn = a.output(a.merge_heads(ops::matmul(w, a.split_heads(values))));
+    p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.n));
+    p.tokens_unmasked = Tensor::full({B, M}, static_cast<float>(s.n));
+  } else {
+    Retrieval r = greedy_retrieve(index, q_proj.value().reshape({B * M, D}), cfg_.heads, M);
+    attn = decoder.query_attn.attn.output(Var(r.attended.reshape({B, M, D})));
+    p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));
+    p.tokens_unmasked = Tensor::empty({B, M});
+    const int64_t L = s.set_slots();
+    for (int64_t i = 0; i < B * M; ++i) {
+      float c = 0;
+      for (int64_t j = 0; j < L; ++j) c += r.set_mask[i * L + j];
+      p.tokens_unmasked[i] = c;
+    }
+    p.nodes_scored = static_cast<double>(s.nodes_scored());
+  }
+  Var encoding = decoder.finish(q, qn, attn, unused, false);
+  fill_task(p, predictor.task(encoding, queries));
+  return p;
+}
+
+Predictions ReTreeverModel::predict(const Batch& batch) { return answer(build_index(batch), batch); }
 
 }  // namespace tca

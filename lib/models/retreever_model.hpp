@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "models/model.hpp"
+#include "models/tca_index.hpp"
 #include "models/tree_cross_attention.hpp"
 
 namespace tca {
@@ -36,6 +37,16 @@ class ReTreeverModel : public Model {
   // The inference forward on the greedy path (or answering from all leaves with `full`,
   // tca.md 4.3 "ReTreever-Full"); fills `trace` when given.
   Predictions infer(const Batch& batch, bool full = false, RetreeverTrace* trace = nullptr);
+
+  // Inference in two steps (tca.md 4.5). The index of a batch's context sets (xc, yc; ordered,
+  // embedded, encoded, aggregated, projected), built once; with_root also keeps the root.
+  TcaIndex build_index(const Batch& context, bool with_root = false);
+  // An index from stored node embeddings (`tca build-tree --checkpoint`): memory [B, Ntot, D]
+  // and its mask; the key/value projections are recomputed with this model's weights.
+  TcaIndex index_from_memory(const TreeShape& shape, const Tensor& memory, const Tensor& memory_mask);
+  // Answers the batch's queries (xt; and yt/labels for the loss and metric) about an index of
+  // its context sets, descending greedily.
+  Predictions answer(const TcaIndex& index, const Batch& queries);
 
   nn::Encoder encoder;
   TreeCrossAttention decoder;
