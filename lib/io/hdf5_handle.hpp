@@ -50,6 +50,9 @@ inline Handle attr_handle(hid_t id) { return Handle(id, H5Aclose); }
 inline Handle object_handle(hid_t id) { return Handle(id, H5Oclose); }
 inline Handle group_handle(hid_t id) { return Handle(id, H5Gclose); }
 
+// Writers keep chunks well under the readers' bound (256 MiB, hdf5_dataset.cpp).
+constexpr uint64_t kMaxWriteChunkBytes = 16ull << 20;
+
 // In-memory (native) and on-disk (little-endian standard) types of our element types.
 hid_t native_type(ElementType type);
 hid_t file_type(ElementType type);
