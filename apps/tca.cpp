@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "core/closest_match.hpp"
 #include "core/error.hpp"
 
 namespace tca::cli {
@@ -39,7 +40,11 @@ int main(int argc, char** argv) {
   if (!std::strcmp(argv[1], "--version")) argv[1] = const_cast<char*>("version");
   auto it = command_registry().find(argv[1]);
   if (it == command_registry().end()) {
-    std::fprintf(stderr, "tca: error: unknown command '%s' (see tca --help)\n", argv[1]);
+    std::vector<std::string> names;
+    for (auto& [name, c] : command_registry()) names.push_back(name);
+    const std::string guess = tca::closest_match(argv[1], names);
+    std::fprintf(stderr, "tca: error: unknown command '%s'%s (see tca --help)\n", argv[1],
+                 guess.empty() ? "" : (" (did you mean '" + guess + "'?)").c_str());
     return tca::kExitUsage;
   }
   bool debug = false;
