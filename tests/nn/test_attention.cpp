@@ -1,0 +1,118 @@
+// Multi-head attention against a naive double computation (tca.md 1; reference README 4):
+// projections without bias, per-head scaled dot products, masks (a fully masked row is uniform),
+// head-major concatenation, output projection with bias; returned per-head weights.
+#include <doctest/doctest.h>
+
+#include "nn/attention.hpp"
+#include "nn/naive_reference.hpp"
+
+using namespace tca;
+namespace nv = tca::naive;
+
+namespace {
+
+struct AttentionCase {
+  int64_t B = 2, M = 3, N = 5, D = 8, H = 2;
+};
+
+nv::AttentionOut naive_of(const nn::MultiHeadAttention& a, const Tensor& q, const Tensor& kv,
+                          int64_t b, const AttentionCase& c, const nv::Mat* mask) {
+  return nv::attention(nv::to_mat(q, c.M, c.D, b * c.M), nv::to_mat(kv, c.N, c.D, b * c.N),
+                       nv::weight_of(a.to_q.weight), nv::weight_of(a.to_k.weight),
+                       nv::weight_of(a.to_v.weight), nv::weight_of(a.to_out.weight),
+                       nv::to_vec(a.to_out.bias), c.H, mask);
+}
+
+// Per-head weights [B, H, M, N] of batch element b, head h, against the naive [M, N].
+double weights_error(const Var& w, const nv::Mat& ref, int64_t b, int64_t h,
+                     const AttentionCase& c) {
+  return nv::relative_error(ref, w.value(), ((b * c.H + h) * c.M) * c.N);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "multi-head attention without a mask equals the naive computation including the weights per "
+    "head") {
+  AttentionCase c;
+  Rng rng(21);
+  nn::MultiHeadAttention attn(c.D, c.H, 0.0f, rng);
+  nv::randomize_parameters(attn, rng);
+  Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
+  Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
+  nn::AttentionResult r = attn(Var(q), Var(kv), Tensor(), rng, false, true);
+  REQUIRE(r.out.shape() == Shape{c.B, c.M, c.D});
+  REQUIRE(r.weights_per_head.shape() == Shape{c.B, c.H, c.M, c.N});
+  for (int64_t b = 0; b < c.B; ++b) {
+    nv::AttentionOut ref = naive_of(attn, q, kv, b, c, nullptr);
+    CHECK(nv::relative_error(ref.out, r.out.value(), b * c.M * c.D) < 1e-5);
+    for (int64_t h = 0; h < c.H; ++h)
+      CHECK(weights_error(r.weights_per_head, ref.weights[h], b, h, c) < 1e-5);
+  }
+  CHECK(attn.head_dim() == 4);
+}
+
+TEST_CASE("multi-head attention masks keys per query and a fully masked row attends uniformly") {
+  AttentionCase c;
+  Rng rng(22);
+  nn::MultiHeadAttention attn(c.D, c.H, 0.0f, rng);
+  nv::randomize_parameters(attn, rng);
+  Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
+  Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
+  // mask [B, 1, M, N]: batch 0 row 1 fully masked; other rows keep a random non-empty subset.
+  Tensor mask = Tensor::empty({c.B, 1, c.M, c.N});
+  for (int64_t i = 0; i < mask.numel(); ++i) mask[i] = rng.uniform() < 0.6 ? 1.0f : 0.0f;
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t m = 0; m < c.M; ++m) mask[(b * c.M + m) * c.N + m] = 1.0f;
+  for (int64_t j = 0; j < c.N; ++j) mask[1 * c.N + j] = 0.0f;
+  nn::AttentionResult r = attn(Var(q), Var(kv), mask, rng, false, true);
+  for (int64_t b = 0; b < c.B; ++b) {
+    nv::Mat m = nv::to_mat(mask, c.M, c.N, b * c.M);
+    nv::AttentionOut ref = naive_of(attn, q, kv, b, c, &m);
+    CHECK(nv::relative_error(ref.out, r.out.value(), b * c.M * c.D) < 1e-5);
+    for (int64_t h = 0; h < c.H; ++h) {
+      CHECK(weights_error(r.weights_per_head, ref.weights[h], b, h, c) < 1e-5);
+      for (int64_t i = 0; i < c.M; ++i)
+        for (int64_t j = 0; j < c.N; ++j) {
+          const float w = r.weights_per_head.value()[((b * c.H + h) * c.M + i) * c.N + j];
+          if (b == 0 && i == 1)
+            CHECK(w == doctest::Approx(1.0 / c.N).epsilon(1e-6));  // fully masked: uniform
+          else if (mask[(b * c.M + i) * c.N + j] == 0.0f)
+            CHECK(w == 0.0f);  // masked keys get exactly nothing
+        }
+    }
+  }
+}
+
+TEST_CASE(
+    "multi-head attention broadcasts a key mask of shape B x 1 x 1 x N over heads and queries") {
+  AttentionCase c;
+  Rng rng(23);
+  nn::MultiHeadAttention attn(c.D, c.H, 0.0f, rng);
+  nv::randomize_parameters(attn, rng);
+  Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
+  Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
+  Tensor key_mask = Tensor::from({1, 1, 0, 1, 0, 0, 1, 1, 1, 1}, {c.B, 1, 1, c.N});
+  nn::AttentionResult r = attn(Var(q), Var(kv), key_mask, rng, false, true);
+  for (int64_t b = 0; b < c.B; ++b) {
+    nv::Mat m(c.M, c.N);
+    for (int64_t i = 0; i < c.M; ++i)
+      for (int64_t j = 0; j < c.N; ++j) m(i, j) = key_mask[b * c.N + j];
+    nv::AttentionOut ref = naive_of(attn, q, kv, b, c, &m);
+    CHECK(nv::relative_error(ref.out, r.out.value(), b * c.M * c.D) < 1e-5);
+  }
+}
+
+TEST_CASE("attention dropout is inactive at inference and active in training") {
+  AttentionCase c;
+  Rng rng(24);
+  nn::MultiHeadAttention attn(c.D, c.H, 0.5f, rng);
+  nv::randomize_parameters(attn, rng);
+  Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
+  Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
+  Var eval_out = attn(Var(q), Var(kv), Tensor(), rng, false).out;
+  nv::AttentionOut ref = naive_of(attn, q, kv, 0, c, nullptr);
+  CHECK(nv::relative_error(ref.out, eval_out.value()) < 1e-5);
+  Var train_out = attn(Var(q), Var(kv), Tensor(), rng, true).out;
+  CHECK(nv::relative_error(ref.out, train_out.value()) > 1e-3);
+}
