@@ -29,10 +29,9 @@ ReTreeverModel::Encoded ReTreeverModel::encode(const Batch& batch, Rng& rng, boo
   return e;
 }
 
-// q_proj [B, M, D] -> [B*M, H, 1, dh] (head-major features, so a plain reshape).
-static Var query_heads(const Var& q_proj, int64_t H) {
-  const int64_t B = q_proj.dim(0), M = q_proj.dim(1), D = q_proj.dim(2);
-  return ops::reshape(q_proj, {B * M, H, 1, D / H});
+// q_proj [B, M, D] -> [B*M, D]: one row per query.
+static Var query_rows(const Var& q_proj) {
+  return ops::reshape(q_proj, {q_proj.dim(0) * q_proj.dim(1), q_proj.dim(2)});
 }
 
 LossOutput ReTreeverModel::train_forward(const Batch& batch, Rng& rng, const Tensor& forced, RetreeverTrace* trace) {
@@ -60,7 +59,7 @@ LossOutput ReTreeverModel::train_forward(const Batch& batch, Rng& rng, const Ten
     }
     return out;
   }
-  Var qh = query_heads(e.q_proj, cfg_.heads);
+  Var qh = query_rows(e.q_proj);
   Tensor forced_flat = forced.defined() ? forced.reshape({B * M, tree.shape.k}) : Tensor();
   Descent d = decoder.descend(tree, qh, M, forced.defined() ? DescentMode::forced : DescentMode::sample, rng, forced_flat);
   Var set_weights;
@@ -126,7 +125,7 @@ Predictions ReTreeverModel::infer(const Batch& batch, bool full, RetreeverTrace*
     p.tokens_attended = Tensor::full({B, M}, n);
     p.tokens_unmasked = Tensor::full({B, M}, n);
   } else {
-    Var qh = query_heads(e.q_proj, cfg_.heads);
+    Var qh = query_rows(e.q_proj);
     d = decoder.descend(tree, qh, M, DescentMode::greedy, unused);
     attn = ops::reshape(decoder.attend_set(tree, d, qh), {B, M, D});
     p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));

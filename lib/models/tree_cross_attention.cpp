@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/gathered_attention.hpp"
 #include "core/error.hpp"
 
 namespace tca {
@@ -95,11 +96,12 @@ TcaTree TreeCrossAttention::build_tree(const Var& encoded, Rng& rng, bool traini
   return t;
 }
 
-Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_heads, int64_t queries_per_task,
+Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int64_t queries_per_task,
                                     DescentMode mode, Rng& rng, const Tensor& forced) const {
   const TreeShape& s = tree.shape;
-  const int64_t Q = q_heads.dim(0), H = q_heads.dim(1), b = s.b, k = s.k, P = s.leaf_size;
-  const int64_t Ntot = s.memory_size(), L = s.set_slots(), D = tree.keys.dim(1), dh = D / H;
+  const int64_t Q = q_rows.dim(0), H = query_attn.attn.heads(), b = s.b, k = s.k, P = s.leaf_size;
+  const int64_t Ntot = s.memory_size(), L = s.set_slots();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(query_attn.attn.head_dim()));
   if (mode == DescentMode::forced && (!forced.defined() || forced.numel() != Q * k))
     throw ShapeError("descend: forced actions must be [" + std::to_string(Q) + ", " + std::to_string(k) + "]");
   Descent d;
@@ -109,8 +111,8 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_heads, int
   std::vector<int64_t> parent(static_cast<size_t>(Q), 0);
   Var entropy_sum;
   for (int64_t i = 0; i < k; ++i) {
-    Tensor rows = Tensor::empty({Q * b}, DType::i32);
-    Tensor child_mask = Tensor::empty({Q, 1, 1, b});
+    Tensor rows = Tensor::empty({Q, b}, DType::i32);
+    Tensor child_mask = Tensor::empty({Q, 1, b});
     Tensor picked = Tensor::empty({Q}, DType::i32);
     const int64_t level_off = s.memory_offset(i + 1);
     for (int64_t q = 0; q < Q; ++q) {
@@ -121,8 +123,7 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_heads, int
       }
     }
     // pi(child | q) = mean over heads of softmax(q k_child / sqrt(dh)) with padding masked (4.3).
-    Var kc = ops::permute(ops::reshape(ops::gather_rows(tree.keys, rows), {Q, b, H, dh}), {0, 2, 1, 3});
-    Var w = ops::reshape(query_attn.attn.attention_weights(q_heads, kc, child_mask), {Q, H, b});
+    Var w = ops::softmax(ops::gathered_dot(q_rows, tree.keys, rows, H, scale), child_mask);
     Var pi = ops::mean(w, 1);
     d.policy.push_back(pi);
     d.policy_per_head.push_back(w);
@@ -168,16 +169,12 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_heads, int
   return d;
 }
 
-Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const Var& q_heads, Var* weights) const {
-  const int64_t Q = q_heads.dim(0), H = q_heads.dim(1), L = d.set_rows.dim(1);
-  const int64_t D = tree.keys.dim(1), dh = D / H;
-  Tensor flat_rows = d.set_rows.reshape({Q * L});
-  Var ks = ops::permute(ops::reshape(ops::gather_rows(tree.keys, flat_rows), {Q, L, H, dh}), {0, 2, 1, 3});
-  Var vs = ops::permute(ops::reshape(ops::gather_rows(tree.values, flat_rows), {Q, L, H, dh}), {0, 2, 1, 3});
-  Var w = query_attn.attn.attention_weights(q_heads, ks, d.set_mask.reshape({Q, 1, 1, L}));
+Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const Var& q_rows, Var* weights) const {
+  const int64_t Q = q_rows.dim(0), L = d.set_rows.dim(1), H = query_attn.attn.heads();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(query_attn.attn.head_dim()));
+  Var w = ops::softmax(ops::gathered_dot(q_rows, tree.keys, d.set_rows, H, scale), d.set_mask.reshape({Q, 1, L}));
   if (weights) *weights = w;
-  // [Q, H, 1, dh] is already the head-major concatenation [Q, D].
-  return query_attn.attn.output(ops::reshape(ops::matmul(w, vs), {Q, D}));
+  return query_attn.attn.output(ops::gathered_weighted_sum(w, tree.values, d.set_rows));
 }
 
 Var TreeCrossAttention::attend_leaves(const TcaTree& tree, const Var& q_proj, Var* weights) const {

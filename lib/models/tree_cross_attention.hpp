@@ -36,7 +36,7 @@ struct Descent {
   Var log_prob;       // [Q] sum over the k decisions of log pi(picked child)
   Var entropy;        // scalar: mean over queries, heads, levels of each head's entropy
   std::vector<Var> policy;           // per decision: pi [Q, b] (head-averaged)
-  std::vector<Var> policy_per_head;  // per decision: [Q, H, b]
+  std::vector<Var> policy_per_head;  // per decision: [Q, H, b] (each head's weights)
 };
 
 class TreeCrossAttention : public nn::Module {
@@ -46,13 +46,15 @@ class TreeCrossAttention : public nn::Module {
   // Node embeddings over encoded context [B, N, D] (tca.md 4.2), and the memory projections.
   TcaTree build_tree(const Var& encoded, Rng& rng, bool training, bool with_root) const;
 
-  // The descent of the queries whose projected, head-split queries are q_heads [Q, H, 1, dh]
-  // (tca.md 4.3). `forced` (i32 [Q, k]) gives the picks in DescentMode::forced.
-  Descent descend(const TcaTree& tree, const Var& q_heads, int64_t queries_per_task, DescentMode mode,
+  // The descent of the queries whose projected queries are q_rows [Q, D] (query q belongs to context
+  // set q / queries_per_task; tca.md 4.3). `forced` (i32 [Q, k]) gives the picks in
+  // DescentMode::forced.
+  Descent descend(const TcaTree& tree, const Var& q_rows, int64_t queries_per_task, DescentMode mode,
                   Rng& rng, const Tensor& forced = Tensor()) const;
 
-  // Attention of q_heads [Q, H, 1, dh] over S, output-projected: [Q, D].
-  Var attend_set(const TcaTree& tree, const Descent& d, const Var& q_heads, Var* weights = nullptr) const;
+  // Attention of the projected queries q_rows [Q, D] over their S, output-projected: [Q, D];
+  // `weights` receives the per-head weights [Q, H, L].
+  Var attend_set(const TcaTree& tree, const Descent& d, const Var& q_rows, Var* weights = nullptr) const;
   // Attention of the queries [B, M, D] (projected) over all leaf tokens (the L_CA branch): [B, M, D].
   Var attend_leaves(const TcaTree& tree, const Var& q_proj, Var* weights = nullptr) const;
   // From the attention output to the decoder output: u = q + LN_a(q) + attn (pre-norm; the
