@@ -1,0 +1,70 @@
+// `tca bench [--suite train|infer|all] [--out DIR] [--quick] [--repeats N] [--threads T]`
+// (issue 12; conventions.md "Benchmark files"): training ms per step, inference latency per
+// query against N, build time and memory, peak RSS and matmul efficiency, written as
+// DIR/train.json, DIR/infer.json and DIR/summary.md. The measuring code is in lib/eval/bench*.
+#include <omp.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "core/system_info.hpp"
+#include "eval/bench.hpp"
+#include "options.hpp"
+
+namespace tca::cli {
+
+namespace {
+
+int run_bench_command(int argc, char** argv) {
+  Options options("bench",
+                  "Measure training steps, inference latency against N, build time, memory and matmul "
+                  "efficiency (issue 12); write DIR/train.json, DIR/infer.json and DIR/summary.md.");
+  options.add<std::string>(Group::Generic, "suite", std::string("all"), "what to measure")
+      .choices({"train", "infer", "all"});
+  options.add_flag(Group::Generic, "quick",
+                   "a fast subset: fewer samples, a 1.5 s budget per figure, N up to 2^12, no copy T=256");
+  options.add<int64_t>(Group::Generic, "repeats", int64_t{0},
+                       "kept samples per figure (0 = 5 to 15 within the time budget; --quick: 3 to 5)")
+      .min(0)
+      .max(1000);
+  options.add<int64_t>(Group::Generic, "threads", int64_t{0},
+                       "OpenMP threads (0 = OMP_NUM_THREADS, else every CPU)")
+      .min(0)
+      .max(1024);
+  options.add<double>(Group::Generic, "budget", 0.0,
+                      "time budget per figure after its minimum samples (0 = 6 s; --quick: 1.5 s)")
+      .unit("s")
+      .min(0.0);
+  options.add<int64_t>(Group::Data, "max-log2-n", "largest inference N as a power of two (default 20; --quick: 12)")
+      .range(8, 24);
+  options.add<int64_t>(Group::Data, "queries", int64_t{256}, "queries answered per inference call").range(1, 65536);
+  options.add<int64_t>(Group::Data, "seed", int64_t{0}, "seed of the random weights and data");
+  options.add<std::string>(Group::Output, "out", std::string("results/bench"), "output directory (created if missing)")
+      .value_name("DIR");
+  if (!options.parse(argc, argv)) return 0;
+
+  if (const int64_t threads = options.get<int64_t>("threads"); threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  bench::BenchOptions o;
+  o.quick = options.get<bool>("quick");
+  o.repeats = static_cast<int>(options.get<int64_t>("repeats"));
+  o.budget_s = options.get<double>("budget");
+  o.max_log2_n = static_cast<int>(options.maybe<int64_t>("max-log2-n").value_or(o.quick ? 12 : 20));
+  o.queries = options.get<int64_t>("queries");
+  o.seed = static_cast<uint64_t>(options.get<int64_t>("seed"));
+  if (o.quick) o.train_tasks = {"gp", "copy128"};
+  o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  const SystemInfo info = system_info();
+  o.say(fmt::format("tca bench: {} threads, ISA {}, oneDNN {}, CPU {}", info.threads, info.isa, info.onednn_version,
+                    info.cpu_model));
+  for (const std::string& path : bench::run_bench(o, options.get<std::string>("suite"), options.get<std::string>("out")))
+    std::printf("%s\n", path.c_str());
+  return 0;
+}
+
+}  // namespace
+
+TCA_COMMAND("bench", "measure training and inference speed, memory and matmul efficiency", run_bench_command, 70);
+
+}  // namespace tca::cli

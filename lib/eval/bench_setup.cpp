@@ -1,0 +1,86 @@
+#include "eval/bench_setup.hpp"
+
+#include "core/error.hpp"
+#include "models/tree_shape.hpp"
+
+namespace tca::bench {
+
+std::string TrainCase::label() const {
+  return method + " " + task + (task == "copy" ? " T=" + std::to_string(seq_len) : std::string());
+}
+
+ModelConfig train_case_config(const TrainCase& c) {
+  ModelConfig m;
+  m.model = c.method;
+  if (c.task == "gp") {
+    m.loss = TaskLoss::gaussian_nll;
+    m.dim_x = 1;
+    m.dim_y = 1;
+    m.is_metalearning = true;
+    m.num_layers = 6;
+    m.dropout = 0.0f;
+    m.num_latent_layers = 6;
+  } else if (c.task == "copy") {
+    const int64_t num_chars = 10;  // tca.md 6: 10 symbols + SOS + EOS
+    m.loss = TaskLoss::classification;
+    m.dim_x = num_chars + 2;
+    m.dim_y = 1;
+    m.num_classes = num_chars + 2;
+    m.is_sequential = true;
+    m.is_metalearning = false;
+    m.num_layers = 0;
+    m.dropout = 0.1f;
+    m.num_latent_layers = 2;
+  } else {
+    throw UsageError("benchmark task '" + c.task + "': expected gp or copy");
+  }
+  m.num_latents = TreeShape(c.num_context, m.branch_factor).tokens_attended();
+  m.validate();
+  return m;
+}
+
+std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks) {
+  std::vector<TrainCase> out;
+  for (const std::string& t : tasks) {
+    TrainCase base;
+    if (t == "gp") {
+      base.task = "gp";
+      base.batch_size = 16;
+      base.num_context = 25;
+      base.num_targets = 20;
+      base.adam.beta1 = 0.9;
+    } else if (t == "copy128" || t == "copy256") {
+      base.task = "copy";
+      base.seq_len = t == "copy128" ? 128 : 256;
+      base.batch_size = 128;
+      base.num_context = base.num_targets = base.seq_len / 2;
+      base.adam.beta1 = 0.1;
+    } else {
+      throw UsageError("benchmark training task '" + t + "': expected gp, copy128 or copy256");
+    }
+    base.adam.beta2 = 0.999;
+    for (const char* method : {"ca", "tca", "perceiver"}) {
+      TrainCase c = base;
+      c.method = method;
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+ModelConfig infer_config(const std::string& method, int64_t num_latents) {
+  ModelConfig m;
+  m.model = method;
+  m.loss = TaskLoss::gaussian_nll;
+  m.dim_x = 1;
+  m.dim_y = 1;
+  m.is_metalearning = true;
+  m.num_layers = 0;
+  m.dropout = 0.0f;
+  m.num_latents = num_latents;
+  m.num_latent_layers = 6;
+  m.validate();
+  return m;
+}
+
+}  // namespace tca::bench

@@ -1,0 +1,119 @@
+#include "eval/timing.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace tca::bench {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double quantile(std::vector<double> values, double q) {
+  if (values.empty()) throw std::invalid_argument("quantile of an empty sample");
+  std::sort(values.begin(), values.end());
+  const double pos = q * static_cast<double>(values.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos)), hi = static_cast<size_t>(std::ceil(pos));
+  return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
+}
+
+double median(std::vector<double> values) { return quantile(std::move(values), 0.5); }
+
+double parallel_region_s(int regions) {
+  double best = 1e30;
+  for (int r = 0; r < regions; ++r) {
+    const double t0 = now_s();
+    // An empty region still forks, joins and passes a barrier on every thread: it takes as long as
+    // the slowest vCPU takes to show up, which is what a stall delays.
+#pragma omp parallel
+    {
+      volatile int sink = omp_get_thread_num();
+      (void)sink;
+    }
+    best = std::min(best, now_s() - t0);
+  }
+  return best;
+}
+
+bool cpu_stalled(double threshold_s) {
+  if (omp_get_max_threads() < 2) return false;
+  return parallel_region_s() > threshold_s;
+}
+
+nlohmann::json TimingResult::to_json() const {
+  return {{"median_s", median_s}, {"min_s", min_s},         {"p25_s", p25_s},
+          {"p75_s", p75_s},       {"samples", samples},     {"discarded", discarded},
+          {"calls_per_sample", calls_per_sample}, {"noisy", noisy}};
+}
+
+namespace {
+
+// Waits (probing every 50 ms) until no stall is seen or `max_wait_s` has passed.
+void wait_for_no_stall(double max_wait_s) {
+  const double until = now_s() + max_wait_s;
+  while (cpu_stalled() && now_s() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+}  // namespace
+
+TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& opt) {
+  TimingResult r;
+  const double start = now_s();
+  double last_call_s = 0;
+  for (int w = 0; w < opt.warmup; ++w) {
+    const double t0 = now_s();
+    fn();
+    last_call_s = now_s() - t0;
+  }
+  if (opt.warmup == 0 && opt.call_s_hint > 0) last_call_s = opt.call_s_hint;
+  if (opt.warmup == 0 && opt.call_s_hint <= 0) {  // calibrate with one call kept out of the result
+    const double t0 = now_s();
+    fn();
+    last_call_s = now_s() - t0;
+  }
+  // Short calls are repeated within a sample so that the clock's resolution and the probe's own
+  // cost (a few us) are negligible.
+  if (last_call_s > 0 && last_call_s < opt.min_sample_s)
+    r.calls_per_sample = std::min<int64_t>(1000000, static_cast<int64_t>(std::ceil(opt.min_sample_s / last_call_s)));
+  const int min_samples = std::max(1, opt.min_samples);
+  const int max_samples = std::max(min_samples, opt.max_samples);
+  while (static_cast<int>(r.kept_s.size()) < max_samples) {
+    if (static_cast<int>(r.kept_s.size()) >= min_samples && now_s() - start >= opt.budget_s) break;
+    wait_for_no_stall(opt.max_stall_wait_s);
+    const double t0 = now_s();
+    for (int64_t c = 0; c < r.calls_per_sample; ++c) fn();
+    const double per_call = (now_s() - t0) / static_cast<double>(r.calls_per_sample);
+    if (cpu_stalled()) {
+      if (r.discarded < opt.max_discards) {
+        ++r.discarded;
+        continue;
+      }
+      r.noisy = true;  // stalls do not stop: keep the sample, but say so
+    }
+    r.kept_s.push_back(per_call);
+  }
+  r.samples = static_cast<int>(r.kept_s.size());
+  r.median_s = median(r.kept_s);
+  r.p25_s = quantile(r.kept_s, 0.25);
+  r.p75_s = quantile(r.kept_s, 0.75);
+  r.min_s = *std::min_element(r.kept_s.begin(), r.kept_s.end());
+  r.total_s = now_s() - start;
+  return r;
+}
+
+std::vector<double> load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::vector<double> v(3, 0.0);
+  if (!(in >> v[0] >> v[1] >> v[2])) return {0.0, 0.0, 0.0};
+  return v;
+}
+
+}  // namespace tca::bench

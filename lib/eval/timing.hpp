@@ -1,0 +1,67 @@
+// Wall-clock measurement that stays trustworthy on this machine (platform.md "Timing noise"):
+// a vCPU sometimes disappears for seconds, and while it is gone every 2-thread OpenMP region takes
+// ~4.8 ms instead of ~1 us. So every sample is bracketed by a stall probe (a few empty 2-thread
+// parallel regions); a sample whose probe before or after shows a stall is discarded and taken
+// again once the stall is over. Figures are medians over the kept samples after warm-up calls;
+// the quartiles and the number of discarded samples are reported beside them so a reader can see
+// how noisy a figure was. Used by `tca bench` (bench_train, bench_infer, bench_matmul) and meant
+// for bench/ executables too.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace tca::bench {
+
+// Monotonic seconds.
+double now_s();
+
+// Median / quantile (linear interpolation) of a non-empty sample; throws std::invalid_argument
+// on an empty one.
+double median(std::vector<double> values);
+double quantile(std::vector<double> values, double q);
+
+// The shortest of `regions` empty OpenMP parallel regions with the current thread count, in
+// seconds: ~1-2 us normally, milliseconds while a vCPU is stalled or the machine is overloaded.
+double parallel_region_s(int regions = 5);
+// True when parallel_region_s() exceeds the stall threshold (always false with one thread, where
+// platform.md saw no stall).
+bool cpu_stalled(double threshold_s = 500e-6);
+
+struct TimingOptions {
+  int warmup = 2;              // untimed calls first (primitive creation, page faults, caches)
+  int min_samples = 5;         // kept samples wanted at least (unless the budget runs out first)
+  int max_samples = 15;        // never more than this many kept samples
+  double budget_s = 10.0;      // stop adding samples past this (after at least min_samples or 1)
+  double min_sample_s = 0.02;  // a sample repeats the call until it lasts this long (short calls)
+  int max_discards = 20;       // give up discarding after this many (the figure is then flagged)
+  double max_stall_wait_s = 20.0;  // longest wait for a stall to pass before the next sample
+  // Duration of one call measured by the caller (e.g. its own first call). With warmup = 0 it
+  // sizes the samples instead of an extra calibration call (which costs seconds for slow calls).
+  double call_s_hint = 0;
+};
+
+struct TimingResult {
+  double median_s = 0, min_s = 0, p25_s = 0, p75_s = 0;  // per call
+  int samples = 0;          // kept samples
+  int discarded = 0;        // samples dropped because a stall probe fired
+  int64_t calls_per_sample = 1;
+  double total_s = 0;       // wall time of the whole measurement, warm-up included
+  bool noisy = false;       // too many discards: the last samples were kept despite stalls
+  std::vector<double> kept_s;  // per-call time of each kept sample, in order
+
+  // {"median_s", "min_s", "p25_s", "p75_s", "samples", "discarded", "calls_per_sample", "noisy"}
+  nlohmann::json to_json() const;
+};
+
+// Times `fn` (one call = one unit: a training step, a batch of queries) as described above.
+TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& options);
+
+// Load averages from /proc/loadavg (1, 5, 15 min); zeros when unreadable. Recorded in the
+// benchmark files: other processes on the 2 vCPUs slow every figure.
+std::vector<double> load_average();
+
+}  // namespace tca::bench

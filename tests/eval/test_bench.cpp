@@ -1,0 +1,183 @@
+// `tca bench` (issue 12): a tiny quick run writes valid benchmark files with the fields of
+// conventions.md "Benchmark files"; the encoded-context inference paths the benchmark times give
+// the models' own predictions; the timing helper keeps the samples it is asked for. No test ever
+// asserts a speed.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "data/gp_task.hpp"
+#include "eval/bench.hpp"
+#include "eval/bench_setup.hpp"
+#include "eval/inference_paths.hpp"
+#include "io/json_io.hpp"
+
+using namespace tca;
+using nlohmann::json;
+
+namespace {
+
+std::string temp_dir() {
+  char dir[] = "/tmp/tca_bench_XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  return dir;
+}
+
+void require_number(const json& row, const char* key) {
+  INFO("row " << row.dump() << " key " << key);
+  REQUIRE(row.contains(key));
+  REQUIRE(row[key].is_number());
+  CHECK(std::isfinite(row[key].get<double>()));
+}
+
+void require_file_blocks(const json& f) {
+  REQUIRE(f.is_object());
+  for (const char* key : {"machine", "versions", "settings", "rows"}) REQUIRE(f.contains(key));
+  CHECK(f["machine"]["threads"].get<int>() >= 1);
+  CHECK(f["machine"]["isa"].is_string());
+  CHECK(f["machine"]["cpu"].is_string());
+  CHECK(f["versions"]["onednn"].is_string());
+  REQUIRE(f["rows"].is_array());
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.numel() == b.numel());
+  double m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("a tiny quick bench run writes train.json, infer.json and summary.md with the schema's fields") {
+  bench::BenchOptions o;
+  o.quick = true;
+  o.repeats = 1;
+  o.min_log2_n = o.max_log2_n = 8;
+  o.queries = 16;
+  o.train_tasks = {"gp"};
+  const std::string dir = temp_dir() + "/bench";  // does not exist yet: created
+  const std::vector<std::string> written = bench::run_bench(o, "all", dir);
+  CHECK(written.size() == 3);
+
+  const json train = read_json_file(dir + "/train.json");
+  require_file_blocks(train);
+  REQUIRE(train["rows"].size() == 3);  // ca, tca, perceiver on gp
+  for (const json& r : train["rows"]) {
+    CHECK(r["task"] == "gp");
+    CHECK(r["seq_len"].is_null());
+    CHECK(r["batch_size"] == 16);
+    for (const char* key : {"ms_per_step", "steps_per_s", "forward_ms", "backward_ms", "clip_adam_ms", "peak_rss_mb"})
+      require_number(r, key);
+    CHECK(r["ms_per_step"].get<double>() > 0);
+  }
+  CHECK(train["rows"][1]["method"] == "tca");
+  CHECK(train["rows"][2]["num_latents"] == 6);  // the tokens TCA attends to at N = 25: k = 4, P = 2
+
+  const json infer = read_json_file(dir + "/infer.json");
+  require_file_blocks(infer);
+  int infer_rows = 0, matmul_rows = 0;
+  for (const json& r : infer["rows"]) {
+    if (r["kind"] == "infer") {
+      ++infer_rows;
+      CHECK((r["method"] == "ca" || r["method"] == "tca" || r["method"] == "perceiver"));
+      CHECK(r["n"] == 256);
+      CHECK(r["queries"] == 16);
+      for (const char* key : {"us_per_query", "queries_per_s", "tokens_attended", "build_ms", "memory_mb", "peak_rss_mb"})
+        require_number(r, key);
+      if (r["method"] == "tca") {
+        CHECK(r["tokens_attended"] == 9);  // k = 7 levels (b - 1 = 1 sibling each) + P = 2
+        require_number(r, "us_per_query_retrieval_kernel");
+        require_number(r, "memory_ratio");
+      }
+      if (r["method"] == "ca") CHECK(r["tokens_attended"] == 256);
+    } else {
+      ++matmul_rows;
+      CHECK(r["kind"] == "matmul");
+      for (const char* key : {"m", "k", "n", "gflops", "peak_gflops"}) require_number(r, key);
+    }
+  }
+  CHECK(infer_rows == 3);
+  CHECK(matmul_rows >= 4);
+
+  std::ifstream in(dir + "/summary.md");
+  std::stringstream md;
+  md << in.rdbuf();
+  CHECK(md.str().find("| target | measured | reference | target | status |") != std::string::npos);
+  CHECK(md.str().find("training step, TCA GP") != std::string::npos);
+  CHECK(md.str().find("not measured") != std::string::npos);  // copy T = 256 and N = 2^20 were not run
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+TEST_CASE("bench rejects an unknown suite with a usage error") {
+  bench::BenchOptions o;
+  CHECK_THROWS_AS(bench::run_bench(o, "everything", "/tmp"), UsageError);
+}
+
+TEST_CASE("the benchmark's encoded-context inference paths give the models' own predictions") {
+  Rng data_rng(7);
+  data::GpTaskSampler sampler(data::GpKernel::rbf, 50);
+  const Batch batch = sampler.sample_sized(2, 13, 5, data_rng);
+  Rng init(3);
+  ReTreeverModel tca(bench::infer_config("tca"), init);
+  CrossAttentionModel ca(bench::infer_config("ca"), init);
+  PerceiverIoModel pio(bench::infer_config("perceiver", 5), init);
+  NoGradGuard no_grad;
+  Rng unused(0);
+
+  SUBCASE("TCA index from encoded tokens equals build_index, and answers as predict") {
+    const TcaIndex expected = tca.build_index(batch);
+    const TcaIndex index = bench::tca_index_from_encoded(tca, tca.context_embedder(bench::context_tokens_of(tca, batch), unused, false));
+    CHECK(index.bytes() == expected.bytes());
+    CHECK(max_abs_diff(index.memory, expected.memory) == 0.0);
+    CHECK(max_abs_diff(index.keys, expected.keys) == 0.0);
+    CHECK(max_abs_diff(index.values, expected.values) == 0.0);
+    CHECK(max_abs_diff(tca.answer(index, batch).mean, tca.predict(batch).mean) == 0.0);
+  }
+  SUBCASE("CA over cached keys and values, in chunks of queries, equals predict") {
+    const Var E = ca.context_embedder(bench::context_tokens_of(ca, batch), unused, false);
+    const bench::CaKeyValues kv = bench::ca_key_values(ca, E);
+    CHECK(kv.keys.shape() == Shape{2, 4, 13, 16});
+    const Tensor expected = ca.predict(batch).mean;
+    CHECK(max_abs_diff(bench::ca_answer(ca, kv, batch).mean, expected) < 1e-5);
+    // 2 queries per chunk: 4 heads x 13 tokens x 2 = 104 weights.
+    CHECK(bench::ca_query_chunk(4, 13, 5, 104) == 2);
+    CHECK(max_abs_diff(bench::ca_answer(ca, kv, batch, 104).mean, expected) < 1e-5);
+  }
+  SUBCASE("Perceiver IO latents from the context embeddings decode as predict") {
+    const Var z = bench::perceiver_latents(pio, pio.context_embedder(bench::context_tokens_of(pio, batch), unused, false));
+    CHECK(z.shape() == Shape{2, 5, 64});
+    CHECK(max_abs_diff(pio.decode(z, batch, unused, false).mean, pio.predict(batch).mean) == 0.0);
+  }
+}
+
+TEST_CASE("time_calls keeps the requested samples and reports order statistics of them") {
+  bench::TimingOptions t;
+  t.warmup = 1;
+  t.min_samples = t.max_samples = 4;
+  t.min_sample_s = 0;  // one call per sample
+  int calls = 0;
+  const bench::TimingResult r = bench::time_calls([&] { ++calls; }, t);
+  CHECK(r.samples == 4);
+  CHECK(r.calls_per_sample == 1);
+  CHECK(calls == 1 + 4 + r.discarded);
+  CHECK(r.kept_s.size() == 4);
+  CHECK(r.min_s <= r.p25_s);
+  CHECK(r.p25_s <= r.median_s);
+  CHECK(r.median_s <= r.p75_s);
+}
+
+TEST_CASE("median and quantile interpolate between order statistics") {
+  CHECK(bench::median({3.0, 1.0, 2.0}) == 2.0);
+  CHECK(bench::median({4.0, 1.0, 2.0, 3.0}) == 2.5);
+  CHECK(bench::quantile({0.0, 10.0}, 0.25) == 2.5);
+  CHECK_THROWS_AS(bench::median({}), std::invalid_argument);
+}
