@@ -2,6 +2,7 @@
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
+BENCH_FLAGS ?=
 
 .PHONY: all deps configure build test demo bench clean format
 all: build
@@ -23,8 +24,11 @@ test: build
 demo: build
 	@bash tools/demo.sh $(BUILD)/tca
 
+# Issue 12: train.json, infer.json and summary.md in results/bench (tca bench --help for --quick,
+# --suite, --threads); then the op-layer benchmark, when that executable is built.
 bench: build
-	@$(BUILD)/tca bench --out results/bench
+	@$(BUILD)/tca bench --out results/bench $(BENCH_FLAGS)
+	@if [ -x $(BUILD)/bench_core ]; then $(BUILD)/bench_core --out results/bench; fi
 
 clean:
 	rm -rf $(BUILD)
