@@ -47,10 +47,16 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
   // Level by level over all queries: the b children of a query are adjacent rows.
   for (int64_t i = 0; i < k; ++i) {
     const int64_t level_off = s.memory_offset(i + 1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel
+    {
+    // Scratch for the b children's weights, one per thread. b has no upper bound (any b >= 2,
+    // tca.md 4.1), so it is sized at run time (fixed float[64] arrays overflowed for b > 64).
+    std::vector<float> w_buffer(static_cast<size_t>(b)), pi_buffer(static_cast<size_t>(b));
+    float* w = w_buffer.data();
+    float* pi = pi_buffer.data();
+#pragma omp for schedule(static)
     for (int64_t q = 0; q < Q; ++q) {
       const int64_t base = (q / per_task) * Ntot + level_off + parent[static_cast<size_t>(q)] * b;
-      float w[64], pi[64];  // b <= 64 children (checked by the caller's config)
       for (int64_t j = 0; j < b; ++j) pi[j] = 0;
       for (int64_t h = 0; h < H; ++h) {
         for (int64_t j = 0; j < b; ++j) w[j] = dot(qp + q * D + h * dh, keys + (base + j) * D + h * dh, dh) * scale;
@@ -67,6 +73,7 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
       }
       parent[static_cast<size_t>(q)] = parent[static_cast<size_t>(q)] * b + a;
     }
+    }  // omp parallel
   }
   const int64_t leaf_off = s.memory_offset(k + 1);
 #pragma omp parallel for schedule(static)
