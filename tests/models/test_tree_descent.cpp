@@ -299,3 +299,24 @@ TEST_CASE(
   CHECK(worst_u < 1e-5);
   CHECK(worst_out < 1e-5);
 }
+
+TEST_CASE("the inference index path agrees with the autograd descent for branching factors above 64") {
+  // tca.md 4.1: any b >= 2. b = 100, N = 300: k = 1, P = 3; b = 70, N = 4901: k = 2, P = 1 + ...
+  for (auto [b, N] : {std::pair<int64_t, int64_t>{100, 300}, {70, 4901}}) {
+    CAPTURE(b);
+    CAPTURE(N);
+    Rng init(315), data(316);
+    ReTreeverModel model(tiny_tca(b), init);
+    nv::randomize_parameters(model.decoder.query_attn, init, -1.0, 1.0);
+    Batch batch = gp_batch(2, N, 5, data);
+    RetreeverTrace tr;
+    Predictions slow = model.infer(batch, false, &tr);
+    Predictions fast = model.predict(batch);
+    check_descent(model, tr, 5, true, Tensor());
+    for (int64_t i = 0; i < slow.mean.numel(); ++i) {
+      CHECK(fast.mean[i] == doctest::Approx(slow.mean[i]).epsilon(1e-5).scale(1.0));
+      CHECK(fast.std[i] == doctest::Approx(slow.std[i]).epsilon(1e-5));
+      CHECK(fast.tokens_unmasked[i] == slow.tokens_unmasked[i]);
+    }
+  }
+}
