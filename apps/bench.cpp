@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "core/error.hpp"
 #include "core/system_info.hpp"
 #include "eval/bench.hpp"
 #include "options.hpp"
@@ -39,9 +40,19 @@ int run_bench_command(int argc, char** argv) {
       .min(0.0);
   options.add<int64_t>(Group::Data, "max-log2-n", "largest inference N as a power of two (default 20; --quick: 12)")
       .range(8, 24);
+  options.add<int64_t>(Group::Data, "min-log2-n", int64_t{8}, "smallest inference N as a power of two").range(2, 24);
+  options.add<std::vector<std::string>>(Group::Data, "tasks",
+                                        "training configurations to run: gp copy128 copy256 (default all; --quick: gp copy128)")
+      .value_name("TASK...");
+  options.add<std::vector<std::string>>(Group::Data, "methods", std::vector<std::string>{"ca", "tca", "perceiver"},
+                                        "methods to run (train and infer)")
+      .value_name("METHOD...");
+  options.add_flag(Group::Generic, "skip-matmuls", "leave out the matmul efficiency figures of the infer suite");
   options.add<int64_t>(Group::Data, "queries", int64_t{256}, "queries answered per inference call").range(1, 65536);
   options.add<int64_t>(Group::Data, "seed", int64_t{0}, "seed of the random weights and data");
-  options.add<std::string>(Group::Output, "out", std::string("results/bench"), "output directory (created if missing)")
+  options.add<std::string>(Group::Output, "out", std::string("results/bench"),
+                           "output directory (created if missing; a partial run replaces its suite's file, so "
+                           "give partial runs a directory of their own)")
       .value_name("DIR");
   if (!options.parse(argc, argv)) return 0;
 
@@ -51,13 +62,24 @@ int run_bench_command(int argc, char** argv) {
   o.repeats = static_cast<int>(options.get<int64_t>("repeats"));
   o.budget_s = options.get<double>("budget");
   o.max_log2_n = static_cast<int>(options.maybe<int64_t>("max-log2-n").value_or(o.quick ? 12 : 20));
+  o.min_log2_n = static_cast<int>(options.get<int64_t>("min-log2-n"));
+  if (o.min_log2_n > o.max_log2_n)
+    throw UsageError(fmt::format("--min-log2-n {} is above --max-log2-n {}", o.min_log2_n, o.max_log2_n));
+  o.methods = options.get<std::vector<std::string>>("methods");
+  o.matmuls = !options.get<bool>("skip-matmuls");
   o.queries = options.get<int64_t>("queries");
   o.seed = static_cast<uint64_t>(options.get<int64_t>("seed"));
   if (o.quick) o.train_tasks = {"gp", "copy128"};
+  if (auto tasks = options.maybe<std::vector<std::string>>("tasks")) o.train_tasks = *tasks;
   o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   const SystemInfo info = system_info();
   o.say(fmt::format("tca bench: {} threads, ISA {}, oneDNN {}, CPU {}", info.threads, info.isa, info.onednn_version,
                     info.cpu_model));
+  // Other processes on the same vCPUs slow every figure: say so before spending minutes.
+  if (const double load = bench::load_average()[0]; load > 0.5 * info.cpus_online)
+    o.say(fmt::format("warning: load average {:.1f} on {} CPUs: other processes are running, figures will be slower "
+                      "and noisier than on an idle machine",
+                      load, info.cpus_online));
   for (const std::string& path : bench::run_bench(o, options.get<std::string>("suite"), options.get<std::string>("out")))
     std::printf("%s\n", path.c_str());
   return 0;

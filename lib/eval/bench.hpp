@@ -29,6 +29,8 @@ struct BenchOptions {
   int max_log2_n = 20;
   int64_t queries = 256;   // queries answered per call (one context set)
   std::vector<std::string> train_tasks = {"gp", "copy128", "copy256"};
+  std::vector<std::string> methods = {"ca", "tca", "perceiver"};  // run only these (train and infer)
+  bool matmuls = true;     // the infer suite also measures matmul efficiency
   uint64_t seed = 0;       // weights and data
   std::function<void(const std::string&)> log;  // one line per figure (stderr); may be empty
 

@@ -5,6 +5,7 @@
 // method, the build once per context set (TCA: tree and index; CA: key/value cache; Perceiver IO:
 // latents) and the per-query cost of answering, with what each keeps in memory
 // (inference_paths.hpp). TCA also gets the pure retrieval kernel greedy_retrieve alone.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -65,6 +66,8 @@ nlohmann::json base_row(const std::string& method, int64_t n, int log2_n, int64_
 }  // namespace
 
 nlohmann::json bench_infer(const BenchOptions& o) {
+  check_methods(o.methods);
+  auto wanted = [&](const char* m) { return std::find(o.methods.begin(), o.methods.end(), m) != o.methods.end(); };
   nlohmann::json rows = nlohmann::json::array();
   Rng init(o.seed);
   CrossAttentionModel ca(infer_config("ca"), init);
@@ -84,7 +87,7 @@ nlohmann::json bench_infer(const BenchOptions& o) {
     const double encoded_mb = 4.0 * static_cast<double>(E.numel()) / kMiB;
 
     // ---- TCA: tree + index build, answering, and the retrieval kernel alone.
-    {
+    if (wanted("tca")) {
       reset_peak_rss();
       auto index = std::make_unique<TcaIndex>();
       const TimingResult build = measure_figure(o, [&] {
@@ -127,7 +130,7 @@ nlohmann::json bench_infer(const BenchOptions& o) {
     }
 
     // ---- CA: key/value cache of E, then attention of every query over all N tokens.
-    {
+    if (wanted("ca")) {
       reset_peak_rss();
       CaKeyValues kv;
       const TimingResult build = measure_figure(o, [&] {
@@ -150,7 +153,7 @@ nlohmann::json bench_infer(const BenchOptions& o) {
     }
 
     // ---- Perceiver IO with L = the tokens TCA attends to at this N.
-    {
+    if (wanted("perceiver")) {
       reset_peak_rss();
       const int64_t L = TreeShape(N, tca.config().branch_factor).tokens_attended();
       Rng pinit = Rng(o.seed).fork(3);

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/system_info.hpp"
 #include "eval/bench.hpp"
+#include "eval/bench_setup.hpp"
 #include "io/json_io.hpp"
 #include "io/system_json.hpp"
 
@@ -38,6 +39,8 @@ nlohmann::json settings_json(const BenchOptions& o, const std::string& suite) {
           {"queries", o.queries},
           {"log2_n", {o.min_log2_n, o.max_log2_n}},
           {"train_tasks", o.train_tasks},
+          {"methods", o.methods},
+          {"matmuls", o.matmuls},
           {"seed", o.seed},
           {"started_utc", utc_now()},
           {"load_average_start", load_average()},
@@ -61,6 +64,7 @@ nlohmann::json earlier_file(const std::string& path, const BenchOptions& o) {
 std::vector<std::string> run_bench(const BenchOptions& o, const std::string& suite, const std::string& out_dir) {
   if (suite != "train" && suite != "infer" && suite != "all")
     throw UsageError("--suite " + suite + ": expected train, infer or all");
+  train_cases(o.train_tasks, o.methods);  // UsageError for an unknown task or method, before any work
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec || !std::filesystem::is_directory(out_dir))
@@ -86,7 +90,8 @@ std::vector<std::string> run_bench(const BenchOptions& o, const std::string& sui
     nlohmann::json settings = settings_json(o, "infer");
     const double t0 = now_s();
     nlohmann::json rows = bench_infer(o);
-    for (auto& r : bench_matmul(o)) rows.push_back(r);
+    if (o.matmuls)
+      for (auto& r : bench_matmul(o)) rows.push_back(r);
     settings["wall_s"] = now_s() - t0;
     settings["load_average_end"] = load_average();
     infer = bench_file(rows, settings);

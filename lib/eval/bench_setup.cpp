@@ -1,5 +1,7 @@
 #include "eval/bench_setup.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "models/tree_shape.hpp"
 
@@ -39,7 +41,14 @@ ModelConfig train_case_config(const TrainCase& c) {
   return m;
 }
 
-std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks) {
+void check_methods(const std::vector<std::string>& methods) {
+  for (const std::string& m : methods)
+    if (m != "ca" && m != "tca" && m != "perceiver")
+      throw UsageError("benchmark method '" + m + "': expected ca, tca or perceiver");
+}
+
+std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks, const std::vector<std::string>& methods) {
+  check_methods(methods);
   std::vector<TrainCase> out;
   for (const std::string& t : tasks) {
     TrainCase base;
@@ -60,6 +69,7 @@ std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks) {
     }
     base.adam.beta2 = 0.999;
     for (const char* method : {"ca", "tca", "perceiver"}) {
+      if (std::find(methods.begin(), methods.end(), method) == methods.end()) continue;
       TrainCase c = base;
       c.method = method;
       out.push_back(c);

@@ -30,8 +30,12 @@ struct TrainCase {
 ModelConfig train_case_config(const TrainCase& c);
 
 // The training cases in the order they are run: for each of gp, copy T=128, copy T=256 (those in
-// `tasks`: "gp", "copy128", "copy256"), the methods ca, tca, perceiver.
-std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks);
+// `tasks`: "gp", "copy128", "copy256"), the methods ca, tca, perceiver (those in `methods`).
+// UsageError for an unknown task or method.
+std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks,
+                                   const std::vector<std::string>& methods = {"ca", "tca", "perceiver"});
+// UsageError unless every entry is ca, tca or perceiver.
+void check_methods(const std::vector<std::string>& methods);
 
 // The inference configuration (issue 12 (b)): the GP model interface (context token [x, y],
 // Gaussian head), D = 64, 4 heads, b = 2, no encoder layers (the encoded context is given);

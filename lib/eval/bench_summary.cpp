@@ -79,6 +79,16 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
         "MiB = 2^20 bytes.\n\n";
   if (train.is_object()) md += "- train.json: " + machine_line(train) + "\n";
   if (infer.is_object()) md += "- infer.json: " + machine_line(infer) + "\n";
+  for (const json* f : {&train, &infer}) {
+    if (!f->is_object() || !(*f)["settings"].contains("load_average_start")) continue;
+    const double load = (*f)["settings"]["load_average_start"][0].get<double>();
+    const int cpus = (*f)["machine"].value("cpus_online", 0);
+    if (cpus > 0 && load > 0.5 * cpus) {
+      md += fmt::format("\n**Warning:** the load average was {} on {} CPUs when a suite started: other processes "
+                        "were running, so its figures are slower and noisier than on an idle machine.\n", num(load), cpus);
+      break;
+    }
+  }
   md += "\n## Targets\n\n";
 
   std::vector<TargetLine> lines;

@@ -63,7 +63,7 @@ std::vector<Batch> batch_pool(const TrainCase& c, int64_t count, Rng& rng) {
 
 nlohmann::json bench_train(const BenchOptions& o) {
   nlohmann::json rows = nlohmann::json::array();
-  for (const TrainCase& c : train_cases(o.train_tasks)) {
+  for (const TrainCase& c : train_cases(o.train_tasks, o.methods)) {
     Rng init(o.seed);
     const ModelConfig cfg = train_case_config(c);
     std::unique_ptr<Model> model = make_model(cfg, init);

@@ -1,6 +1,7 @@
 #include "eval/timing.hpp"
 
 #include <omp.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,12 @@ namespace tca::bench {
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 double quantile(std::vector<double> values, double q) {
@@ -51,7 +58,7 @@ bool cpu_stalled(double threshold_s) {
 nlohmann::json TimingResult::to_json() const {
   return {{"median_s", median_s}, {"min_s", min_s},         {"p25_s", p25_s},
           {"p75_s", p75_s},       {"samples", samples},     {"discarded", discarded},
-          {"calls_per_sample", calls_per_sample}, {"noisy", noisy}};
+          {"calls_per_sample", calls_per_sample}, {"noisy", noisy}, {"cpu_per_wall", cpu_per_wall}};
 }
 
 namespace {
@@ -85,12 +92,14 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
     r.calls_per_sample = std::min<int64_t>(1000000, static_cast<int64_t>(std::ceil(opt.min_sample_s / last_call_s)));
   const int min_samples = std::max(1, opt.min_samples);
   const int max_samples = std::max(min_samples, opt.max_samples);
+  std::vector<double> cpu_ratios;
   while (static_cast<int>(r.kept_s.size()) < max_samples) {
     if (static_cast<int>(r.kept_s.size()) >= min_samples && now_s() - start >= opt.budget_s) break;
     wait_for_no_stall(opt.max_stall_wait_s);
-    const double t0 = now_s();
+    const double c0 = process_cpu_s(), t0 = now_s();
     for (int64_t c = 0; c < r.calls_per_sample; ++c) fn();
-    const double per_call = (now_s() - t0) / static_cast<double>(r.calls_per_sample);
+    const double wall = now_s() - t0, cpu = process_cpu_s() - c0;
+    const double per_call = wall / static_cast<double>(r.calls_per_sample);
     if (cpu_stalled()) {
       if (r.discarded < opt.max_discards) {
         ++r.discarded;
@@ -99,12 +108,14 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
       r.noisy = true;  // stalls do not stop: keep the sample, but say so
     }
     r.kept_s.push_back(per_call);
+    cpu_ratios.push_back(wall > 0 ? cpu / wall : 0.0);
   }
   r.samples = static_cast<int>(r.kept_s.size());
   r.median_s = median(r.kept_s);
   r.p25_s = quantile(r.kept_s, 0.25);
   r.p75_s = quantile(r.kept_s, 0.75);
   r.min_s = *std::min_element(r.kept_s.begin(), r.kept_s.end());
+  r.cpu_per_wall = median(cpu_ratios);
   r.total_s = now_s() - start;
   return r;
 }

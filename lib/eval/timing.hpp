@@ -18,6 +18,8 @@ namespace tca::bench {
 
 // Monotonic seconds.
 double now_s();
+// CPU seconds used by this process so far (all threads).
+double process_cpu_s();
 
 // Median / quantile (linear interpolation) of a non-empty sample; throws std::invalid_argument
 // on an empty one.
@@ -51,9 +53,14 @@ struct TimingResult {
   int64_t calls_per_sample = 1;
   double total_s = 0;       // wall time of the whole measurement, warm-up included
   bool noisy = false;       // too many discards: the last samples were kept despite stalls
+  // Median over kept samples of process CPU time / wall time: ~1 for single-threaded work and up
+  // to the thread count for parallel work (OpenMP threads spin while waiting); clearly below the
+  // expected value when other processes took the CPUs away.
+  double cpu_per_wall = 0;
   std::vector<double> kept_s;  // per-call time of each kept sample, in order
 
-  // {"median_s", "min_s", "p25_s", "p75_s", "samples", "discarded", "calls_per_sample", "noisy"}
+  // {"median_s", "min_s", "p25_s", "p75_s", "samples", "discarded", "calls_per_sample", "noisy",
+  //  "cpu_per_wall"}
   nlohmann::json to_json() const;
 };
 
