@@ -1,72 +1,99 @@
-// Elementwise arithmetic with NumPy broadcasting. Backward reduces the upstream gradient over the
-// axes an operand was broadcast along.
-#include <cmath>
-
+// Elementwise arithmetic with NumPy broadcasting. Forward: oneDNN's binary primitive (src1
+// broadcast; elementwise_kernels.hpp). Backward: binary has no backward primitive, so the
+// gradients are themselves binary ops (g * b, g / b, ...) and, for a broadcast operand, a sum over
+// the broadcast axes. The scalar ops are oneDNN eltwise linear / square.
 #include "autograd/broadcast.hpp"
+#include "autograd/elementwise_kernels.hpp"
+#include "autograd/eltwise.hpp"
+#include "autograd/grad_sink.hpp"
 #include "autograd/ops.hpp"
-#include "autograd/unary.hpp"
 
 namespace tca::ops {
 namespace {
 
-enum class BinOp { add, sub, mul, div };
+// d(input) (+)= scale * g, g of the output's shape: summed over the input's broadcast axes, or
+// passed on as it is (the buffer handed over when the tape allows it).
+void deliver_upstream(Node& self, Node& in, float scale) {
+  const Shape& out = self.value.shape();
+  if (in.value.shape() == out && scale == 1.0f) return pass_grad(self, in);
+  GradTarget t = grad_target(in);
+  reduce_to_shape(self.grad.data(), out, t.data, in.value.shape(), t.accumulate, scale);
+}
 
-Var binary(const Var& a, const Var& b, BinOp op, const char* name) {
-  Broadcast bc(a.shape(), b.shape(), name);
-  Tensor out = Tensor::empty(bc.out);
-  const float* pa = a.value().data();
-  const float* pb = b.value().data();
-  float* po = out.data();
-  switch (op) {
-    case BinOp::add: bc.for_each([&](int64_t o, int64_t i, int64_t j) { po[o] = pa[i] + pb[j]; }); break;
-    case BinOp::sub: bc.for_each([&](int64_t o, int64_t i, int64_t j) { po[o] = pa[i] - pb[j]; }); break;
-    case BinOp::mul: bc.for_each([&](int64_t o, int64_t i, int64_t j) { po[o] = pa[i] * pb[j]; }); break;
-    case BinOp::div: bc.for_each([&](int64_t o, int64_t i, int64_t j) { po[o] = pa[i] / pb[j]; }); break;
+// d(input) (+)= full, a temporary of the output's shape owned by the backward.
+void deliver_full(Node& in, const Tensor& full) {
+  if (in.value.shape() == full.shape()) return accumulate_grad(in, full);
+  GradTarget t = grad_target(in);
+  reduce_to_shape(full.data(), full.shape(), t.data, in.value.shape(), t.accumulate);
+}
+
+// d(input) (+)= g op other: straight into the gradient when the input has the output's shape,
+// else through a temporary that is then summed over the broadcast axes.
+void deliver_product(Node& self, Node& in, BinaryAlg alg, const Node& other) {
+  const Shape& out = self.value.shape();
+  if (in.value.shape() == out) {
+    GradTarget t = grad_target(in);
+    binary_broadcast(alg, self.grad.data(), out, other.value.data(), other.value.shape(), t.data,
+                     out, t.accumulate);
+    return;
   }
-  return record(std::move(out), {a, b}, [bc, op](Node& self) {
+  Tensor full = Tensor::empty(out);
+  binary_broadcast(alg, self.grad.data(), out, other.value.data(), other.value.shape(), full.data(),
+                   out, false);
+  deliver_full(in, full);
+}
+
+Var binary(const Var& a, const Var& b, BinaryAlg alg, const char* name) {
+  const Shape out_shape = Broadcast(a.shape(), b.shape(), name).out;
+  Tensor out = Tensor::empty(out_shape);
+  binary_broadcast(alg, a.value().data(), a.shape(), b.value().data(), b.shape(), out.data(),
+                   out_shape, false);
+  return record(std::move(out), {a, b}, [alg](Node& self) {
     Node &na = *self.inputs[0], &nb = *self.inputs[1];
-    const float* g = self.grad.data();
-    const float* va = na.value.data();
-    const float* vb = nb.value.data();
-    if (na.requires_grad) {
-      float* ga = na.grad_buffer().data();
-      switch (op) {
-        case BinOp::add:
-        case BinOp::sub: bc.for_each([&](int64_t o, int64_t i, int64_t) { ga[i] += g[o]; }); break;
-        case BinOp::mul: bc.for_each([&](int64_t o, int64_t i, int64_t j) { ga[i] += g[o] * vb[j]; }); break;
-        case BinOp::div: bc.for_each([&](int64_t o, int64_t i, int64_t j) { ga[i] += g[o] / vb[j]; }); break;
+    switch (alg) {
+      case BinaryAlg::add:
+      case BinaryAlg::sub:
+        // b first: a may then take the upstream buffer itself.
+        if (nb.requires_grad) deliver_upstream(self, nb, alg == BinaryAlg::add ? 1.0f : -1.0f);
+        if (na.requires_grad) deliver_upstream(self, na, 1.0f);
+        break;
+      case BinaryAlg::mul:  // da = g b, db = g a
+        if (na.requires_grad) deliver_product(self, na, BinaryAlg::mul, nb);
+        if (nb.requires_grad) deliver_product(self, nb, BinaryAlg::mul, na);
+        break;
+      case BinaryAlg::div: {  // da = g / b, db = -g a / b^2 = -(g y) / b
+        if (na.requires_grad) deliver_product(self, na, BinaryAlg::div, nb);
+        if (nb.requires_grad) {
+          const Shape& s = self.value.shape();
+          Tensor full = Tensor::empty(s);
+          binary_broadcast(BinaryAlg::mul, self.grad.data(), s, self.value.data(), s, full.data(),
+                           s, false);
+          binary_broadcast(BinaryAlg::div, full.data(), s, nb.value.data(), nb.value.shape(),
+                           full.data(), s, false, -1.0f);
+          deliver_full(nb, full);
+        }
+        break;
       }
-    }
-    if (nb.requires_grad) {
-      float* gb = nb.grad_buffer().data();
-      switch (op) {
-        case BinOp::add: bc.for_each([&](int64_t o, int64_t, int64_t j) { gb[j] += g[o]; }); break;
-        case BinOp::sub: bc.for_each([&](int64_t o, int64_t, int64_t j) { gb[j] -= g[o]; }); break;
-        case BinOp::mul: bc.for_each([&](int64_t o, int64_t i, int64_t j) { gb[j] += g[o] * va[i]; }); break;
-        case BinOp::div:
-          bc.for_each([&](int64_t o, int64_t i, int64_t j) { gb[j] -= g[o] * va[i] / (vb[j] * vb[j]); });
-          break;
-      }
+      case BinaryAlg::min:
+        break;  // not exposed as an op
     }
   });
 }
 
 }  // namespace
 
-Var add(const Var& a, const Var& b) { return binary(a, b, BinOp::add, "add"); }
-Var sub(const Var& a, const Var& b) { return binary(a, b, BinOp::sub, "sub"); }
-Var mul(const Var& a, const Var& b) { return binary(a, b, BinOp::mul, "mul"); }
-Var div(const Var& a, const Var& b) { return binary(a, b, BinOp::div, "div"); }
+Var add(const Var& a, const Var& b) { return binary(a, b, BinaryAlg::add, "add"); }
+Var sub(const Var& a, const Var& b) { return binary(a, b, BinaryAlg::sub, "sub"); }
+Var mul(const Var& a, const Var& b) { return binary(a, b, BinaryAlg::mul, "mul"); }
+Var div(const Var& a, const Var& b) { return binary(a, b, BinaryAlg::div, "div"); }
 
 Var add_scalar(const Var& a, float s) {
-  return unary(a, [s](float x) { return x + s; }, [](float, float) { return 1.0f; });
+  return eltwise(a, dnnl::algorithm::eltwise_linear, 1.0f, s);
 }
 Var mul_scalar(const Var& a, float s) {
-  return unary(a, [s](float x) { return x * s; }, [s](float, float) { return s; });
+  return eltwise(a, dnnl::algorithm::eltwise_linear, s, 0.0f);
 }
 Var neg(const Var& a) { return mul_scalar(a, -1.0f); }
-Var square(const Var& a) {
-  return unary(a, [](float x) { return x * x; }, [](float x, float) { return 2.0f * x; });
-}
+Var square(const Var& a) { return eltwise(a, dnnl::algorithm::eltwise_square); }
 
 }  // namespace tca::ops

@@ -2,9 +2,10 @@
 // gradients are matmuls on transposed views (strides, no copies; platform.md). linear uses
 // inner_product, which has backward-data and backward-weights primitives and takes the PyTorch
 // [out, in] weight layout natively.
-#include "core/dnnl_context.hpp"
+#include "autograd/bound_primitive.hpp"
+#include "autograd/elementwise_kernels.hpp"
+#include "autograd/grad_sink.hpp"
 #include "autograd/ops.hpp"
-#include "core/error.hpp"
 
 namespace tca::ops {
 namespace {
@@ -13,13 +14,9 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-struct MatmulEntry {
-  dnnl::matmul prim;
-  memory::desc a_md, b_md, c_md;
-};
-
 // C[batch, M, N] (+)= op(A) op(B). A is stored [ba, M, K] (or [ba, K, M] when ta), B [bb, K, N]
 // (or [bb, N, K] when tb); a batch of 1 broadcasts. Transposes are described with strides.
+// Accumulation is the sum post-op (no temporary).
 void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb, bool tb, float* C,
                 int64_t M, int64_t K, int64_t N, bool accumulate) {
   const int64_t batch = std::max(ba, bb);
@@ -28,35 +25,39 @@ void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb,
     if (!accumulate) std::fill(C, C + batch * M * N, 0.0f);
     return;
   }
-  static PrimitiveCache<MatmulEntry> cache;
+  static PrimitiveCache<BoundPrimitive> cache;
   PrimitiveKey key{{ba, bb, M, K, N, ta, tb, accumulate}};
-  MatmulEntry& e = cache.get(key, [&] {
-    memory::dims a_strides = ta ? memory::dims{K * M, 1, M} : memory::dims{M * K, K, 1};
-    memory::dims b_strides = tb ? memory::dims{N * K, 1, K} : memory::dims{K * N, N, 1};
-    memory::desc a_md({ba, M, K}, dt::f32, a_strides);
-    memory::desc b_md({bb, K, N}, dt::f32, b_strides);
-    memory::desc c_md({batch, M, N}, dt::f32, tag::abc);
-    dnnl::primitive_attr attr;
-    if (accumulate) {
-      dnnl::post_ops po;
-      po.append_sum(1.0f);
-      attr.set_post_ops(po);
-    }
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, dnnl_engine());
-    count_primitive_created();
-    return MatmulEntry{dnnl::matmul(pd), a_md, b_md, c_md};
+  const BoundPrimitive& p = cache.get(key, [&] {
+    return create_primitive(
+        "matmul [" + std::to_string(ba) + ", " + std::to_string(M) + ", " + std::to_string(K) +
+            "] x [" + std::to_string(bb) + ", " + std::to_string(K) + ", " + std::to_string(N) +
+            "]",
+        [&] {
+          memory::dims a_strides = ta ? memory::dims{K * M, 1, M} : memory::dims{M * K, K, 1};
+          memory::dims b_strides = tb ? memory::dims{N * K, 1, K} : memory::dims{K * N, N, 1};
+          memory::desc a_md({ba, M, K}, dt::f32, a_strides);
+          memory::desc b_md({bb, K, N}, dt::f32, b_strides);
+          memory::desc c_md({batch, M, N}, dt::f32, tag::abc);
+          dnnl::primitive_attr attr;
+          if (accumulate) {
+            dnnl::post_ops po;
+            po.append_sum(1.0f);
+            attr.set_post_ops(po);
+          }
+          dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr,
+                                          dnnl_engine());
+          return BoundPrimitive(
+              dnnl::matmul(pd),
+              {{DNNL_ARG_SRC, a_md}, {DNNL_ARG_WEIGHTS, b_md}, {DNNL_ARG_DST, c_md}});
+        });
   });
-  auto& eng = dnnl_engine();
-  memory a(e.a_md, eng, const_cast<float*>(A)), b(e.b_md, eng, const_cast<float*>(B)),
-      c(e.c_md, eng, C);
-  e.prim.execute(dnnl_stream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-  dnnl_stream().wait();
+  p.run({{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, C}});
 }
 
 // Like matmul_raw, but when the destination has batch 1 while the product has batch > 1 (the
 // gradient of a broadcast operand), sums the per-batch products into it.
-void matmul_into(const float* A, int64_t ba, bool ta, const float* B, int64_t bb, bool tb,
-                 float* C, int64_t c_batch, int64_t M, int64_t K, int64_t N, bool accumulate) {
+void matmul_into(const float* A, int64_t ba, bool ta, const float* B, int64_t bb, bool tb, float* C,
+                 int64_t c_batch, int64_t M, int64_t K, int64_t N, bool accumulate) {
   const int64_t batch = std::max(ba, bb);
   if (c_batch == batch) return matmul_raw(A, ba, ta, B, bb, tb, C, M, K, N, accumulate);
   for (int64_t i = 0; i < batch; ++i) {
@@ -71,13 +72,6 @@ int64_t batch_of(const Shape& s) {
   int64_t n = 1;
   for (size_t i = 0; i + 2 < s.size(); ++i) n *= s[i];
   return n;
-}
-
-// Where to write an input's gradient: directly into a fresh buffer, or accumulate.
-float* grad_target(Node& n, bool& accumulate) {
-  accumulate = n.grad.defined();
-  if (!accumulate) n.grad = Tensor::empty(n.value.shape());
-  return n.grad.data();
 }
 
 }  // namespace
@@ -97,64 +91,114 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
                      " and " + to_string(sb) + (trans_b ? "^T" : ""));
   // Leading (batch) extents come from the operand that is not broadcast.
   Shape lead_a(sa.begin(), sa.end() - 2), lead_b(sb.begin(), sb.end() - 2);
-  Shape out = ba > bb ? lead_a : bb > ba ? lead_b : (lead_a.size() >= lead_b.size() ? lead_a : lead_b);
+  Shape out = ba > bb   ? lead_a
+              : bb > ba ? lead_b
+                        : (lead_a.size() >= lead_b.size() ? lead_a : lead_b);
   out.push_back(M);
   out.push_back(N);
   Tensor c = Tensor::empty(out);
-  matmul_raw(a.value().data(), ba, trans_a, b.value().data(), bb, trans_b, c.data(), M, K, N, false);
+  matmul_raw(a.value().data(), ba, trans_a, b.value().data(), bb, trans_b, c.data(), M, K, N,
+             false);
   return record(std::move(c), {a, b}, [=](Node& self) {
     const float* dC = self.grad.data();
     const int64_t batch = std::max(ba, bb);
     Node& na = *self.inputs[0];
     Node& nb = *self.inputs[1];
     if (na.requires_grad) {
-      bool acc;
-      float* dA = grad_target(na, acc);
+      GradTarget t = grad_target(na);
       if (!trans_a)  // dA[M,K] = dC[M,N] op(B)^T
-        matmul_into(dC, batch, false, nb.value.data(), bb, !trans_b, dA, ba, M, N, K, acc);
+        matmul_into(dC, batch, false, nb.value.data(), bb, !trans_b, t.data, ba, M, N, K,
+                    t.accumulate);
       else  // dA stored [K,M] = op(B)[K,N] dC^T
-        matmul_into(nb.value.data(), bb, trans_b, dC, batch, true, dA, ba, K, N, M, acc);
+        matmul_into(nb.value.data(), bb, trans_b, dC, batch, true, t.data, ba, K, N, M,
+                    t.accumulate);
     }
     if (nb.requires_grad) {
-      bool acc;
-      float* dB = grad_target(nb, acc);
-      if (!trans_b)  // dB[K,N] = op(A)^T dC
-        matmul_into(na.value.data(), ba, !trans_a, dC, batch, false, dB, bb, K, M, N, acc);
-      else  // dB stored [N,K] = dC^T op(A)
-        matmul_into(dC, batch, true, na.value.data(), ba, trans_a, dB, bb, N, M, K, acc);
+      GradTarget t = grad_target(nb);
+      if (bb == 1 && batch > 1 && !trans_a) {
+        // Broadcast B with A stored [batch*M, K]: the batch sum is one 2D matmul over batch*M
+        // rows (platform.md: dW = A^T [K, B*M] dC [B*M, N]).
+        if (!trans_b)  // dB[K,N] = A^T dC
+          matmul_raw(na.value.data(), 1, true, dC, 1, false, t.data, K, batch * M, N, t.accumulate);
+        else  // dB stored [N,K] = dC^T A
+          matmul_raw(dC, 1, true, na.value.data(), 1, false, t.data, N, batch * M, K, t.accumulate);
+      } else if (!trans_b) {  // dB[K,N] = op(A)^T dC
+        matmul_into(na.value.data(), ba, !trans_a, dC, batch, false, t.data, bb, K, M, N,
+                    t.accumulate);
+      } else {  // dB stored [N,K] = dC^T op(A)
+        matmul_into(dC, batch, true, na.value.data(), ba, trans_a, t.data, bb, N, M, K,
+                    t.accumulate);
+      }
     }
   });
 }
 
 namespace {
 
+// The three inner_product primitives of one linear shape ([R, in] x [out, in]^T + [out]).
 struct LinearEntry {
-  dnnl::inner_product_forward fwd;
-  dnnl::inner_product_backward_data bwd_data;
-  dnnl::inner_product_backward_weights bwd_weights;
-  memory::desc src_md, w_md, b_md, dst_md;
+  BoundPrimitive fwd, bwd_data, bwd_weights;
 };
 
 LinearEntry& linear_entry(int64_t R, int64_t in, int64_t out, bool has_bias) {
   static PrimitiveCache<LinearEntry> cache;
   return cache.get(PrimitiveKey{{R, in, out, has_bias}}, [&] {
-    auto& eng = dnnl_engine();
-    memory::desc src_md({R, in}, dt::f32, tag::nc), w_md({out, in}, dt::f32, tag::oi),
-        b_md({out}, dt::f32, tag::x), dst_md({R, out}, dt::f32, tag::nc);
-    auto fwd_d = has_bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training,
-                                                              src_md, w_md, b_md, dst_md)
-                          : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training,
-                                                              src_md, w_md, dst_md);
-    dnnl::inner_product_forward::primitive_desc fwd_pd(fwd_d, eng);
-    dnnl::inner_product_backward_data::primitive_desc bd_pd(
-        dnnl::inner_product_backward_data::desc(src_md, w_md, dst_md), eng, fwd_pd);
-    auto bw_d = has_bias ? dnnl::inner_product_backward_weights::desc(src_md, w_md, b_md, dst_md)
-                         : dnnl::inner_product_backward_weights::desc(src_md, w_md, dst_md);
-    dnnl::inner_product_backward_weights::primitive_desc bw_pd(bw_d, eng, fwd_pd);
-    count_primitive_created();
-    return LinearEntry{dnnl::inner_product_forward(fwd_pd), dnnl::inner_product_backward_data(bd_pd),
-                       dnnl::inner_product_backward_weights(bw_pd), src_md, w_md, b_md, dst_md};
+    return create_primitive(
+        "linear [" + std::to_string(R) + ", " + std::to_string(in) + "] -> " + std::to_string(out),
+        [&] {
+          auto& eng = dnnl_engine();
+          memory::desc src_md({R, in}, dt::f32, tag::nc), w_md({out, in}, dt::f32, tag::oi),
+              b_md({out}, dt::f32, tag::x), dst_md({R, out}, dt::f32, tag::nc);
+          using ipf = dnnl::inner_product_forward;
+          auto fwd_d =
+              has_bias ? ipf::desc(dnnl::prop_kind::forward_training, src_md, w_md, b_md, dst_md)
+                       : ipf::desc(dnnl::prop_kind::forward_training, src_md, w_md, dst_md);
+          ipf::primitive_desc fwd_pd(fwd_d, eng);
+          dnnl::inner_product_backward_data::primitive_desc bd_pd(
+              dnnl::inner_product_backward_data::desc(src_md, w_md, dst_md), eng, fwd_pd);
+          auto bw_d = has_bias
+                          ? dnnl::inner_product_backward_weights::desc(src_md, w_md, b_md, dst_md)
+                          : dnnl::inner_product_backward_weights::desc(src_md, w_md, dst_md);
+          dnnl::inner_product_backward_weights::primitive_desc bw_pd(bw_d, eng, fwd_pd);
+          LinearEntry e;
+          if (has_bias) {
+            e.fwd = BoundPrimitive(ipf(fwd_pd), {{DNNL_ARG_SRC, src_md},
+                                                 {DNNL_ARG_WEIGHTS, w_md},
+                                                 {DNNL_ARG_BIAS, b_md},
+                                                 {DNNL_ARG_DST, dst_md}});
+            e.bwd_weights = BoundPrimitive(dnnl::inner_product_backward_weights(bw_pd),
+                                           {{DNNL_ARG_SRC, src_md},
+                                            {DNNL_ARG_DIFF_DST, dst_md},
+                                            {DNNL_ARG_DIFF_WEIGHTS, w_md},
+                                            {DNNL_ARG_DIFF_BIAS, b_md}});
+          } else {
+            e.fwd = BoundPrimitive(
+                ipf(fwd_pd),
+                {{DNNL_ARG_SRC, src_md}, {DNNL_ARG_WEIGHTS, w_md}, {DNNL_ARG_DST, dst_md}});
+            e.bwd_weights = BoundPrimitive(dnnl::inner_product_backward_weights(bw_pd),
+                                           {{DNNL_ARG_SRC, src_md},
+                                            {DNNL_ARG_DIFF_DST, dst_md},
+                                            {DNNL_ARG_DIFF_WEIGHTS, w_md}});
+          }
+          e.bwd_data = BoundPrimitive(
+              dnnl::inner_product_backward_data(bd_pd),
+              {{DNNL_ARG_DIFF_DST, dst_md}, {DNNL_ARG_WEIGHTS, w_md}, {DNNL_ARG_DIFF_SRC, src_md}});
+          return e;
+        });
   });
+}
+
+// Gradients of linear when the inner_product primitives cannot be used (no rows or no inputs).
+void linear_backward_degenerate(Node& self, int64_t R, int64_t out) {
+  for (size_t i = 0; i < self.inputs.size(); ++i) {
+    Node& n = *self.inputs[i];
+    if (!n.requires_grad) continue;
+    GradTarget t = grad_target(n);
+    if (i == 2)  // bias: dY summed over rows
+      reduce_to_shape(self.grad.data(), {R, out}, t.data, {out}, t.accumulate);
+    else if (!t.accumulate)
+      std::fill(t.data, t.data + n.value.numel(), 0.0f);
+  }
 }
 
 }  // namespace
@@ -166,52 +210,68 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       (bias.defined() && (bias.rank() != 1 || bias.dim(0) != sw[0])))
     throw ShapeError("linear: input " + to_string(sx) + " does not fit weight " + to_string(sw) +
                      (bias.defined() ? " and bias " + to_string(bias.shape()) : ""));
-  const int64_t in = sw[1], out = sw[0], R = x.numel() / std::max<int64_t>(in, 1);
+  const int64_t in = sw[1], out = sw[0];
+  int64_t R = 1;
+  for (size_t i = 0; i + 1 < sx.size(); ++i) R *= sx[i];
   Shape out_shape = sx;
   out_shape.back() = out;
   Tensor y = Tensor::empty(out_shape);
   const bool has_bias = bias.defined();
-  if (R > 0 && in > 0) {
-    LinearEntry& e = linear_entry(R, in, out, has_bias);
-    auto& eng = dnnl_engine();
-    memory src(e.src_md, eng, const_cast<float*>(x.value().data())),
-        w(e.w_md, eng, const_cast<float*>(weight.value().data())), dst(e.dst_md, eng, y.data());
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
-    if (has_bias) args.emplace(DNNL_ARG_BIAS, memory(e.b_md, eng, const_cast<float*>(bias.value().data())));
-    e.fwd.execute(dnnl_stream(), args);
-    dnnl_stream().wait();
+  const bool degenerate = R == 0 || in == 0 || out == 0;
+  if (!degenerate) {
+    const float* pb = has_bias ? bias.value().data() : nullptr;
+    const LinearEntry& e = linear_entry(R, in, out, has_bias);
+    if (has_bias)
+      e.fwd.run({{DNNL_ARG_SRC, x.value().data()},
+                 {DNNL_ARG_WEIGHTS, weight.value().data()},
+                 {DNNL_ARG_BIAS, pb},
+                 {DNNL_ARG_DST, y.data()}});
+    else
+      e.fwd.run({{DNNL_ARG_SRC, x.value().data()},
+                 {DNNL_ARG_WEIGHTS, weight.value().data()},
+                 {DNNL_ARG_DST, y.data()}});
   } else {
     for (int64_t r = 0; r < R; ++r)
       for (int64_t o = 0; o < out; ++o) y.data()[r * out + o] = has_bias ? bias.value()[o] : 0.0f;
   }
   return record(std::move(y), {x, weight, bias}, [=](Node& self) {
-    if (R == 0 || in == 0) return;
-    LinearEntry& e = linear_entry(R, in, out, has_bias);
-    auto& eng = dnnl_engine();
-    Node &nx = *self.inputs[0], &nw = *self.inputs[1];
-    memory ddst(e.dst_md, eng, self.grad.data());
+    if (degenerate) return linear_backward_degenerate(self, R, out);
+    const LinearEntry& e = linear_entry(R, in, out, has_bias);
+    Node &nx = *self.inputs[0], &nw = *self.inputs[1], &nb = *self.inputs[2];
+    const float* dY = self.grad.data();
     if (nx.requires_grad) {
-      bool acc;
-      float* target = grad_target(nx, acc);
-      Tensor tmp = acc ? Tensor::empty(nx.value.shape()) : Tensor();
-      memory dsrc(e.src_md, eng, acc ? tmp.data() : target);
-      memory w(e.w_md, eng, nw.value.data());
-      e.bwd_data.execute(dnnl_stream(), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dsrc}});
-      dnnl_stream().wait();
-      if (acc) nx.grad.add_(tmp);
+      GradTarget t = grad_target(nx);
+      if (!t.accumulate)
+        e.bwd_data.run({{DNNL_ARG_DIFF_DST, dY},
+                        {DNNL_ARG_WEIGHTS, nw.value.data()},
+                        {DNNL_ARG_DIFF_SRC, t.data}});
+      else  // dX[R,in] += dY[R,out] W[out,in]: a matmul with the sum post-op, no temporary
+        matmul_raw(dY, 1, false, nw.value.data(), 1, false, t.data, R, out, in, true);
     }
-    const bool bias_needs = has_bias && self.inputs[2]->requires_grad;
-    if (nw.requires_grad || bias_needs) {
-      Tensor dw = Tensor::empty(nw.value.shape());
-      Tensor db = has_bias ? Tensor::empty({out}) : Tensor();
-      memory src(e.src_md, eng, nx.value.data()), mdw(e.w_md, eng, dw.data());
-      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, mdw}};
-      if (has_bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(e.b_md, eng, db.data()));
-      e.bwd_weights.execute(dnnl_stream(), args);
-      dnnl_stream().wait();
-      if (nw.requires_grad) nw.grad_buffer().add_(dw);
-      if (bias_needs) self.inputs[2]->grad_buffer().add_(db);
+    const bool bias_needs = has_bias && nb.requires_grad;
+    if (!nw.requires_grad && !bias_needs) return;
+    GradTarget tw = nw.requires_grad ? grad_target(nw) : GradTarget{};
+    GradTarget tb = bias_needs ? grad_target(nb) : GradTarget{};
+    const bool fused =
+        nw.requires_grad && !tw.accumulate && (!has_bias || (bias_needs && !tb.accumulate));
+    if (!fused) {
+      // Some gradient already holds a value (a parameter used twice) or one is not wanted:
+      // dW[out,in] (+)= dY^T X as a matmul on the transposed view, db (+)= dY summed over rows.
+      if (nw.requires_grad)
+        matmul_raw(dY, 1, true, nx.value.data(), 1, false, tw.data, out, R, in, tw.accumulate);
+      if (bias_needs) reduce_to_shape(dY, {R, out}, tb.data, {out}, tb.accumulate);
+      return;
     }
+    // Both fresh (the common case): one backward-weights primitive writes them directly.
+    if (has_bias)
+      e.bwd_weights.run({{DNNL_ARG_SRC, nx.value.data()},
+                         {DNNL_ARG_DIFF_DST, dY},
+                         {DNNL_ARG_DIFF_WEIGHTS, tw.data},
+                         {DNNL_ARG_DIFF_BIAS, tb.data}});
+    else
+      e.bwd_weights.run({{DNNL_ARG_SRC, nx.value.data()},
+                         {DNNL_ARG_DIFF_DST, dY},
+                         {DNNL_ARG_DIFF_WEIGHTS, tw.data}});
   });
 }
 

@@ -24,6 +24,13 @@ Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {
   node_->requires_grad = requires_grad;
 }
 
+bool needs_recording(std::initializer_list<Var> inputs) {
+  if (!t_grad_enabled) return false;
+  for (auto& in : inputs)
+    if (in.defined() && in.requires_grad()) return true;
+  return false;
+}
+
 Var record(Tensor value, std::vector<Var> inputs, std::function<void(Node& self)> backward) {
   bool needs = false;
   if (t_grad_enabled)
@@ -33,7 +40,8 @@ Var record(Tensor value, std::vector<Var> inputs, std::function<void(Node& self)
   if (needs) {
     node->requires_grad = true;
     node->inputs.reserve(inputs.size());
-    for (auto& in : inputs) node->inputs.push_back(in.defined() ? in.node() : std::make_shared<Node>());
+    for (auto& in : inputs)
+      node->inputs.push_back(in.defined() ? in.node() : std::make_shared<Node>());
     node->backward = std::move(backward);
     ++g_recorded_nodes;
   }
@@ -68,7 +76,11 @@ void Var::backward(const Tensor& seed) const {
   node_->grad_buffer().add_(seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* n = *it;
-    if (n->backward && n->grad.defined()) n->backward(*n);
+    if (n->backward && n->grad.defined()) {
+      n->grad_donatable = n != node_.get() && !n->retain_grad;
+      n->backward(*n);
+      n->grad_donatable = false;
+    }
     // Interior gradients are not needed once propagated; leaves (parameters) keep theirs.
     if (n != node_.get() && !n->retain_grad) n->grad = Tensor();
   }

@@ -5,6 +5,7 @@
 // record nothing: results are plain leaves and no intermediate is kept alive.
 #pragma once
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@ struct Node {
   std::vector<std::shared_ptr<Node>> inputs;
   std::function<void(Node& self)> backward;  // reads self.grad, accumulates into inputs' grads
   bool retain_grad = false;  // keep this interior node's gradient after backward (debugging, tests)
+  // Set by the tape while this node's backward runs: nothing reads `grad` afterwards, so the
+  // backward may hand the buffer to one input as that input's gradient instead of copying it
+  // (grad_sink.hpp). False for the root and for retained gradients.
+  bool grad_donatable = false;
 
   Tensor& grad_buffer();  // the gradient, allocated and zeroed on first call
   bool input_needs_grad(size_t i) const { return inputs[i]->requires_grad; }
@@ -84,6 +89,19 @@ class NoGradGuard {
 // For ops: wraps `value` as the op's result. If gradients are enabled and any input requires
 // them, records the inputs and `backward`; otherwise returns a plain leaf (nothing retained).
 Var record(Tensor value, std::vector<Var> inputs, std::function<void(Node& self)> backward);
+
+// True when an op on these inputs records a node: gradients enabled and some input requires one.
+bool needs_recording(std::initializer_list<Var> inputs);
+
+// The same for a fixed list of inputs, with the backward as a lambda: when nothing is recorded
+// (no-grad mode, or constant inputs) neither the lambda's std::function nor the input list is
+// allocated, which is most of an op's fixed cost on small tensors (bench_core "per_op" rows).
+template <class Backward>
+Var record(Tensor value, std::initializer_list<Var> inputs, Backward&& backward) {
+  if (!needs_recording(inputs)) return Var(std::move(value));
+  return record(std::move(value), std::vector<Var>(inputs),
+                std::function<void(Node & self)>(std::forward<Backward>(backward)));
+}
 
 // Number of graph nodes recorded so far (tests: the no-grad mode records none).
 int64_t recorded_nodes();
