@@ -44,7 +44,8 @@ void deliver_product(Node& self, Node& in, BinaryAlg alg, const Node& other) {
 }
 
 Var binary(const Var& a, const Var& b, BinaryAlg alg, const char* name) {
-  const Shape out_shape = Broadcast(a.shape(), b.shape(), name).out;
+  const Shape out_shape =
+      a.shape() == b.shape() ? a.shape() : Broadcast(a.shape(), b.shape(), name).out;
   Tensor out = Tensor::empty(out_shape);
   binary_broadcast(alg, a.value().data(), a.shape(), b.value().data(), b.shape(), out.data(),
                    out_shape, false);

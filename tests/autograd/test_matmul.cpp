@@ -57,3 +57,38 @@ TEST_CASE("linear backward matches finite differences with and without bias") {
                         random_tensor({5}, rng)}) <= 1.0);
   }
 }
+
+TEST_CASE("linear forward equals a naive double computation with and without bias") {
+  Rng rng(4);
+  for (const Shape& xs : {Shape{3, 4}, Shape{2, 3, 4}, Shape{300, 4}, Shape{4}})
+    for (int bias = 0; bias < 2; ++bias) {
+      CAPTURE(to_string(xs));
+      CAPTURE(bias);
+      const int64_t in = 4, out = 5, R = numel(xs) / in;
+      Tensor x = random_tensor(xs, rng), w = random_tensor({out, in}, rng),
+             b = random_tensor({out}, rng);
+      Var y = ops::linear(Var(x), Var(w), bias ? Var(b) : Var());
+      Shape want_shape = xs;
+      want_shape.back() = out;
+      REQUIRE(y.shape() == want_shape);
+      std::vector<double> want;
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t o = 0; o < out; ++o) {
+          double s = bias ? b[o] : 0.0;
+          for (int64_t i = 0; i < in; ++i) s += static_cast<double>(x[r * in + i]) * w[o * in + i];
+          want.push_back(s);
+        }
+      CHECK(tca::testing::compare(y.value(), want, 1e-5, 1e-5) <= 1.0);
+    }
+}
+
+TEST_CASE("linear with an empty input dimension gives the bias and its gradient") {
+  Var x = parameter(Tensor::zeros({3, 0})), w = parameter(Tensor::zeros({2, 0})),
+      b = parameter(Tensor::from({1.5f, -2.0f}, {2}));
+  Var y = ops::linear(x, w, b);
+  REQUIRE(y.shape() == Shape{3, 2});
+  for (int64_t r = 0; r < 3; ++r) CHECK(y.value()[r * 2] == 1.5f);
+  ops::sum_all(y).backward();
+  CHECK(b.grad()[0] == 3.0f);  // one per row
+  CHECK(b.grad()[1] == 3.0f);
+}
