@@ -17,8 +17,15 @@ nlohmann::json EvalSummary::flat_record() const {
 }
 
 EvalSummary evaluate_model(Model& model, const data::TaskFileReader& reader, int64_t max_batches) {
+  BatchInference inference;
+  inference.predict = [&model](const Batch& batch) { return model.predict(batch); };
+  return evaluate_inference(model.metric_name(), reader, max_batches, inference);
+}
+
+EvalSummary evaluate_inference(const std::string& metric_name, const data::TaskFileReader& reader,
+                               int64_t max_batches, const BatchInference& inference) {
   EvalSummary s;
-  s.metric_name = model.metric_name();
+  s.metric_name = metric_name;
   const int64_t n = max_batches > 0 ? std::min(max_batches, reader.num_batches()) : reader.num_batches();
   double tokens_sum = 0, ratio_sum = 0, unmasked_sum = 0, n_sum = 0, mse_sum = 0;
   s.tokens_min = std::numeric_limits<double>::infinity();
@@ -26,8 +33,9 @@ EvalSummary evaluate_model(Model& model, const data::TaskFileReader& reader, int
   int64_t tasks = 0;
   for (int64_t bi = 0; bi < n; ++bi) {
     Batch batch = reader.read_batch(bi);
+    if (inference.prepare) inference.prepare(bi, batch);
     const auto t0 = std::chrono::steady_clock::now();
-    Predictions p = model.predict(batch);
+    Predictions p = inference.predict(batch);
     s.predict_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     s.loss += p.loss;
     s.metric += p.metric;

@@ -4,6 +4,7 @@
 // task: a mean of ratios), unmasked entries, and the latency of the inference path.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -29,5 +30,15 @@ struct EvalSummary {
 
 // Evaluates on the first `max_batches` batches of the file (0 = all), in file order.
 EvalSummary evaluate_model(Model& model, const data::TaskFileReader& reader, int64_t max_batches = 0);
+
+// Another inference path for the same accounting (`tca eval --full`, `--trees`): per batch,
+// prepare(batch_index, batch) runs untimed (e.g. reading stored trees), then predict(batch) is
+// timed as the latency.
+struct BatchInference {
+  std::function<void(int64_t batch_index, const Batch& batch)> prepare;  // optional
+  std::function<Predictions(const Batch& batch)> predict;
+};
+EvalSummary evaluate_inference(const std::string& metric_name, const data::TaskFileReader& reader,
+                               int64_t max_batches, const BatchInference& inference);
 
 }  // namespace tca
