@@ -2,7 +2,6 @@
 // (conventions.md "Command synopsis"): writes a fixed task file (or, for image training sets, an
 // image-source file) atomically; prints the path, sizes and content hash on stdout.
 #include <cstdio>
-#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -13,22 +12,11 @@
 #include "data/content_hash.hpp"
 #include "data/dataset_generation.hpp"
 #include "options.hpp"
+#include "task_options.hpp"
 
 namespace tca::cli {
 
 namespace {
-
-// The options of each task (the tasks that an option applies to); every other option is generic.
-const std::map<std::string, std::vector<std::string>>& task_options() {
-  static const std::map<std::string, std::vector<std::string>> table = {
-      {"seq-len", {"copy"}},         {"num-chars", {"copy"}},
-      {"kernel", {"gp"}},            {"max-points", {"gp", "image"}},
-      {"source", {"image"}},         {"path", {"image", "timeseries"}},
-      {"classes", {"image", "timeseries"}},
-      {"length", {"timeseries"}},    {"channels", {"timeseries"}},
-      {"signature-seed", {"timeseries"}}};
-  return table;
-}
 
 // Every option of the command, in one place (the shared option layer may be given more later).
 void declare_options(Options& o) {
@@ -49,32 +37,7 @@ void declare_options(Options& o) {
   o.add<int64_t>(Group::Data, "batch-size", int64_t{16},
                  "tasks per stored batch; tasks of a batch share Nc and Nt")
       .min(1);
-  o.add<int64_t>(Group::Data, "seq-len", int64_t{128}, "[copy] sequence length T, a power of two >= 4")
-      .unit("tokens")
-      .check([](const int64_t& t) {
-        return t >= 4 && (t & (t - 1)) == 0 ? std::string() : std::string("expected a power of two >= 4");
-      });
-  o.add<int64_t>(Group::Data, "num-chars", int64_t{10}, "[copy] number of symbols (one-hot width num_chars + 2)")
-      .range(1, 1000);
-  o.add<std::string>(Group::Data, "kernel", std::string("rbf"), "[gp] covariance kernel")
-      .choices({"rbf", "matern52", "periodic"});
-  o.add<int64_t>(Group::Data, "max-points",
-                 "[gp, image] P: Nc ~ U{3..P-4}, Nt ~ U{3..P-1-Nc}; default gp 50, image 200")
-      .min(7);
-  o.add<std::string>(Group::Data, "source", std::string("fashion-mnist"), "[image] image collection")
-      .choices({"fashion-mnist", "emnist", "celeba"});
-  o.add<std::string>(Group::Data, "path",
-                     "[image] your copy of emnist / celeba (a directory; fashion-mnist defaults to "
-                     "/usr/share/datasets/fashion-mnist); [timeseries] a CSV or HDF5 file to import")
-      .value_name("PATH");
-  o.add<std::string>(Group::Data, "classes",
-                     "[image] class filter: 0-4, 5-9, 0,2,7-9 or all (default fashion-mnist 0-4, emnist 0-9, "
-                     "celeba all); [timeseries] number of classes K (default 7)")
-      .value_name("SPEC");
-  o.add<int64_t>(Group::Data, "length", int64_t{50}, "[timeseries] time points per sequence L").unit("points").range(2, 100000);
-  o.add<int64_t>(Group::Data, "channels", int64_t{12}, "[timeseries] feature channels C").range(1, 1000);
-  o.add<int64_t>(Group::Data, "signature-seed", int64_t{0},
-                 "[timeseries] seed of the fixed class signatures (keep it equal for train and eval)");
+  declare_task_options(o);
   o.add<std::string>(Group::Output, "out", "output file (written to a temp file, then renamed)")
       .value_name("FILE.h5")
       .required();
@@ -85,25 +48,7 @@ void declare_options(Options& o) {
 
 data::GenerationRequest request_from(const Options& o) {
   data::GenerationRequest r;
-  data::TaskParams& p = r.params;
-  p.task = o.get<std::string>("task");
-  for (const auto& [name, tasks] : task_options()) {
-    if (o.given(name) && std::find(tasks.begin(), tasks.end(), p.task) == tasks.end()) {
-      std::string list;
-      for (const auto& t : tasks) list += (list.empty() ? "" : ", ") + t;
-      throw UsageError("--" + name + " applies to task " + list + ", not " + p.task);
-    }
-  }
-  p.seq_len = o.get<int64_t>("seq-len");
-  p.num_chars = o.get<int64_t>("num-chars");
-  p.kernel = o.get<std::string>("kernel");
-  p.max_points = o.maybe<int64_t>("max-points").value_or(0);
-  p.source = o.get<std::string>("source");
-  p.path = o.maybe<std::string>("path").value_or("");
-  p.classes = o.maybe<std::string>("classes").value_or("");
-  p.length = o.get<int64_t>("length");
-  p.channels = o.get<int64_t>("channels");
-  p.signature_seed = o.get<int64_t>("signature-seed");
+  r.params = task_params_from(o, o.get<std::string>("task"));
   r.split = data::parse_split(o.get<std::string>("split"));
   r.count = o.maybe<int64_t>("count").value_or(-1);
   r.seed = o.get<int64_t>("seed");
