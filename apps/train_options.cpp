@@ -1,0 +1,176 @@
+#include "train_options.hpp"
+
+#include <set>
+
+#include "core/error.hpp"
+#include "io/hdf5_file.hpp"
+#include "run_model.hpp"
+#include "task_options.hpp"
+
+namespace tca::cli {
+
+namespace {
+
+// tca.md section 6 per task. copy: no encoder, dropout 0.1, batch 128, betas (0.1, 0.999),
+// clip 1; gp: 6 layers, batch 16, betas (0.9, 0.999), clip 1, std exp; image: the EMNIST
+// settings (Fashion-MNIST stands in for EMNIST): batch 100, bounded std, sort_x2, no clipping,
+// 200 epochs = 48k steps; timeseries (our stand-in, no reference setting): the copy task's
+// classification settings with a 6-layer encoder and the time ordering sort_x1. Perceiver IO's
+// latent encoder has the task's number of layers, 2 for the copy task (tca.md 3).
+const char* const kTaskDefaults = R"({
+  "copy":       {"layers": 0, "dropout": 0.1, "batch_size": 128, "beta1": 0.1, "beta2": 0.999, "clip": 1.0,
+                 "heuristic": "none", "bound_std": false, "num_latent_layers": 2, "steps": 100000},
+  "gp":         {"layers": 6, "dropout": 0.0, "batch_size": 16, "beta1": 0.9, "beta2": 0.999, "clip": 1.0,
+                 "heuristic": "none", "bound_std": false, "num_latent_layers": 6, "steps": 100000},
+  "image":      {"layers": 6, "dropout": 0.0, "batch_size": 100, "beta1": 0.9, "beta2": 0.999, "clip": 0.0,
+                 "heuristic": "sort_x2", "bound_std": true, "num_latent_layers": 6, "steps": 48000},
+  "timeseries": {"layers": 6, "dropout": 0.1, "batch_size": 128, "beta1": 0.1, "beta2": 0.999, "clip": 1.0,
+                 "heuristic": "sort_x1", "bound_std": false, "num_latent_layers": 6, "steps": 100000}
+})";
+
+// The task that selects the defaults: --task, else the task attribute of the --train file.
+std::string select_task(const Options& o) {
+  if (o.has("task")) return o.get<std::string>("task");
+  if (!o.has("train")) return "";
+  const std::string path = o.get<std::string>("train");
+  return io::H5File::open_read(path).attr_string("task");
+}
+
+void declare_data_options(Options& o) {
+  o.add<std::string>(Group::Data, "task",
+                     "train on batches drawn fresh every step from this task's generator")
+      .choices({"copy", "gp", "image", "timeseries"});
+  o.add<std::string>(Group::Data, "train",
+                     "train on a task file (a finite pool of batches, reshuffled every epoch) or an "
+                     "image-source file, instead of --task")
+      .value_name("FILE.h5");
+  o.add<std::string>(Group::Data, "eval", "fixed task file for the periodic evaluation").value_name("FILE.h5");
+  declare_task_options(o);
+}
+
+void declare_model_options(Options& o) {
+  o.add<std::string>(Group::Model, "model", "the method: Cross Attention, Tree Cross Attention (ReTreever) or Perceiver IO")
+      .choices({"ca", "tca", "perceiver"})
+      .required();
+  o.add<int64_t>(Group::Model, "d-model", int64_t{64}, "model width D").min(1);
+  o.add<int64_t>(Group::Model, "heads", int64_t{4}, "attention heads (D must be divisible by them)").min(1);
+  o.add<int>(Group::Model, "layers", 6, "context encoder layers (0 = none, the copy task's \"constant\")").min(0);
+  o.add<int>(Group::Model, "emb-depth", 4, "Linear layers of the context and query embedders").min(1);
+  o.add<int64_t>(Group::Model, "dim-feedforward", int64_t{128}, "feed-forward width F (GEGLU)").min(1);
+  o.add<double>(Group::Model, "dropout", 0.0, "dropout probability").check([](const double& p) {
+    return p >= 0.0 && p < 1.0 ? std::string() : std::string("expected a value in [0, 1)");
+  });
+  o.add<bool>(Group::Model, "norm-first", true, "pre-norm blocks (false: post-norm)");
+  o.add<bool>(Group::Model, "bound-std", false,
+              "Gaussian std = 0.05 + 0.95 softplus(raw) instead of exp(raw) (regression tasks)");
+  o.add<int64_t>(Group::Model, "branch-factor", int64_t{2}, "[tca] tree branching factor b").min(2);
+  o.add<int>(Group::Model, "aggregation-layers", 1, "[tca] encoder layers of the node aggregator").min(1);
+  o.add_flag(Group::Model, "bptt", "[tca] let gradients flow through the tree levels into the encoder");
+  o.add<double>(Group::Model, "ca-loss-weight", 1.0, "[tca] weight of the L_CA (all leaves) loss term").min(0.0);
+  o.add<double>(Group::Model, "rl-loss-weight", 1.0, "[tca] weight of the REINFORCE loss term").min(0.0);
+  o.add<double>(Group::Model, "entropy-bonus", 0.01, "[tca] weight of the policy entropy bonus");
+  o.add<std::string>(Group::Model, "reward", std::string("acc"), "[tca] classification reward: accuracy or negative cross-entropy")
+      .choices({"acc", "nce"});
+  o.add<std::string>(Group::Model, "heuristic", std::string("none"), "[tca] context ordering before the tree is built")
+      .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
+  o.add<int64_t>(Group::Model, "num-latents", int64_t{8},
+                 "[perceiver] latent vectors L (compare at L = TCA's tokens attended)")
+      .min(1);
+  o.add<int>(Group::Model, "num-latent-layers", 6, "[perceiver] self-attention layers over the latents").min(0);
+}
+
+void declare_optimisation_options(Options& o) {
+  o.add<int64_t>(Group::Optimisation, "steps", int64_t{100000}, "optimiser steps (the cosine schedule spans them)").min(1);
+  o.add<int64_t>(Group::Optimisation, "batch-size", int64_t{16},
+                 "tasks per step (--train task file: as stored unless given)")
+      .min(1);
+  o.add<double>(Group::Optimisation, "lr", 5e-4, "peak learning rate, cosine-annealed to 0").min(0.0);
+  o.add<int64_t>(Group::Optimisation, "warmup-steps", int64_t{0}, "linear warm-up steps before the cosine decay").unit("steps").min(0);
+  o.add<double>(Group::Optimisation, "beta1", 0.9, "Adam beta1").range(0.0, 0.999999);
+  o.add<double>(Group::Optimisation, "beta2", 0.999, "Adam beta2").range(0.0, 0.999999);
+  o.add<double>(Group::Optimisation, "eps", 1e-8, "Adam epsilon").min(0.0);
+  o.add<double>(Group::Optimisation, "weight-decay", 0.0, "Adam L2 weight decay").min(0.0);
+  o.add<double>(Group::Optimisation, "clip", 1.0, "global gradient L2-norm clipping (0 = none)").min(0.0);
+  o.add<int64_t>(Group::Generic, "seed", int64_t{0},
+                 "seed of initialisation (stream 0), data (1), dropout and path sampling (2), file shuffling (3)")
+      .min(0);
+}
+
+void declare_output_options(Options& o) {
+  o.add<std::string>(Group::Output, "out", "run directory").value_name("RUN_DIR").required();
+  o.add_flag(Group::Output, "resume",
+             "continue the run in --out from its checkpoint (its config.json is the default --config)")
+      .transient();
+  o.add_flag(Group::Output, "overwrite", "replace the run in --out").transient();
+  o.add<int64_t>(Group::Output, "log-every", int64_t{100}, "write a metrics.jsonl line every N steps").unit("steps").min(1);
+  o.add<int64_t>(Group::Output, "eval-every", int64_t{5000}, "evaluate on --eval every N steps and at the end (0 = never)")
+      .unit("steps")
+      .min(0);
+  o.add<int64_t>(Group::Output, "eval-batches", int64_t{0}, "evaluate on the first N batches of --eval (0 = all)").min(0);
+  o.add<int64_t>(Group::Output, "checkpoint-every", int64_t{1000}, "write checkpoint.h5 every N steps").unit("steps").min(1);
+  o.add<std::string>(Group::Output, "progress", std::string("auto"), "progress on stderr: bar on a TTY, else lines")
+      .choices({"auto", "bar", "lines", "none"})
+      .transient();
+}
+
+}  // namespace
+
+void declare_train_options(Options& o) {
+  declare_data_options(o);
+  declare_model_options(o);
+  declare_optimisation_options(o);
+  declare_output_options(o);
+  o.set_dependent_defaults({"task", nlohmann::json::parse(kTaskDefaults), select_task});
+}
+
+ModelConfig model_config_from(const Options& o, const data::TaskInfo& info) {
+  ModelConfig c;
+  c.model = o.get<std::string>("model");
+  fill_task_interface(c, info);
+  c.bound_std = o.get<bool>("bound-std");
+  c.d_model = o.get<int64_t>("d-model");
+  c.heads = o.get<int64_t>("heads");
+  c.dim_feedforward = o.get<int64_t>("dim-feedforward");
+  c.num_layers = o.get<int>("layers");
+  c.emb_depth = o.get<int>("emb-depth");
+  c.dropout = static_cast<float>(o.get<double>("dropout"));
+  c.norm_first = o.get<bool>("norm-first");
+  c.branch_factor = o.get<int64_t>("branch-factor");
+  c.aggregation_layers = o.get<int>("aggregation-layers");
+  c.bptt = o.get<bool>("bptt");
+  c.ca_loss_weight = static_cast<float>(o.get<double>("ca-loss-weight"));
+  c.rl_loss_weight = static_cast<float>(o.get<double>("rl-loss-weight"));
+  c.entropy_bonus = static_cast<float>(o.get<double>("entropy-bonus"));
+  c.reward = o.get<std::string>("reward");
+  c.heuristic = o.get<std::string>("heuristic");
+  c.num_latents = o.get<int64_t>("num-latents");
+  c.num_latent_layers = o.get<int>("num-latent-layers");
+  c.validate();
+  return c;
+}
+
+TrainerOptions trainer_options_from(const Options& o) {
+  TrainerOptions t;
+  t.steps = o.get<int64_t>("steps");
+  t.batch_size = o.get<int64_t>("batch-size");
+  t.lr = o.get<double>("lr");
+  t.warmup_steps = o.get<int64_t>("warmup-steps");
+  t.adam.beta1 = o.get<double>("beta1");
+  t.adam.beta2 = o.get<double>("beta2");
+  t.adam.eps = o.get<double>("eps");
+  t.adam.weight_decay = o.get<double>("weight-decay");
+  t.clip = o.get<double>("clip");
+  t.seed = static_cast<uint64_t>(o.get<int64_t>("seed"));
+  t.log_every = o.get<int64_t>("log-every");
+  t.eval_every = o.get<int64_t>("eval-every");
+  t.checkpoint_every = o.get<int64_t>("checkpoint-every");
+  t.progress = parse_progress_mode(o.get<std::string>("progress"));
+  return t;
+}
+
+bool affects_results(const std::string& key) {
+  static const std::set<std::string> cadence = {"log_every", "eval_every", "eval_batches", "checkpoint_every", "eval", "out"};
+  return !cadence.count(underscored(key));
+}
+
+}  // namespace tca::cli
