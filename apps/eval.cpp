@@ -3,7 +3,8 @@
 // run's model (config.json + checkpoint.h5 parameters) scored on a fixed task file; eval.json
 // written atomically (default RUN_DIR/eval.json) and a one-line summary on stdout.
 // TCA answers greedily by default; --full attends to all leaves ("ReTreever-Full", tca.md 4.3);
-// --trees answers from the node embeddings stored by `tca build-tree --checkpoint`.
+// --trees answers from the node embeddings stored by `tca build-tree --checkpoint`; its latency
+// covers projecting the stored memory to keys and values and the descent, not reading the file.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
