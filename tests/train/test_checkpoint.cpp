@@ -78,7 +78,7 @@ struct Run {
   }
 
   TrainingState training_state() const {
-    return {step, {{"model", model_rng.state()}, {"data", data_rng.state()}}, R"({"lr": 0.01})"};
+    return {step, {{"model", model_rng.state()}, {"data", data_rng.state()}}, R"({"lr": 0.01})", {{"data_position", step + 3}}};
   }
   void restore(const CheckpointInfo& info) {
     step = info.state.step;
@@ -124,6 +124,7 @@ TEST_CASE("checkpoint round trip is bit-exact for parameters, Adam state, step a
   restored.restore(info);
   check_same_run(original, restored);
   CHECK(info.state.config_json == R"({"lr": 0.01})");
+  CHECK(info.state.counters == std::map<std::string, int64_t>{{"data_position", original.step + 3}});
   CHECK(info.optimizer == "adam");
   CHECK(info.parameters_hash == parameters_hash(original.mlp.named_parameters()));
   CHECK(info.parameters.size() == 6);
