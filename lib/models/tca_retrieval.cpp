@@ -21,8 +21,10 @@ void masked_softmax(float* logits, const float* mask, int64_t n) {
   for (int64_t j = 0; j < n; ++j) logits[j] *= inv;
 }
 
+// Dot product over one head (dh floats); simd lets the compiler split the FMA chain.
 float dot(const float* a, const float* b, int64_t n) {
   float s = 0;
+#pragma omp simd reduction(+ : s)
   for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
@@ -76,7 +78,11 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
     }  // omp parallel
   }
   const int64_t leaf_off = s.memory_offset(k + 1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel
+  {
+  std::vector<float> w_buffer(static_cast<size_t>(L));  // per-thread scratch, not per query
+  float* w = w_buffer.data();
+#pragma omp for schedule(static)
   for (int64_t q = 0; q < Q; ++q) {
     const int64_t base = (q / per_task) * Ntot + leaf_off + parent[static_cast<size_t>(q)] * P;
     int32_t* rows = r.set_rows.data_i32() + q * L;
@@ -85,18 +91,20 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
       rows[k * b + t] = static_cast<int32_t>(base + t);
       mask[k * b + t] = mmask[base + t];
     }
-    std::vector<float> w(static_cast<size_t>(L));
     float* out = r.attended.data() + q * D;
     for (int64_t h = 0; h < H; ++h) {
-      for (int64_t j = 0; j < L; ++j) w[static_cast<size_t>(j)] = dot(qp + q * D + h * dh, keys + rows[j] * D + h * dh, dh) * scale;
-      masked_softmax(w.data(), mask, L);
+      for (int64_t j = 0; j < L; ++j) w[j] = dot(qp + q * D + h * dh, keys + rows[j] * D + h * dh, dh) * scale;
+      masked_softmax(w, mask, L);
+      float* o = out + h * dh;
       for (int64_t j = 0; j < L; ++j) {
         const float* v = values + rows[j] * D + h * dh;
-        const float wj = w[static_cast<size_t>(j)];
-        for (int64_t x = 0; x < dh; ++x) out[h * dh + x] += wj * v[x];
+        const float wj = w[j];
+#pragma omp simd
+        for (int64_t x = 0; x < dh; ++x) o[x] += wj * v[x];
       }
     }
   }
+  }  // omp parallel
   return r;
 }
 
