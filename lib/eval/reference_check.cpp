@@ -241,12 +241,7 @@ void compare_descent(Comparer& c, const std::string& prefix, const TcaTree& tree
   const int64_t Q = d.actions.dim(0), k = s.k, b = s.b, L = s.set_slots();
   const int64_t Ntot = s.memory_size(), D = tree.keys.dim(1), M = Q / tree.batch;
   std::vector<double> probs, per_head, children, child_mask, path, leaf, logp_level, entropy, s_index, s_emb;
-  // Memory embeddings (levels 1..k then leaves) to rebuild S_emb.
-  std::vector<Var> parts;
-  for (int64_t l = 1; l <= k; ++l) parts.push_back(tree.levels[static_cast<size_t>(l)]);
-  parts.push_back(tree.leaves);
-  Var memory = parts.size() == 1 ? parts[0] : ops::concat(parts, 1);
-  const float* mem = memory.value().data();
+  const float* mem = tree.memory.value().data();  // levels 1..k then leaves: rebuilds S_emb
   for (int64_t q = 0; q < Q; ++q) {
     int64_t node = 0;
     for (int64_t i = 0; i < k; ++i) {

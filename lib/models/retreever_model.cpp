@@ -29,6 +29,17 @@ ReTreeverModel::Encoded ReTreeverModel::encode(const Batch& batch, Rng& rng, boo
   return e;
 }
 
+void ReTreeverModel::trace_encoding(RetreeverTrace& trace, const Encoded& e, const TcaTree& tree, const Descent& d) {
+  trace.order = e.order;
+  trace.context_embeddings = e.ctx;
+  trace.query_embeddings = e.q;
+  trace.encoder_layers = e.layers;
+  trace.encoder_output = e.E;
+  trace.query_normed = e.qn;
+  trace.tree = tree;
+  trace.descent = d;
+}
+
 // q_proj [B, M, D] -> [B*M, D]: one row per query.
 static Var query_rows(const Var& q_proj) {
   return ops::reshape(q_proj, {q_proj.dim(0) * q_proj.dim(1), q_proj.dim(2)});
@@ -83,14 +94,7 @@ LossOutput ReTreeverModel::train_forward(const Batch& batch, Rng& rng, const Ten
                {predictor.metric_name(), tca.metric},
                {std::string("ca_") + predictor.metric_name(), leaf.metric}};
   if (trace) {
-    trace->order = e.order;
-    trace->context_embeddings = e.ctx;
-    trace->query_embeddings = e.q;
-    trace->encoder_layers = e.layers;
-    trace->encoder_output = e.E;
-    trace->query_normed = e.qn;
-    trace->tree = tree;
-    trace->descent = d;
+    trace_encoding(*trace, e, tree, d);
     trace->set_weights = set_weights;
     trace->pred_emb = decoder.query_attn.residual(e.q, e.qn, set_attn);
     trace->encoding = encoding;
@@ -142,14 +146,7 @@ Predictions ReTreeverModel::infer(const Batch& batch, bool full, RetreeverTrace*
   TaskOutput t = predictor.task(encoding, e.batch);
   fill_task(p, t);
   if (trace) {
-    trace->order = e.order;
-    trace->context_embeddings = e.ctx;
-    trace->query_embeddings = e.q;
-    trace->encoder_layers = e.layers;
-    trace->encoder_output = e.E;
-    trace->query_normed = e.qn;
-    trace->tree = tree;
-    trace->descent = d;
+    trace_encoding(*trace, e, tree, d);
     trace->pred_emb = decoder.query_attn.residual(e.q, e.qn, attn);
     trace->encoding = encoding;
     trace->tca = t;
@@ -161,21 +158,23 @@ TcaIndex ReTreeverModel::build_index(const Batch& context, bool with_root) {
   NoGradGuard no_grad;
   Rng unused(0);
   Batch ordered = cfg_.heuristic == "none" ? context : apply_context_order(context, context_order(context.xc, cfg_.heuristic));
-  Var E = encoder(context_embedder(context_tokens(ordered), unused, false), Tensor(), unused, false);
-  TcaTree tree = decoder.build_tree(E, unused, false, with_root);
+  return index_from_encoded(encoder(context_embedder(context_tokens(ordered), unused, false), Tensor(), unused, false), with_root);
+}
+
+TcaIndex ReTreeverModel::index_from_encoded(const Var& encoded, bool with_root) const {
+  NoGradGuard no_grad;
+  Rng unused(0);
+  TcaTree tree = decoder.build_tree(encoded, unused, false, with_root);
   const TreeShape& s = tree.shape;
+  const int64_t B = tree.batch, Ntot = s.memory_size(), D = cfg_.d_model;
   TcaIndex index;
   index.shape = s;
-  index.batch = tree.batch;
-  index.dim = cfg_.d_model;
+  index.batch = B;
+  index.dim = D;
+  index.memory = tree.memory.value().reshape({B, Ntot, D});
+  index.memory_mask = tree.memory_mask.reshape({B, Ntot});
   index.keys = tree.keys.value();
   index.values = tree.values.value();
-  const int64_t B = tree.batch, Ntot = s.memory_size(), D = cfg_.d_model;
-  index.memory_mask = tree.memory_mask.reshape({B, Ntot});
-  std::vector<Var> parts;
-  for (int64_t l = 1; l <= s.k; ++l) parts.push_back(tree.levels[static_cast<size_t>(l)]);
-  parts.push_back(tree.leaves);
-  index.memory = (parts.size() == 1 ? parts[0] : ops::concat(parts, 1)).value().reshape({B, Ntot, D});
   if (with_root && s.k > 0) index.root = tree.levels[0].value().reshape({B, D});
   return index;
 }

@@ -41,6 +41,8 @@ class ReTreeverModel : public Model {
   // Inference in two steps (tca.md 4.5). The index of a batch's context sets (xc, yc; ordered,
   // embedded, encoded, aggregated, projected), built once; with_root also keeps the root.
   TcaIndex build_index(const Batch& context, bool with_root = false);
+  // The same from already encoded (and ordered) context tokens E [B, N, D].
+  TcaIndex index_from_encoded(const Var& encoded, bool with_root = false) const;
   // An index from stored node embeddings (`tca build-tree --checkpoint`): memory [B, Ntot, D]
   // and its mask; the key/value projections are recomputed with this model's weights.
   TcaIndex index_from_memory(const TreeShape& shape, const Tensor& memory, const Tensor& memory_mask);
@@ -59,6 +61,8 @@ class ReTreeverModel : public Model {
     Tensor order;
   };
   Encoded encode(const Batch& batch, Rng& rng, bool training) const;
+  // The trace fields both forwards share.
+  static void trace_encoding(RetreeverTrace& trace, const Encoded& e, const TcaTree& tree, const Descent& d);
 };
 
 }  // namespace tca

@@ -78,9 +78,9 @@ TcaTree TreeCrossAttention::build_tree(const Var& encoded, Rng& rng, bool traini
   std::vector<Var> parts;
   for (int64_t l = 1; l <= k; ++l) parts.push_back(t.levels[static_cast<size_t>(l)]);
   parts.push_back(t.leaves);
-  Var memory = parts.size() == 1 ? parts[0] : ops::concat(parts, 1);
+  t.memory = parts.size() == 1 ? parts[0] : ops::concat(parts, 1);
   const int64_t Ntot = s.memory_size();
-  Var flat = ops::reshape(memory, {B * Ntot, D});
+  Var flat = ops::reshape(t.memory, {B * Ntot, D});
   t.keys = query_attn.attn.project_k(flat);
   t.values = query_attn.attn.project_v(flat);
   t.memory_mask = Tensor::empty({B * Ntot});

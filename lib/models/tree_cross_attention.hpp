@@ -22,7 +22,8 @@ struct TcaTree {
   Tensor leaves_mask;  // [B, Np] 1 real, 0 padding
   std::vector<Var> levels;          // l = 0..k: [B, b^l, D]; levels[0] (root) only when asked for
   std::vector<Tensor> level_masks;  // l = 0..k: [B, b^l]
-  Var keys, values;    // [B * memory_size, D]: query_attn's projections of levels 1..k, then leaves
+  Var memory;          // [B, memory_size, D]: the embeddings of levels 1..k, then the leaf tokens
+  Var keys, values;    // [B * memory_size, D]: query_attn's projections of `memory`
   Tensor memory_mask;  // [B * memory_size]
 };
 
