@@ -76,10 +76,10 @@ int run_bench_command(int argc, char** argv) {
   o.say(fmt::format("tca bench: {} threads, ISA {}, oneDNN {}, CPU {}", info.threads, info.isa, info.onednn_version,
                     info.cpu_model));
   // Other processes on the same vCPUs slow every figure: say so before spending minutes.
-  if (const double load = bench::load_average()[0]; load > 0.5 * info.cpus_online)
-    o.say(fmt::format("warning: load average {:.1f} on {} CPUs: other processes are running, figures will be slower "
-                      "and noisier than on an idle machine",
-                      load, info.cpus_online));
+  if (const double busy = bench::others_cpu_busy(0.5); busy > 0.2)
+    o.say(fmt::format("warning: other processes keep {:.0f}% of the CPUs busy: figures will be slower and noisier "
+                      "than on an idle machine",
+                      100 * busy));
   for (const std::string& path : bench::run_bench(o, options.get<std::string>("suite"), options.get<std::string>("out")))
     std::printf("%s\n", path.c_str());
   return 0;

@@ -44,6 +44,7 @@ nlohmann::json settings_json(const BenchOptions& o, const std::string& suite) {
           {"seed", o.seed},
           {"started_utc", utc_now()},
           {"load_average_start", load_average()},
+          {"others_cpu_busy_start", others_cpu_busy()},
           {"timing", "median over kept samples after warm-up; a sample is discarded when an empty parallel region "
                      "before or after it takes > 0.5 ms (a stalled vCPU, platform.md)"}};
 }

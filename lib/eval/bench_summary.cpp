@@ -71,6 +71,8 @@ std::string machine_line(const json& f) {
   if (s.contains("load_average_start"))
     load = fmt::format("; load average (1 min) {} at start, {} at end", num(s["load_average_start"][0].get<double>()),
                        num(s["load_average_end"][0].get<double>()));
+  if (s.contains("others_cpu_busy_start") && s["others_cpu_busy_start"].get<double>() >= 0)
+    load += fmt::format("; other processes' CPU use before the start {}%", num(100 * s["others_cpu_busy_start"].get<double>()));
   return fmt::format("{} threads, ISA {}, CPU \"{}\", oneDNN {}, {} (git {}); started {}{}{}",
                      m.value("threads", 0), m.value("isa", "?"), m.value("cpu", "?"), v.value("onednn", "?"),
                      v.value("compiler", "?"), v.value("git_sha", "?"), s.value("started_utc", "?"),
@@ -89,12 +91,12 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
   if (train.is_object()) md += "- train.json: " + machine_line(train) + "\n";
   if (infer.is_object()) md += "- infer.json: " + machine_line(infer) + "\n";
   for (const json* f : {&train, &infer}) {
-    if (!f->is_object() || !(*f)["settings"].contains("load_average_start")) continue;
-    const double load = (*f)["settings"]["load_average_start"][0].get<double>();
-    const int cpus = (*f)["machine"].value("cpus_online", 0);
-    if (cpus > 0 && load > 0.5 * cpus) {
-      md += fmt::format("\n**Warning:** the load average was {} on {} CPUs when a suite started: other processes "
-                        "were running, so its figures are slower and noisier than on an idle machine.\n", num(load), cpus);
+    // Other processes' share of the CPUs, measured for a second before the suite started.
+    if (!f->is_object() || !(*f)["settings"].contains("others_cpu_busy_start")) continue;
+    const double busy = (*f)["settings"]["others_cpu_busy_start"].get<double>();
+    if (busy > 0.2) {
+      md += fmt::format("\n**Warning:** other processes kept {}% of the CPUs busy when a suite started, so its figures "
+                        "are slower and noisier than on an idle machine.\n", num(100 * busy));
       break;
     }
   }

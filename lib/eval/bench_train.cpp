@@ -29,11 +29,9 @@ TimingOptions figure_timing(const BenchOptions& o, double call_s) {
   t.warmup = o.quick || call_s > 1.0 ? 1 : 2;
   t.min_samples = o.quick ? 3 : 5;
   t.max_samples = o.quick ? 5 : 15;
-  // Slow calls: three samples still give a median that ignores one outlier; calls of several
-  // seconds (TCA build and CA at N = 2^20 before optimisation) get two, so that the whole run
-  // stays within minutes.
+  // Slow calls (seconds: TCA build and CA at N = 2^20 before optimisation): three samples, the
+  // fewest whose median still ignores one disturbed sample.
   if (call_s * t.min_samples > t.budget_s) t.min_samples = 3;
-  if (call_s > 4.0) t.min_samples = 2;
   if (o.repeats > 0) t.min_samples = t.max_samples = o.repeats;
   return t;
 }

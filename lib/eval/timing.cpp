@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -118,6 +119,29 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
   r.cpu_per_wall = median(cpu_ratios);
   r.total_s = now_s() - start;
   return r;
+}
+
+namespace {
+
+// (busy, total) jiffies of the aggregate "cpu" line of /proc/stat.
+bool cpu_jiffies(double& busy, double& total) {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user, nice, system, idle, iowait, irq, softirq, steal;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return false;
+  busy = user + nice + system + irq + softirq + steal;
+  total = busy + idle + iowait;
+  return true;
+}
+
+}  // namespace
+
+double others_cpu_busy(double seconds) {
+  double b0, t0, b1, t1;
+  if (!cpu_jiffies(b0, t0)) return -1;
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  if (!cpu_jiffies(b1, t1) || t1 <= t0) return -1;
+  return (b1 - b0) / (t1 - t0);
 }
 
 std::vector<double> load_average() {

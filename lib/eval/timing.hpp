@@ -67,6 +67,11 @@ struct TimingResult {
 // Times `fn` (one call = one unit: a training step, a batch of queries) as described above.
 TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& options);
 
+// Fraction of all CPUs' time that was busy (user, nice, system, irq, softirq, steal) during the
+// next `seconds`, from /proc/stat; this process sleeps meanwhile, so it measures the others.
+// -1 when /proc/stat is unreadable.
+double others_cpu_busy(double seconds = 1.0);
+
 // Load averages from /proc/loadavg (1, 5, 15 min); zeros when unreadable. Recorded in the
 // benchmark files: other processes on the 2 vCPUs slow every figure.
 std::vector<double> load_average();
