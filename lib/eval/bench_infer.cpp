@@ -82,7 +82,7 @@ nlohmann::json bench_infer(const BenchOptions& o) {
     {
       NoGradGuard no_grad;
       Rng unused(0);
-      E = tca.context_embedder(context_tokens_of(tca, data), unused, false);
+      E = tca.context_embedder(tca.context_tokens(data), unused, false);
     }
     const double encoded_mb = 4.0 * static_cast<double>(E.numel()) / kMiB;
 
@@ -92,7 +92,7 @@ nlohmann::json bench_infer(const BenchOptions& o) {
       auto index = std::make_unique<TcaIndex>();
       const TimingResult build = measure_figure(o, [&] {
         *index = TcaIndex();  // free the previous index first: at 2^20 it is ~1.5 GiB
-        *index = tca_index_from_encoded(tca, E);
+        *index = tca.index_from_encoded(E);
       });
       const TimingResult answer = measure_figure(o, [&] { sink += tca.answer(*index, data).loss; });
       Tensor q_proj;

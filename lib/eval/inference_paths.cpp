@@ -7,32 +7,6 @@
 
 namespace tca::bench {
 
-Var context_tokens_of(const Model& model, const Batch& batch) {
-  if (!model.config().is_metalearning) return Var(batch.xc);
-  return ops::concat({Var(batch.xc), Var(batch.yc)}, -1);
-}
-
-TcaIndex tca_index_from_encoded(const ReTreeverModel& model, const Var& encoded) {
-  // The tail of ReTreeverModel::build_index (lib/models/retreever_model.cpp), from E on.
-  NoGradGuard no_grad;
-  Rng unused(0);
-  TcaTree tree = model.decoder.build_tree(encoded, unused, false, false);
-  const TreeShape& s = tree.shape;
-  TcaIndex index;
-  index.shape = s;
-  index.batch = tree.batch;
-  index.dim = encoded.dim(2);
-  index.keys = tree.keys.value();
-  index.values = tree.values.value();
-  const int64_t B = tree.batch, Ntot = s.memory_size(), D = index.dim;
-  index.memory_mask = tree.memory_mask.reshape({B, Ntot});
-  std::vector<Var> parts;
-  for (int64_t l = 1; l <= s.k; ++l) parts.push_back(tree.levels[static_cast<size_t>(l)]);
-  parts.push_back(tree.leaves);
-  index.memory = (parts.size() == 1 ? parts[0] : ops::concat(parts, 1)).value().reshape({B, Ntot, D});
-  return index;
-}
-
 int64_t CaKeyValues::bytes() const { return 4 * (keys.numel() + values.numel()); }
 
 CaKeyValues ca_key_values(const CrossAttentionModel& model, const Var& encoded) {

@@ -20,12 +20,7 @@
 
 namespace tca::bench {
 
-// The context tokens `model` embeds: [xc, yc] on the last axis (meta-learning tasks), else xc
-// (tca.md 1), as Model::context_tokens (protected there).
-Var context_tokens_of(const Model& model, const Batch& batch);
-
-// TCA: the index of the context sets whose encoder output is E (no grad).
-TcaIndex tca_index_from_encoded(const ReTreeverModel& model, const Var& encoded);
+// TCA: the index of encoded context sets is ReTreeverModel::index_from_encoded.
 
 // CA: keys and values of E per head, [B, H, N, dh] each.
 struct CaKeyValues {

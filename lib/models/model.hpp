@@ -39,12 +39,13 @@ class Model : public nn::Module {
   // Inference (no graph recorded; TCA descends greedily).
   virtual Predictions predict(const Batch& batch) = 0;
 
+  // The context embedder's input: [xc, yc] for meta-learning tasks, else xc.
+  Var context_tokens(const Batch& batch) const;
+
   Embedder context_embedder, query_embedder;
   PredictorHead predictor;
 
  protected:
-  // [xc, yc] for meta-learning tasks, else xc.
-  Var context_tokens(const Batch& batch) const;
   // Fills predictions and loss/metric from a task output.
   static void fill_task(Predictions& p, const TaskOutput& t);
   ModelConfig cfg_;
