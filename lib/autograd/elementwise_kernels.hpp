@@ -11,11 +11,15 @@ enum class BinaryAlg { add, sub, mul, div, min };
 
 // Elementwise ops on at most this many output elements run as loops: a oneDNN primitive pays a
 // fixed cost per execute (an OpenMP fork/join with 2+ threads) that a short vectorised loop does
-// not. Measured with bench_core's "crossover" rows (AMD EPYC, avx512_core_bf16, oneDNN 2.6.3,
-// machine under load; binary add, loop vs primitive, median us): 1 thread: 0.03 vs 0.29 at 64
-// floats, 0.10 vs 0.40 at 2k, 1.75 vs 2.07 at 16k; 2 threads: 0.03 vs 2.69 at 64, 0.49 vs 3.58
-// at 2k, 3.52 vs 5.63 at 16k. relu behaves alike (1 thread 1.16 vs 1.36 us at 16k).
-constexpr int64_t kLoopMaxElementsOneThread = 16384;
+// not. Measured with bench_core's "crossover" rows (results/bench/core.json; AMD EPYC,
+// avx512_core_bf16, oneDNN 2.6.3), binary add, loop vs primitive, median us, two runs:
+//   1 thread:  64: 0.03 vs 0.29 | 4k: 0.44 vs 0.77 | 16k: 1.75 vs 2.06 | 64k: 7.26 vs 8.07 and
+//              7.30 vs 7.77 | 256k: 31.4 vs 34.1 (memory-bound: the loop stays 3-8% ahead)
+//   2 threads: 64: 0.03 vs 1.1-1.4 | 4k: 0.44-0.95 vs 1.5-3.9 | 16k: 1.95 vs 2.24 and 3.58 vs
+//              5.89 | 32k: 3.94 vs 3.08 and 6.82 vs 8.21 (either way) | 64k: 7.8 vs 5.4-5.8
+// relu behaves alike. So loops up to 64k floats with one thread (above, the loop's lead is under
+// 9%) and up to 16k with more (at 32k the runs disagree); beyond, the primitive, the default.
+constexpr int64_t kLoopMaxElementsOneThread = 65536;
 constexpr int64_t kLoopMaxElementsManyThreads = 16384;
 // The threshold for the current OpenMP thread count.
 int64_t elementwise_loop_max();

@@ -139,6 +139,21 @@ TEST_CASE("slice and split on different axes equal naive copies and match finite
     CHECK(
         gradcheck([axis, n](const std::vector<Var>& v) { return ops::slice(v[0], axis, 1, n - 1); },
                   {x}) <= 1.0);
+    // split gives the same pieces as slices of the same bounds
+    auto pieces = ops::split(Var(x), axis, {1, n - 3, 2});
+    REQUIRE(pieces.size() == 3);
+    int64_t at = 0;
+    for (auto& p : pieces) {
+      const int64_t len = p.shape()[static_cast<size_t>(axis)];
+      std::vector<double> piece;
+      for (int64_t o = 0; o < p.numel(); ++o) {
+        auto idx = unravel(o, p.shape());
+        idx[static_cast<size_t>(axis)] += at;
+        piece.push_back(x[ravel(idx, x.shape())]);
+      }
+      CHECK(compare(p.value(), piece, 0, 0) <= 1.0);
+      at += len;
+    }
     // split into three parts, recombined with different weights so each part's gradient differs
     auto g = [axis, n](const std::vector<Var>& v) {
       auto parts = ops::split(v[0], axis, {1, n - 3, 2});
