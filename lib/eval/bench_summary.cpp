@@ -56,6 +56,25 @@ std::string speed_text(double reference, double ours) {
 
 std::string us_text(double us) { return us >= 1000 ? num(us / 1000) + " ms" : num(us) + " µs"; }
 
+// Largest share of the CPUs that other processes used while this row's figures were measured
+// (timing.hpp others_cpu); -1 when unknown.
+double others_cpu(const json* row) {
+  double m = -1;
+  if (!row) return m;
+  for (const char* key : {"timing", "build_timing", "kernel_timing"})
+    if (row->contains(key) && (*row)[key].contains("others_cpu")) m = std::max(m, (*row)[key]["others_cpu"].get<double>());
+  return m;
+}
+
+constexpr double kBusyMachine = 0.1;
+
+// " ⚠" when other processes used more than 10% of the CPUs during the row's measurement.
+std::string busy_mark(const json* row) { return others_cpu(row) > kBusyMachine ? " ⚠" : ""; }
+std::string busy_note(const json* row) {
+  const double o = others_cpu(row);
+  return o > kBusyMachine ? fmt::format(" ⚠ other processes used {}% of the CPUs meanwhile", num(100 * o)) : "";
+}
+
 struct TargetLine {
   std::string what, measured, reference, target, status;
 };
@@ -87,7 +106,8 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
   md += "Every figure is a median over repeated samples after warm-up; samples taken while a vCPU was stalled "
         "(an empty 2-thread parallel region slower than 0.5 ms, platform.md) are discarded and retaken. "
         "Reference = the official PyTorch code (torch 1.13 + OpenBLAS, 2 threads) as issue 12 quotes it. "
-        "MiB = 2^20 bytes.\n\n";
+        "MiB = 2^20 bytes. ⚠ marks a figure during which other processes used more than 10% of the CPUs "
+        "(/proc/stat): it is slower than on an idle machine; rerun it alone (`tca bench --suite ... --methods ...`).\n\n";
   if (train.is_object()) md += "- train.json: " + machine_line(train) + "\n";
   if (infer.is_object()) md += "- infer.json: " + machine_line(infer) + "\n";
   for (const json* f : {&train, &infer}) {
@@ -111,7 +131,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
     TargetLine l{what, "", plain(ref) + " ms", fmt::format("≤ {} ms ({})", plain(target), why), status(std::nullopt)};
     if (r) {
       const double ms = (*r)["ms_per_step"].get<double>();
-      l.measured = fmt::format("{} ms ({} than the reference)", num(ms), speed_text(ref, ms));
+      l.measured = fmt::format("{} ms ({} than the reference){}", num(ms), speed_text(ref, ms), busy_note(r));
       l.status = status(ms <= target);
     }
     lines.push_back(l);
@@ -128,8 +148,8 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
                  "", "93 µs at 2^18", fmt::format("≤ {} µs", plain(kTargetTcaUsAtLargeN)), status(std::nullopt)};
     if (r) {
       const double us = (*r)["us_per_query"].get<double>();
-      l.measured = fmt::format("{} (retrieval kernel alone {})", us_text(us),
-                               us_text((*r)["us_per_query_retrieval_kernel"].get<double>()));
+      l.measured = fmt::format("{} (retrieval kernel alone {}){}", us_text(us),
+                               us_text((*r)["us_per_query_retrieval_kernel"].get<double>()), busy_note(r));
       l.status = status(us <= kTargetTcaUsAtLargeN);
     }
     lines.push_back(l);
@@ -141,7 +161,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
                  fmt::format("≤ {}x", plain(kTargetTcaGrowth)), status(std::nullopt)};
     if (lo && hi) {
       const double a = (*lo)["us_per_query"].get<double>(), b = (*hi)["us_per_query"].get<double>();
-      l.measured = fmt::format("{}x ({} → {})", num(b / a), us_text(a), us_text(b));
+      l.measured = fmt::format("{}x ({} → {}){}{}", num(b / a), us_text(a), us_text(b), busy_note(lo), busy_note(hi));
       l.status = status(b / a <= kTargetTcaGrowth);
     }
     lines.push_back(l);
@@ -155,8 +175,8 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
                  status(std::nullopt)};
     if (t && c) {
       const double s = (*c)["us_per_query"].get<double>() / (*t)["us_per_query"].get<double>();
-      l.measured = fmt::format("{}x ({} vs {})", num(s), us_text((*c)["us_per_query"].get<double>()),
-                               us_text((*t)["us_per_query"].get<double>()));
+      l.measured = fmt::format("{}x ({} vs {}){}{}", num(s), us_text((*c)["us_per_query"].get<double>()),
+                               us_text((*t)["us_per_query"].get<double>()), busy_note(c), busy_note(t));
       l.status = status(s >= kTargetTcaOverCaSpeedup);
     }
     lines.push_back(l);
@@ -168,7 +188,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
                  status(std::nullopt)};
     if (c) {
       const double us = (*c)["us_per_query"].get<double>();
-      l.measured = fmt::format("{} ({} than the reference)", us_text(us), speed_text(ref, us));
+      l.measured = fmt::format("{} ({} than the reference){}", us_text(us), speed_text(ref, us), busy_note(c));
       l.status = status(us <= ref);
     }
     lines.push_back(l);
@@ -180,7 +200,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
                  status(std::nullopt)};
     if (r) {
       const double ms = (*r)["build_ms"].get<double>();
-      l.measured = num(ms) + " ms";
+      l.measured = num(ms) + " ms" + busy_note(r);
       l.status = status(ms <= kTargetBuildMsAtLargeN);
     }
     lines.push_back(l);
@@ -212,8 +232,8 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
         peak = r["peak_gflops"].get<double>();
         const double f = r["fraction_of_peak"].get<double>();
         lines.push_back({fmt::format("matmul {} ({})", r["name"].get<std::string>(), r["pass"].get<std::string>()),
-                         fmt::format("{} GFLOP/s = {}% of {} (raw oneDNN, same shape: {})", num(r["gflops"].get<double>()),
-                                     num(100 * f), num(peak), num(r["raw_same_shape_gflops"].get<double>())),
+                         fmt::format("{} GFLOP/s = {}% of {} (raw oneDNN, same shape: {}){}", num(r["gflops"].get<double>()),
+                                     num(100 * f), num(peak), num(r["raw_same_shape_gflops"].get<double>()), busy_note(&r)),
                          fmt::format("peak ≈ {} GFLOP/s", plain(kReferencePeakGflops)),
                          fmt::format("≥ {}% of the peak", plain(100 * kTargetMatmulFractionOfPeak)),
                          status(f >= kTargetMatmulFractionOfPeak)});
@@ -229,8 +249,8 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
 
   if (train.is_object()) {
     md += "\n## (a) Training, ms per step (forward + backward + clipping + Adam)\n\n";
-    md += "| method | task | B | ms/step (p25–p75) | steps/s | forward | backward | clip + Adam | reference | vs reference | peak RSS MiB | samples (discarded) |\n";
-    md += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    md += "| method | task | B | ms/step (p25–p75) | steps/s | forward | backward | clip + Adam | reference | vs reference | peak RSS MiB | samples (discarded) | others' CPU |\n";
+    md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const json& r : train["rows"]) {
       if (r.value("kind", "") != "train") continue;
       const std::string task = r["task"].get<std::string>() +
@@ -240,12 +260,14 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
                                                           : "");
       const double ms = r["ms_per_step"].get<double>();
       const double ref = r.value("reference_ms", 0.0);
-      md += fmt::format("| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {} | {} ({}) |\n", r["method"].get<std::string>(), task,
+      const double others = others_cpu(&r);
+      md += fmt::format("| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {}{} |\n", r["method"].get<std::string>(), task,
                         r["batch_size"].get<int64_t>(), num(ms), num(r["ms_p25"].get<double>()), num(r["ms_p75"].get<double>()),
                         num(r["steps_per_s"].get<double>()), num(r["forward_ms"].get<double>()), num(r["backward_ms"].get<double>()),
                         num(r["clip_adam_ms"].get<double>()), ref > 0 ? num(ref) + " ms" : "—",
                         speed_text(ref, ms), num(r["peak_rss_mb"].get<double>()),
-                        r["timing"]["samples"].get<int>(), r["timing"]["discarded"].get<int>());
+                        r["timing"]["samples"].get<int>(), r["timing"]["discarded"].get<int>(),
+                        others >= 0 ? num(100 * others) + "%" : "?", busy_mark(&r));
     }
   }
 
@@ -264,7 +286,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
       const json* t = infer_row(infer, "tca", l);
       const json* c = infer_row(infer, "ca", l);
       const json* p = infer_row(infer, "perceiver", l);
-      auto us = [](const json* r) { return r ? us_text((*r)["us_per_query"].get<double>()) : std::string("—"); };
+      auto us = [](const json* r) { return r ? us_text((*r)["us_per_query"].get<double>()) + busy_mark(r) : std::string("—"); };
       auto qps = [](const json* r) { return r ? num((*r)["queries_per_s"].get<double>()) : std::string("—"); };
       auto tok = [](const json* r) { return r ? std::to_string((*r)["tokens_attended"].get<int64_t>()) : std::string("—"); };
       const double rt = reference_infer_us("tca", l), rc = reference_infer_us("ca", l);
@@ -283,7 +305,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
       const json* t = infer_row(infer, "tca", l);
       const json* c = infer_row(infer, "ca", l);
       const json* p = infer_row(infer, "perceiver", l);
-      auto ms = [](const json* r) { return r ? num((*r)["build_ms"].get<double>()) + " ms" : std::string("—"); };
+      auto ms = [](const json* r) { return r ? num((*r)["build_ms"].get<double>()) + " ms" + busy_mark(r) : std::string("—"); };
       auto rss = [](const json* r) { return r ? num((*r)["peak_rss_mb"].get<double>()) : std::string("—"); };
       const double rb = reference_build_ms(l);
       md += fmt::format("| 2^{} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} |\n", l, ms(t), rb > 0 ? num(rb) + " ms" : "—",
@@ -300,7 +322,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
       if (r.value("kind", "") != "matmul") continue;
       md += fmt::format("| {} | {} | {} x {} x {} x {} | {} | {} | {} | {} |\n", r["name"].get<std::string>(), r["pass"].get<std::string>(),
                         r["batch"].get<int64_t>(), r["m"].get<int64_t>(), r["k"].get<int64_t>(), r["n"].get<int64_t>(),
-                        num(r["us"].get<double>()), num(r["gflops"].get<double>()),
+                        num(r["us"].get<double>()), num(r["gflops"].get<double>()) + busy_mark(&r),
                         num(100 * r["gflops"].get<double>() / r["peak_gflops"].get<double>()),
                         r.contains("raw_same_shape_gflops") ? num(r["raw_same_shape_gflops"].get<double>()) : "(is the raw figure)");
     }

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -59,7 +60,8 @@ bool cpu_stalled(double threshold_s) {
 nlohmann::json TimingResult::to_json() const {
   return {{"median_s", median_s}, {"min_s", min_s},         {"p25_s", p25_s},
           {"p75_s", p75_s},       {"samples", samples},     {"discarded", discarded},
-          {"calls_per_sample", calls_per_sample}, {"noisy", noisy}, {"cpu_per_wall", cpu_per_wall}};
+          {"calls_per_sample", calls_per_sample}, {"noisy", noisy}, {"cpu_per_wall", cpu_per_wall},
+          {"others_cpu", others_cpu}};
 }
 
 namespace {
@@ -94,6 +96,9 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
   const int min_samples = std::max(1, opt.min_samples);
   const int max_samples = std::max(min_samples, opt.max_samples);
   std::vector<double> cpu_ratios;
+  double busy0 = 0, total0 = 0;
+  const bool machine_known = machine_cpu_s(busy0, total0);
+  const double own0 = process_cpu_s();
   while (static_cast<int>(r.kept_s.size()) < max_samples) {
     if (static_cast<int>(r.kept_s.size()) >= min_samples && now_s() - start >= opt.budget_s) break;
     wait_for_no_stall(opt.max_stall_wait_s);
@@ -117,31 +122,31 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
   r.p75_s = quantile(r.kept_s, 0.75);
   r.min_s = *std::min_element(r.kept_s.begin(), r.kept_s.end());
   r.cpu_per_wall = median(cpu_ratios);
+  double busy1 = 0, total1 = 0;
+  if (machine_known && machine_cpu_s(busy1, total1) && total1 > total0)
+    r.others_cpu = std::clamp((busy1 - busy0 - (process_cpu_s() - own0)) / (total1 - total0), 0.0, 1.0);
   r.total_s = now_s() - start;
   return r;
 }
 
-namespace {
-
-// (busy, total) jiffies of the aggregate "cpu" line of /proc/stat.
-bool cpu_jiffies(double& busy, double& total) {
+bool machine_cpu_s(double& busy_s, double& total_s) {
   std::ifstream in("/proc/stat");
   std::string cpu;
   double user, nice, system, idle, iowait, irq, softirq, steal;
   if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return false;
-  busy = user + nice + system + irq + softirq + steal;
-  total = busy + idle + iowait;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  busy_s = (user + nice + system + irq + softirq + steal) / tick;
+  total_s = busy_s + (idle + iowait) / tick;
   return true;
 }
 
-}  // namespace
-
 double others_cpu_busy(double seconds) {
   double b0, t0, b1, t1;
-  if (!cpu_jiffies(b0, t0)) return -1;
+  if (!machine_cpu_s(b0, t0)) return -1;
+  const double own0 = process_cpu_s();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  if (!cpu_jiffies(b1, t1) || t1 <= t0) return -1;
-  return (b1 - b0) / (t1 - t0);
+  if (!machine_cpu_s(b1, t1) || t1 <= t0) return -1;
+  return std::max(0.0, (b1 - b0 - (process_cpu_s() - own0)) / (t1 - t0));
 }
 
 std::vector<double> load_average() {

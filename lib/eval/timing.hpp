@@ -57,15 +57,23 @@ struct TimingResult {
   // to the thread count for parallel work (OpenMP threads spin while waiting); clearly below the
   // expected value when other processes took the CPUs away.
   double cpu_per_wall = 0;
+  // Share of all CPUs' time used by other processes while the samples were taken (/proc/stat
+  // busy time minus this process's CPU time, 10 ms resolution); -1 when unknown. Above ~0.1 the
+  // figure was taken on a busy machine and is slower than on an idle one.
+  double others_cpu = -1;
   std::vector<double> kept_s;  // per-call time of each kept sample, in order
 
   // {"median_s", "min_s", "p25_s", "p75_s", "samples", "discarded", "calls_per_sample", "noisy",
-  //  "cpu_per_wall"}
+  //  "cpu_per_wall", "others_cpu"}
   nlohmann::json to_json() const;
 };
 
 // Times `fn` (one call = one unit: a training step, a batch of queries) as described above.
 TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& options);
+
+// Busy and total CPU seconds of the whole machine so far (all CPUs, /proc/stat); false when
+// unreadable.
+bool machine_cpu_s(double& busy_s, double& total_s);
 
 // Fraction of all CPUs' time that was busy (user, nice, system, irq, softirq, steal) during the
 // next `seconds`, from /proc/stat; this process sleeps meanwhile, so it measures the others.

@@ -173,6 +173,8 @@ TEST_CASE("time_calls keeps the requested samples and reports order statistics o
   CHECK(r.min_s <= r.p25_s);
   CHECK(r.p25_s <= r.median_s);
   CHECK(r.median_s <= r.p75_s);
+  CHECK(r.others_cpu >= -1.0);  // -1 = unknown, else a share of the CPUs
+  CHECK(r.others_cpu <= 1.0);
 }
 
 TEST_CASE("median and quantile interpolate between order statistics") {
