@@ -40,6 +40,20 @@ void ReTreeverModel::trace_encoding(RetreeverTrace& trace, const Encoded& e, con
   trace.descent = d;
 }
 
+// Tokens attended per query (conventions.md): the nominal |S| = k(b-1) + P, the entries of S with
+// mask 1, and the b k nodes scored, for a descent whose slot masks are set_mask [B*M, L].
+static void count_tokens(Predictions& p, const TreeShape& s, const Tensor& set_mask, int64_t B, int64_t M) {
+  p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));
+  p.tokens_unmasked = Tensor::empty({B, M});
+  const int64_t L = s.set_slots();
+  for (int64_t q = 0; q < B * M; ++q) {
+    float c = 0;
+    for (int64_t j = 0; j < L; ++j) c += set_mask[q * L + j];
+    p.tokens_unmasked[q] = c;
+  }
+  p.nodes_scored = static_cast<double>(s.nodes_scored());
+}
+
 // q_proj [B, M, D] -> [B*M, D]: one row per query.
 static Var query_rows(const Var& q_proj) {
   return ops::reshape(q_proj, {q_proj.dim(0) * q_proj.dim(1), q_proj.dim(2)});
@@ -132,15 +146,7 @@ Predictions ReTreeverModel::infer(const Batch& batch, bool full, RetreeverTrace*
     Var qh = query_rows(e.q_proj);
     d = decoder.descend(tree, qh, M, DescentMode::greedy, unused);
     attn = ops::reshape(decoder.attend_set(tree, d, qh), {B, M, D});
-    p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));
-    p.tokens_unmasked = Tensor::empty({B, M});
-    const int64_t L = s.set_slots();
-    for (int64_t q = 0; q < B * M; ++q) {
-      float c = 0;
-      for (int64_t j = 0; j < L; ++j) c += d.set_mask[q * L + j];
-      p.tokens_unmasked[q] = c;
-    }
-    p.nodes_scored = static_cast<double>(s.nodes_scored());
+    count_tokens(p, s, d.set_mask, B, M);
   }
   Var encoding = decoder.finish(e.q, e.qn, attn, unused, false);
   TaskOutput t = predictor.task(encoding, e.batch);
@@ -219,15 +225,7 @@ Predictions ReTreeverModel::answer(const TcaIndex& index, const Batch& queries) 
   } else {
     Retrieval r = greedy_retrieve(index, q_proj.value().reshape({B * M, D}), cfg_.heads, M);
     attn = decoder.query_attn.attn.output(Var(r.attended.reshape({B, M, D})));
-    p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));
-    p.tokens_unmasked = Tensor::empty({B, M});
-    const int64_t L = s.set_slots();
-    for (int64_t i = 0; i < B * M; ++i) {
-      float c = 0;
-      for (int64_t j = 0; j < L; ++j) c += r.set_mask[i * L + j];
-      p.tokens_unmasked[i] = c;
-    }
-    p.nodes_scored = static_cast<double>(s.nodes_scored());
+    count_tokens(p, s, r.set_mask, B, M);
   }
   Var encoding = decoder.finish(q, qn, attn, unused, false);
   fill_task(p, predictor.task(encoding, queries));
