@@ -168,21 +168,7 @@ TcaIndex ReTreeverModel::build_index(const Batch& context, bool with_root) {
 }
 
 TcaIndex ReTreeverModel::index_from_encoded(const Var& encoded, bool with_root) const {
-  NoGradGuard no_grad;
-  Rng unused(0);
-  TcaTree tree = decoder.build_tree(encoded, unused, false, with_root);
-  const TreeShape& s = tree.shape;
-  const int64_t B = tree.batch, Ntot = s.memory_size(), D = cfg_.d_model;
-  TcaIndex index;
-  index.shape = s;
-  index.batch = B;
-  index.dim = D;
-  index.memory = tree.memory.value().reshape({B, Ntot, D});
-  index.memory_mask = tree.memory_mask.reshape({B, Ntot});
-  index.keys = tree.keys.value();
-  index.values = tree.values.value();
-  if (with_root && s.k > 0) index.root = tree.levels[0].value().reshape({B, D});
-  return index;
+  return decoder.build_index(encoded.value(), with_root);
 }
 
 TcaIndex ReTreeverModel::index_from_memory(const TreeShape& shape, const Tensor& memory, const Tensor& memory_mask) {

@@ -1,6 +1,8 @@
 #include "models/tree_cross_attention.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "autograd/gathered_attention.hpp"
 #include "core/error.hpp"
@@ -94,6 +96,90 @@ TcaTree TreeCrossAttention::build_tree(const Var& encoded, Rng& rng, bool traini
     for (int64_t i = 0; i < Np; ++i) t.memory_mask[off++] = t.leaves_mask[bi * Np + i];
   }
   return t;
+}
+
+TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, int64_t chunk_rows) const {
+  if (encoded.rank() != 3 || encoded.dim(2) != cfg_.d_model)
+    throw ShapeError("build_index: encoded context must be [B, N, " + std::to_string(cfg_.d_model) + "], found " +
+                     to_string(encoded.shape()));
+  NoGradGuard no_grad;
+  Rng unused(0);  // inference: no dropout, nothing is drawn
+  const int64_t B = encoded.dim(0), N = encoded.dim(1), D = encoded.dim(2);
+  TcaIndex index;
+  index.shape = TreeShape(N, cfg_.branch_factor);
+  index.batch = B;
+  index.dim = D;
+  const TreeShape& s = index.shape;
+  const int64_t Ntot = s.memory_size(), Np = s.padded, k = s.k, P = s.leaf_size;
+  index.memory = Tensor::empty({B, Ntot, D});
+  index.memory_mask = Tensor::empty({B, Ntot});
+  float* mem = index.memory.data();
+  float* mem_mask = index.memory_mask.data();
+  const Tensor rows = index.memory.reshape({B * Ntot, D});
+  auto row = [&](int64_t bi, int64_t r) { return mem + (bi * Ntot + r) * D; };
+
+  // The leaf tokens, then the padding: copies of the first tokens + 1e-5 (as build_tree).
+  const int64_t leaf_off = s.memory_offset(k + 1);
+  const float* e = encoded.data();
+  for (int64_t bi = 0; bi < B; ++bi) {
+    std::memcpy(row(bi, leaf_off), e + bi * N * D, static_cast<size_t>(N * D) * sizeof(float));
+    for (int64_t j = 0; j < Np - N; ++j) {
+      const float* src = e + (bi * N + j % N) * D;
+      float* dst = row(bi, leaf_off + N + j);
+      for (int64_t d = 0; d < D; ++d) dst[d] = src[d] + 1e-5f;
+    }
+    for (int64_t i = 0; i < Np; ++i) mem_mask[bi * Ntot + leaf_off + i] = i < N ? 1.0f : 0.0f;
+  }
+
+  // Bottom-up (tca.md 4.2): level l's node g aggregates rows g c .. g c + c - 1 of level l + 1.
+  // Groups of one context set are adjacent rows, so a chunk inside one set is a view; a chunk that
+  // spans sets (small trees, many sets) is gathered.
+  if (with_root && k > 0) index.root = Tensor::empty({B, D});
+  const int64_t lowest = with_root && k > 0 ? 0 : 1;
+  for (int64_t l = k; l >= lowest; --l) {
+    const int64_t c = l == k ? P : s.b, nodes = s.nodes_at(l);
+    const int64_t child_off = l == k ? leaf_off : s.memory_offset(l + 1);
+    const int64_t per_chunk = std::max<int64_t>(1, chunk_rows / c);
+    const int64_t node_off = l > 0 ? s.memory_offset(l) : 0;
+    auto node_row = [&](int64_t bi, int64_t g) { return l == 0 ? index.root.data() + bi * D : row(bi, node_off + g); };
+    for (int64_t g0 = 0; g0 < B * nodes; g0 += per_chunk) {
+      const int64_t G = std::min(per_chunk, B * nodes - g0);
+      const bool one_set = g0 / nodes == (g0 + G - 1) / nodes;
+      Tensor children, mask = Tensor::empty({G, c});
+      if (one_set) {
+        const int64_t bi = g0 / nodes, first = bi * Ntot + child_off + (g0 % nodes) * c;
+        children = rows.narrow0(first, G * c).reshape({G, c, D});
+      } else {
+        children = Tensor::empty({G, c, D});
+        for (int64_t g = 0; g < G; ++g) {
+          const int64_t bi = (g0 + g) / nodes, node = (g0 + g) % nodes;
+          std::memcpy(children.data() + g * c * D, row(bi, child_off + node * c), static_cast<size_t>(c * D) * sizeof(float));
+        }
+      }
+      for (int64_t g = 0; g < G; ++g) {
+        const int64_t bi = (g0 + g) / nodes, node = (g0 + g) % nodes;
+        for (int64_t i = 0; i < c; ++i) mask[g * c + i] = mem_mask[bi * Ntot + child_off + node * c + i];
+      }
+      const Tensor out = aggregate(Var(children), mask, unused, false).value();
+      const Tensor any = any_child(mask, G, c);
+      for (int64_t g = 0; g < G; ++g) {
+        const int64_t bi = (g0 + g) / nodes, node = (g0 + g) % nodes;
+        std::memcpy(node_row(bi, node), out.data() + g * D, static_cast<size_t>(D) * sizeof(float));
+        if (l > 0) mem_mask[bi * Ntot + node_off + node] = any[g];
+      }
+    }
+  }
+
+  // query_attn's key/value projections of every memory row, once (tca.md 4.5), chunk by chunk.
+  index.keys = Tensor::empty({B * Ntot, D});
+  index.values = Tensor::empty({B * Ntot, D});
+  for (int64_t r0 = 0; r0 < B * Ntot; r0 += chunk_rows) {
+    const int64_t n = std::min(chunk_rows, B * Ntot - r0);
+    const Var x(rows.narrow0(r0, n));
+    index.keys.narrow0(r0, n).copy_from(query_attn.attn.project_k(x).value());
+    index.values.narrow0(r0, n).copy_from(query_attn.attn.project_v(x).value());
+  }
+  return index;
 }
 
 Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int64_t queries_per_task,

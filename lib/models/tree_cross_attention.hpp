@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/model_config.hpp"
+#include "models/tca_index.hpp"
 #include "models/tree_shape.hpp"
 #include "nn/encoder_layer.hpp"
 
@@ -46,6 +47,13 @@ class TreeCrossAttention : public nn::Module {
 
   // Node embeddings over encoded context [B, N, D] (tca.md 4.2), and the memory projections.
   TcaTree build_tree(const Var& encoded, Rng& rng, bool training, bool with_root) const;
+
+  // The inference index over encoded context [B, N, D] (tca.md 4.5): build_tree's arithmetic with
+  // gradients off, written straight into the index's buffers level by level, a chunk of about
+  // `chunk_rows` children at a time. No activation larger than a chunk is ever allocated: build_tree
+  // on 2^20 tokens materialises every level's layer activations (GBs of fresh pages, most of its
+  // time in page faults), this stays in cache. The root (level 0) only when `with_root` and k > 0.
+  TcaIndex build_index(const Tensor& encoded, bool with_root, int64_t chunk_rows = 4096) const;
 
   // The descent of the queries whose projected queries are q_rows [Q, D] (query q belongs to context
   // set q / queries_per_task; tca.md 4.3). `forced` (i32 [Q, k]) gives the picks in

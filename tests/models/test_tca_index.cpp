@@ -96,3 +96,34 @@ TEST_CASE("an index rebuilt from stored node embeddings answers exactly like the
   CHECK(built.root.defined());
   CHECK(built.bytes() == (built.memory.numel() + built.memory_mask.numel() + 2 * built.keys.numel()) * 4);
 }
+
+TEST_CASE("the chunked index build equals build_tree: memory, masks, keys, values and root, for any chunk size") {
+  // build_index writes each level chunk by chunk (views inside one context set, gathered copies
+  // across sets); any chunking must give build_tree's numbers.
+  for (int64_t b : {2, 3}) {
+    for (int64_t N : {2, 7, 16, 29}) {
+      CAPTURE(b);
+      CAPTURE(N);
+      Rng init(static_cast<uint64_t>(10 * b + N));
+      ReTreeverModel model(small_gp_config(b), init);
+      Rng data(11);
+      const Batch batch = random_batch(3, N, 2, data);
+      NoGradGuard no_grad;
+      Rng unused(0);
+      const Var E = model.context_embedder(model.context_tokens(batch), unused, false);
+      const TcaTree tree = model.decoder.build_tree(E, unused, false, true);
+      const int64_t Ntot = tree.shape.memory_size();
+      for (int64_t chunk : {1, 3, 5, 4096}) {
+        CAPTURE(chunk);
+        const TcaIndex index = model.decoder.build_index(E.value(), true, chunk);
+        CHECK(index.shape.k == tree.shape.k);
+        CHECK(max_diff(index.memory, tree.memory.value().reshape({3, Ntot, 16})) < 1e-5);
+        CHECK(max_diff(index.memory_mask, tree.memory_mask) == 0);
+        CHECK(max_diff(index.keys, tree.keys.value()) < 1e-5);
+        CHECK(max_diff(index.values, tree.values.value()) < 1e-5);
+        CHECK(index.root.defined() == (tree.shape.k > 0));
+        if (tree.shape.k > 0) CHECK(max_diff(index.root, tree.levels[0].value().reshape({3, 16})) < 1e-5);
+      }
+    }
+  }
+}
