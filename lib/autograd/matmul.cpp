@@ -4,6 +4,7 @@
 // [out, in] weight layout natively.
 #include "autograd/bound_primitive.hpp"
 #include "autograd/elementwise_kernels.hpp"
+#include "autograd/flop_counter.hpp"
 #include "autograd/grad_sink.hpp"
 #include "autograd/ops.hpp"
 
@@ -52,6 +53,7 @@ void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb,
         });
   });
   p.run({{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, C}});
+  count_matmul_flops(2 * batch * M * K * N);
 }
 
 // Like matmul_raw, but when the destination has batch 1 while the product has batch > 1 (the
@@ -230,6 +232,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       e.fwd.run({{DNNL_ARG_SRC, x.value().data()},
                  {DNNL_ARG_WEIGHTS, weight.value().data()},
                  {DNNL_ARG_DST, y.data()}});
+    count_matmul_flops(2 * R * in * out);
   } else {
     for (int64_t r = 0; r < R; ++r)
       for (int64_t o = 0; o < out; ++o) y.data()[r * out + o] = has_bias ? bias.value()[o] : 0.0f;
@@ -241,12 +244,14 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
     const float* dY = self.grad.data();
     if (nx.requires_grad) {
       GradTarget t = grad_target(nx);
-      if (!t.accumulate)
+      if (!t.accumulate) {
         e.bwd_data.run({{DNNL_ARG_DIFF_DST, dY},
                         {DNNL_ARG_WEIGHTS, nw.value.data()},
                         {DNNL_ARG_DIFF_SRC, t.data}});
-      else  // dX[R,in] += dY[R,out] W[out,in]: a matmul with the sum post-op, no temporary
+        count_matmul_flops(2 * R * in * out);
+      } else {  // dX[R,in] += dY[R,out] W[out,in]: a matmul with the sum post-op, no temporary
         matmul_raw(dY, 1, false, nw.value.data(), 1, false, t.data, R, out, in, true);
+      }
     }
     const bool bias_needs = has_bias && nb.requires_grad;
     if (!nw.requires_grad && !bias_needs) return;
@@ -272,6 +277,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       e.bwd_weights.run({{DNNL_ARG_SRC, nx.value.data()},
                          {DNNL_ARG_DIFF_DST, dY},
                          {DNNL_ARG_DIFF_WEIGHTS, tw.data}});
+    count_matmul_flops(2 * R * in * out);
   });
 }
 

@@ -54,6 +54,10 @@ nlohmann::json bench_infer(const BenchOptions& options);
 // Matmul rows of infer.json ({"kind": "matmul", "name", "m", "k", "n", "gflops", "peak_gflops", ...}).
 nlohmann::json bench_matmul(const BenchOptions& options);
 
+// The raw oneDNN f32 matmul rate of this machine now (one 2048^3 primitive executed directly; 1024^3
+// with --quick), GFLOP/s: the yardstick for the matmul FLOPs of a training step.
+double raw_matmul_peak_gflops(const BenchOptions& options);
+
 // {"machine", "versions", "settings", "rows"}: a benchmark file around `rows`.
 nlohmann::json bench_file(const nlohmann::json& rows, const nlohmann::json& settings);
 

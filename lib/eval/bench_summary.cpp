@@ -132,6 +132,10 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
     if (r) {
       const double ms = (*r)["ms_per_step"].get<double>();
       l.measured = fmt::format("{} ms ({} than the reference){}", num(ms), speed_text(ref, ms), busy_note(r));
+      if (r->contains("floor_ms_at_raw_peak"))
+        l.measured += fmt::format("; its {} GFLOP of matmuls alone take {} ms at this run's raw oneDNN peak ({} GFLOP/s)",
+                                  num((*r)["matmul_gflop_per_step"].get<double>()), num((*r)["floor_ms_at_raw_peak"].get<double>()),
+                                  num((*r)["raw_peak_gflops"].get<double>()));
       l.status = status(ms <= target);
     }
     lines.push_back(l);
@@ -249,8 +253,11 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
 
   if (train.is_object()) {
     md += "\n## (a) Training, ms per step (forward + backward + clipping + Adam)\n\n";
-    md += "| method | task | B | ms/step (p25–p75) | steps/s | forward | backward | clip + Adam | reference | vs reference | peak RSS MiB | samples (discarded) | others' CPU |\n";
-    md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    md += "Matmul GFLOP = the FLOPs of the step's linear and matmul primitives (forward and backward, counted by the op "
+          "layer); floor = that work at the raw oneDNN matmul rate measured at the start of this suite, i.e. the step time if "
+          "everything else were free.\n\n";
+    md += "| method | task | B | ms/step (p25–p75) | steps/s | forward | backward | clip + Adam | matmul GFLOP | matmul GFLOP/s | floor at raw peak | reference | vs reference | peak RSS MiB | samples (discarded) | others' CPU |\n";
+    md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const json& r : train["rows"]) {
       if (r.value("kind", "") != "train") continue;
       const std::string task = r["task"].get<std::string>() +
@@ -261,10 +268,12 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
       const double ms = r["ms_per_step"].get<double>();
       const double ref = r.value("reference_ms", 0.0);
       const double others = others_cpu(&r);
-      md += fmt::format("| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {}{} |\n", r["method"].get<std::string>(), task,
+      auto field = [&](const char* key, const char* unit) { return r.contains(key) ? num(r[key].get<double>()) + unit : std::string("—"); };
+      md += fmt::format("| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {}{} |\n", r["method"].get<std::string>(), task,
                         r["batch_size"].get<int64_t>(), num(ms), num(r["ms_p25"].get<double>()), num(r["ms_p75"].get<double>()),
                         num(r["steps_per_s"].get<double>()), num(r["forward_ms"].get<double>()), num(r["backward_ms"].get<double>()),
-                        num(r["clip_adam_ms"].get<double>()), ref > 0 ? num(ref) + " ms" : "—",
+                        num(r["clip_adam_ms"].get<double>()), field("matmul_gflop_per_step", ""), field("matmul_gflops", ""),
+                        field("floor_ms_at_raw_peak", " ms"), ref > 0 ? num(ref) + " ms" : "—",
                         speed_text(ref, ms), num(r["peak_rss_mb"].get<double>()),
                         r["timing"]["samples"].get<int>(), r["timing"]["discarded"].get<int>(),
                         others >= 0 ? num(100 * others) + "%" : "?", busy_mark(&r));

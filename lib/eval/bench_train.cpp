@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "autograd/flop_counter.hpp"
 #include "autograd/variable.hpp"
 #include "core/rng.hpp"
 #include "data/copy_task.hpp"
@@ -64,7 +65,12 @@ std::vector<Batch> batch_pool(const TrainCase& c, int64_t count, Rng& rng) {
 
 nlohmann::json bench_train(const BenchOptions& o) {
   nlohmann::json rows = nlohmann::json::array();
-  for (const TrainCase& c : train_cases(o.train_tasks, o.methods)) {
+  const std::vector<TrainCase> cases = train_cases(o.train_tasks, o.methods);
+  // The yardstick for each step's matmul FLOPs: what a step would take if its matmuls ran at the
+  // raw oneDNN rate and everything else were free (the floor that bounds a missed target).
+  const double peak_gflops = cases.empty() ? 0.0 : raw_matmul_peak_gflops(o);
+  if (!cases.empty()) o.say(fmt::format("train: raw oneDNN matmul peak {:.1f} GFLOP/s", peak_gflops));
+  for (const TrainCase& c : cases) {
     Rng init(o.seed);
     const ModelConfig cfg = train_case_config(c);
     std::unique_ptr<Model> model = make_model(cfg, init);
@@ -76,8 +82,10 @@ nlohmann::json bench_train(const BenchOptions& o) {
     // Phase times of every step, so the report can say where a step's time goes.
     std::vector<double> fwd_s, bwd_s, opt_s;
     double last_loss = 0;
+    int64_t step_flops = 0;  // matmul FLOPs of the last step (the same every step for a fixed shape)
     auto train_step = [&] {
       const Batch& batch = pool[static_cast<size_t>(step) % pool.size()];
+      const int64_t flops0 = ops::matmul_flops_executed();
       const double t0 = now_s();
       LossOutput out = model->loss(batch, model_rng);
       const double t1 = now_s();
@@ -87,6 +95,7 @@ nlohmann::json bench_train(const BenchOptions& o) {
       adam.step(schedule.lr(step));
       adam.zero_grad();
       const double t3 = now_s();
+      step_flops = ops::matmul_flops_executed() - flops0;
       last_loss = out.total.item();
       fwd_s.push_back(t1 - t0);
       bwd_s.push_back(t2 - t1);
@@ -116,6 +125,10 @@ nlohmann::json bench_train(const BenchOptions& o) {
                           {"backward_ms", phase_ms(bwd_s)},
                           {"clip_adam_ms", phase_ms(opt_s)},
                           {"parameters", model->num_parameters()},
+                          {"matmul_gflop_per_step", 1e-9 * static_cast<double>(step_flops)},
+                          {"matmul_gflops", 1e-9 * static_cast<double>(step_flops) / t.median_s},
+                          {"raw_peak_gflops", peak_gflops},
+                          {"floor_ms_at_raw_peak", 1e-6 * static_cast<double>(step_flops) / peak_gflops},
                           {"loss_last", last_loss},
                           {"peak_rss_mb", peak_rss_mb()},
                           {"timing", t.to_json()}};

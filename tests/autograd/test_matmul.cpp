@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "autograd/flop_counter.hpp"
 #include "gradcheck.hpp"
 
 using namespace tca;
@@ -91,4 +92,31 @@ TEST_CASE("linear with an empty input dimension gives the bias and its gradient"
   ops::sum_all(y).backward();
   CHECK(b.grad()[0] == 3.0f);  // one per row
   CHECK(b.grad()[1] == 3.0f);
+}
+
+TEST_CASE("the FLOP counter counts 2 per multiply-add of linear and matmul, forward and backward") {
+  Rng rng(5);
+  const int64_t R = 6, in = 5, out = 4;
+  Var x(random_tensor({R, in}, rng), true), w(random_tensor({out, in}, rng), true), b(random_tensor({out}, rng), true);
+  int64_t before = ops::matmul_flops_executed();
+  Var y = ops::linear(x, w, b);
+  CHECK(ops::matmul_flops_executed() - before == 2 * R * in * out);
+  before = ops::matmul_flops_executed();
+  ops::sum_all(y).backward();  // dX and dW (+ db): two more products of the same size
+  CHECK(ops::matmul_flops_executed() - before == 2 * 2 * R * in * out);
+
+  const int64_t B = 3, M = 2, K = 7, N = 5;
+  Var a(random_tensor({B, M, K}, rng), true), c(random_tensor({B, K, N}, rng), true);
+  before = ops::matmul_flops_executed();
+  Var p = ops::matmul(a, c);
+  CHECK(ops::matmul_flops_executed() - before == 2 * B * M * K * N);
+  before = ops::matmul_flops_executed();
+  ops::sum_all(p).backward();
+  CHECK(ops::matmul_flops_executed() - before == 2 * 2 * B * M * K * N);
+  {
+    NoGradGuard no_grad;  // counted with gradients off too (inference)
+    before = ops::matmul_flops_executed();
+    ops::matmul(Var(a.value()), Var(c.value()));
+    CHECK(ops::matmul_flops_executed() - before == 2 * B * M * K * N);
+  }
 }
