@@ -175,9 +175,13 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
   index.values = Tensor::empty({B * Ntot, D});
   for (int64_t r0 = 0; r0 < B * Ntot; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, B * Ntot - r0);
-    const Var x(rows.narrow0(r0, n));
-    index.keys.narrow0(r0, n).copy_from(query_attn.attn.project_k(x).value());
-    index.values.narrow0(r0, n).copy_from(query_attn.attn.project_v(x).value());
+    const Tensor kv = query_attn.attn.project_kv(Var(rows.narrow0(r0, n)));  // [n, 2D]: k | v
+    float* keys = index.keys.data() + r0 * D;
+    float* values = index.values.data() + r0 * D;
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(keys + i * D, kv.data() + i * 2 * D, static_cast<size_t>(D) * sizeof(float));
+      std::memcpy(values + i * D, kv.data() + i * 2 * D + D, static_cast<size_t>(D) * sizeof(float));
+    }
   }
   return index;
 }

@@ -116,3 +116,44 @@ TEST_CASE("attention dropout is inactive at inference and active in training") {
   Var train_out = attn(Var(q), Var(kv), Tensor(), rng, true).out;
   CHECK(nv::relative_error(ref.out, train_out.value()) > 1e-3);
 }
+
+TEST_CASE("with gradients off, attention over few keys (the fused kernel) equals the naive computation, masks included") {
+  // The aggregator's case (tca.md 4.2): few keys, a [B, 1, M, N] pair mask with fully masked rows.
+  for (int64_t N : {1, 2, 5, 32, 33}) {  // 33 keys: past the kernel's limit, the general path
+    CAPTURE(N);
+    AttentionCase c;
+    c.N = N;
+    c.M = 4;
+    Rng rng(static_cast<uint64_t>(40 + N));
+    nn::MultiHeadAttention attn(c.D, c.H, 0.1f, rng);  // dropout inactive: not training
+    nv::randomize_parameters(attn, rng);
+    Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
+    Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
+    Tensor mask = Tensor::empty({c.B, 1, c.M, c.N});
+    for (int64_t i = 0; i < mask.numel(); ++i) mask[i] = rng.uniform() < 0.6 ? 1.0f : 0.0f;
+    for (int64_t j = 0; j < c.N; ++j) mask[2 * c.N + j] = 0.0f;  // batch 0, query 2: fully masked
+    for (const Tensor& m : {mask, Tensor()}) {
+      NoGradGuard no_grad;
+      const Var out = attn(Var(q), Var(kv), m, rng, false).out;
+      for (int64_t b = 0; b < c.B; ++b) {
+        nv::Mat mm = m.defined() ? nv::to_mat(m, c.M, c.N, b * c.M) : nv::Mat();
+        nv::AttentionOut ref = naive_of(attn, q, kv, b, c, m.defined() ? &mm : nullptr);
+        CHECK(nv::relative_error(ref.out, out.value(), b * c.M * c.D) < 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("project_kv stacks the key and value projections of each row") {
+  Rng rng(47);
+  nn::MultiHeadAttention attn(8, 2, 0.0f, rng);
+  Tensor x = nv::random_tensor({3, 5, 8}, rng, -2, 2);
+  const Tensor kv = attn.project_kv(Var(x));
+  REQUIRE(kv.shape() == Shape{3, 5, 16});
+  const Tensor k = attn.project_k(Var(x)).value(), v = attn.project_v(Var(x)).value();
+  for (int64_t r = 0; r < 15; ++r)
+    for (int64_t d = 0; d < 8; ++d) {
+      CHECK(kv[r * 16 + d] == doctest::Approx(k[r * 8 + d]).epsilon(1e-6));
+      CHECK(kv[r * 16 + 8 + d] == doctest::Approx(v[r * 8 + d]).epsilon(1e-6));
+    }
+}
