@@ -175,7 +175,7 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
   index.values = Tensor::empty({B * Ntot, D});
   for (int64_t r0 = 0; r0 < B * Ntot; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, B * Ntot - r0);
-    const Tensor kv = query_attn.attn.project_kv(Var(rows.narrow0(r0, n)));  // [n, 2D]: k | v
+    const Tensor kv = query_attn.attn.project_kv(Var(rows.narrow0(r0, n))).value();  // [n, 2D]: k | v
     float* keys = index.keys.data() + r0 * D;
     float* values = index.values.data() + r0 * D;
     for (int64_t i = 0; i < n; ++i) {

@@ -41,30 +41,21 @@ Var MultiHeadAttention::attention_weights(const Var& q_heads, const Var& k_heads
   return ops::softmax(logits, mask);
 }
 
-Tensor MultiHeadAttention::project_kv(const Var& x) const {
-  NoGradGuard no_grad;
-  Tensor stacked = Tensor::empty({2 * dim_, dim_});
-  stacked.narrow0(0, dim_).copy_from(to_k.weight.value());
-  stacked.narrow0(dim_, dim_).copy_from(to_v.weight.value());
-  return ops::linear(x, Var(stacked), Var()).value();
-}
-
-Var MultiHeadAttention::attend_few_keys(const Var& q_in, const Var& kv_in, const Tensor& mask) const {
-  const Tensor kv = project_kv(kv_in);  // the kernel reads k and v as the halves of each row
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dim_ / heads_));
-  return to_out(Var(ops::short_attention(to_q(q_in).value(), kv.data(), kv.data() + dim_, kv_in.dim(1), 2 * dim_, mask,
-                                         heads_, scale)));
+Var MultiHeadAttention::project_kv(const Var& x) const {
+  return ops::linear(x, ops::concat({to_k.weight, to_v.weight}, 0), Var());
 }
 
 AttentionResult MultiHeadAttention::operator()(const Var& q_in, const Var& kv_in,
                                                const Tensor& mask, Rng& rng, bool training,
                                                bool return_weights) const {
-  // Inference over a few keys (the aggregator's groups in a tree build): the fused kernel. It has
-  // no backward and no dropout, so only with gradients off and dropout inactive.
-  if (!grad_enabled() && (!training || dropout_ == 0.0f) && !return_weights && q_in.rank() == 3 &&
-      kv_in.rank() == 3 && kv_in.dim(0) == q_in.dim(0) &&
-      ops::short_attention_applies(q_in.dim(0), q_in.dim(1), kv_in.dim(1), mask))
-    return {attend_few_keys(q_in, kv_in, mask), Var()};
+  // Few keys (the aggregator's groups, GP context sets): the fused op, unless the per-head
+  // weights are wanted (traces, reference checks).
+  if (!return_weights && q_in.rank() == 3 && kv_in.rank() == 3 && kv_in.dim(0) == q_in.dim(0) &&
+      ops::short_attention_applies(q_in.dim(0), q_in.dim(1), kv_in.dim(1), mask)) {
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dim_ / heads_));
+    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, scale, dropout_, rng, training)),
+            Var()};
+  }
   Var q = split_heads(to_q(q_in));
   Var k = split_heads(to_k(kv_in));
   Var v = split_heads(to_v(kv_in));

@@ -26,9 +26,9 @@ class MultiHeadAttention : public Module {
   Var project_q(const Var& x) const { return to_q(x); }
   Var project_k(const Var& x) const { return to_k(x); }
   Var project_v(const Var& x) const { return to_v(x); }
-  // Both at once, [.., T, 2D] = [k | v] per row: one product with the stacked weights [W_k; W_v],
-  // for inference (built per call from the current weights; no gradient reaches them).
-  Tensor project_kv(const Var& x) const;
+  // Both at once, [.., T, 2D] = [k | v] per row: one product with the stacked weights [W_k; W_v]
+  // (stacked per call; gradients reach both weights through the concat).
+  Var project_kv(const Var& x) const;
   Var split_heads(const Var& x) const;  // [B, T, D] -> [B, H, T, dh]
   Var merge_heads(const Var& x) const;  // [B, H, T, dh] -> [B, T, D]
   // Attention weights softmax(q k^T / sqrt(dh)) for head-split q [B,H,M,dh], k [B,H,N,dh].
@@ -42,9 +42,6 @@ class MultiHeadAttention : public Module {
   Linear to_q, to_k, to_v, to_out;
 
  private:
-  // The forward over few keys with gradients off (ops::short_attention): [B, M, D].
-  Var attend_few_keys(const Var& q_in, const Var& kv_in, const Tensor& mask) const;
-
   int64_t dim_, heads_;
   float dropout_;
 };

@@ -119,7 +119,7 @@ TEST_CASE("attention dropout is inactive at inference and active in training") {
 
 TEST_CASE("with gradients off, attention over few keys (the fused kernel) equals the naive computation, masks included") {
   // The aggregator's case (tca.md 4.2): few keys, a [B, 1, M, N] pair mask with fully masked rows.
-  for (int64_t N : {1, 2, 5, 32, 33}) {  // 33 keys: past the kernel's limit, the general path
+  for (int64_t N : {1, 2, 5, 8, 9}) {  // 9 keys: past the kernel's limit, the general path
     CAPTURE(N);
     AttentionCase c;
     c.N = N;
@@ -148,7 +148,7 @@ TEST_CASE("project_kv stacks the key and value projections of each row") {
   Rng rng(47);
   nn::MultiHeadAttention attn(8, 2, 0.0f, rng);
   Tensor x = nv::random_tensor({3, 5, 8}, rng, -2, 2);
-  const Tensor kv = attn.project_kv(Var(x));
+  const Tensor kv = attn.project_kv(Var(x)).value();
   REQUIRE(kv.shape() == Shape{3, 5, 16});
   const Tensor k = attn.project_k(Var(x)).value(), v = attn.project_v(Var(x)).value();
   for (int64_t r = 0; r < 15; ++r)
