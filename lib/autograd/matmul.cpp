@@ -14,11 +14,12 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-// C[batch, M, N] (+)= op(A) op(B). A is stored [ba, M, K] (or [ba, K, M] when ta), B [bb, K, N]
-// (or [bb, N, K] when tb); a batch of 1 broadcasts. Transposes are described with strides.
-// Accumulation is the sum post-op (no temporary).
+// C[batch, M, N] (+)= alpha op(A) op(B). A is stored [ba, M, K] (or [ba, K, M] when ta), B
+// [bb, K, N] (or [bb, N, K] when tb); a batch of 1 broadcasts. Transposes are described with
+// strides. alpha is the output scale and accumulation the sum post-op (no temporaries; oneDNN
+// applies the output scale to the product before the sum post-op adds the old C).
 void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb, bool tb, float* C,
-                int64_t M, int64_t K, int64_t N, bool accumulate) {
+                int64_t M, int64_t K, int64_t N, bool accumulate, float alpha = 1.0f) {
   const int64_t batch = std::max(ba, bb);
   if (batch == 0 || M == 0 || N == 0) return;
   if (K == 0) {
@@ -26,7 +27,7 @@ void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb,
     return;
   }
   static PrimitiveCache<BoundPrimitive> cache;
-  PrimitiveKey key{{ba, bb, M, K, N, ta, tb, accumulate}};
+  PrimitiveKey key{{ba, bb, M, K, N, ta, tb, accumulate, float_key(alpha)}};
   const BoundPrimitive& p = cache.get(key, [&] {
     return create_primitive(
         "matmul [" + std::to_string(ba) + ", " + std::to_string(M) + ", " + std::to_string(K) +
@@ -39,6 +40,7 @@ void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb,
           memory::desc b_md({bb, K, N}, dt::f32, b_strides);
           memory::desc c_md({batch, M, N}, dt::f32, tag::abc);
           dnnl::primitive_attr attr;
+          if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
           if (accumulate) {
             dnnl::post_ops po;
             po.append_sum(1.0f);
@@ -57,13 +59,13 @@ void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb,
 // Like matmul_raw, but when the destination has batch 1 while the product has batch > 1 (the
 // gradient of a broadcast operand), sums the per-batch products into it.
 void matmul_into(const float* A, int64_t ba, bool ta, const float* B, int64_t bb, bool tb, float* C,
-                 int64_t c_batch, int64_t M, int64_t K, int64_t N, bool accumulate) {
+                 int64_t c_batch, int64_t M, int64_t K, int64_t N, bool accumulate, float alpha) {
   const int64_t batch = std::max(ba, bb);
-  if (c_batch == batch) return matmul_raw(A, ba, ta, B, bb, tb, C, M, K, N, accumulate);
+  if (c_batch == batch) return matmul_raw(A, ba, ta, B, bb, tb, C, M, K, N, accumulate, alpha);
   for (int64_t i = 0; i < batch; ++i) {
     const float* Ai = A + (ba == 1 ? 0 : i * M * K);
     const float* Bi = B + (bb == 1 ? 0 : i * K * N);
-    matmul_raw(Ai, 1, ta, Bi, 1, tb, C, M, K, N, accumulate || i > 0);
+    matmul_raw(Ai, 1, ta, Bi, 1, tb, C, M, K, N, accumulate || i > 0, alpha);
   }
 }
 
@@ -76,7 +78,7 @@ int64_t batch_of(const Shape& s) {
 
 }  // namespace
 
-Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
+Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha) {
   const Shape &sa = a.shape(), &sb = b.shape();
   if (sa.size() < 2 || sb.size() < 2)
     throw ShapeError("matmul: operands need rank >= 2, found " + to_string(sa) + " and " +
@@ -97,21 +99,22 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
   out.push_back(M);
   out.push_back(N);
   Tensor c = Tensor::empty(out);
-  matmul_raw(a.value().data(), ba, trans_a, b.value().data(), bb, trans_b, c.data(), M, K, N,
-             false);
+  matmul_raw(a.value().data(), ba, trans_a, b.value().data(), bb, trans_b, c.data(), M, K, N, false,
+             alpha);
   return record(std::move(c), {a, b}, [=](Node& self) {
     const float* dC = self.grad.data();
     const int64_t batch = std::max(ba, bb);
     Node& na = *self.inputs[0];
     Node& nb = *self.inputs[1];
+    // Both gradients carry alpha: dA = alpha dC op(B)^T, dB = alpha op(A)^T dC.
     if (na.requires_grad) {
       GradTarget t = grad_target(na);
       if (!trans_a)  // dA[M,K] = dC[M,N] op(B)^T
         matmul_into(dC, batch, false, nb.value.data(), bb, !trans_b, t.data, ba, M, N, K,
-                    t.accumulate);
+                    t.accumulate, alpha);
       else  // dA stored [K,M] = op(B)[K,N] dC^T
         matmul_into(nb.value.data(), bb, trans_b, dC, batch, true, t.data, ba, K, N, M,
-                    t.accumulate);
+                    t.accumulate, alpha);
     }
     if (nb.requires_grad) {
       GradTarget t = grad_target(nb);
@@ -119,15 +122,17 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
         // Broadcast B with A stored [batch*M, K]: the batch sum is one 2D matmul over batch*M
         // rows (platform.md: dW = A^T [K, B*M] dC [B*M, N]).
         if (!trans_b)  // dB[K,N] = A^T dC
-          matmul_raw(na.value.data(), 1, true, dC, 1, false, t.data, K, batch * M, N, t.accumulate);
+          matmul_raw(na.value.data(), 1, true, dC, 1, false, t.data, K, batch * M, N, t.accumulate,
+                     alpha);
         else  // dB stored [N,K] = dC^T A
-          matmul_raw(dC, 1, true, na.value.data(), 1, false, t.data, N, batch * M, K, t.accumulate);
+          matmul_raw(dC, 1, true, na.value.data(), 1, false, t.data, N, batch * M, K, t.accumulate,
+                     alpha);
       } else if (!trans_b) {  // dB[K,N] = op(A)^T dC
         matmul_into(na.value.data(), ba, !trans_a, dC, batch, false, t.data, bb, K, M, N,
-                    t.accumulate);
+                    t.accumulate, alpha);
       } else {  // dB stored [N,K] = dC^T op(A)
         matmul_into(dC, batch, true, na.value.data(), ba, trans_a, t.data, bb, N, M, K,
-                    t.accumulate);
+                    t.accumulate, alpha);
       }
     }
   });

@@ -11,8 +11,11 @@ namespace tca::ops {
 
 // ---- matmul.cpp ------------------------------------------------------------------------------
 // Batched matmul: a [..., M, K] (trans_a: [..., K, M]), b [..., K, N] (trans_b: [..., N, K]).
-// Batch extents must match, or one side's batch may be absent / all ones (broadcast).
-Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false);
+// Batch extents must match, or one side's batch may be absent / all ones (broadcast). The product
+// is multiplied by alpha inside the primitive (an output scale), which saves the separate pass
+// over the result, and its backward, that mul_scalar would cost (attention logits).
+Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false,
+           float alpha = 1.0f);
 // PyTorch-layout linear: x [..., in], weight [out, in], bias [out] (may be undefined): x W^T + b.
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 

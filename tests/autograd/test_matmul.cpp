@@ -6,45 +6,63 @@ using namespace tca;
 using tca::testing::gradcheck;
 using tca::testing::random_tensor;
 
-TEST_CASE("matmul forward equals a naive double-precision product for every transpose flag") {
+TEST_CASE(
+    "matmul forward equals a naive double-precision product for every transpose flag and alpha") {
   Rng rng(1);
   for (int ta = 0; ta < 2; ++ta)
-    for (int tb = 0; tb < 2; ++tb) {
-      const int64_t B = 3, M = 4, K = 5, N = 6;
-      Tensor a = random_tensor(ta ? Shape{B, K, M} : Shape{B, M, K}, rng);
-      Tensor b = random_tensor(tb ? Shape{B, N, K} : Shape{B, K, N}, rng);
-      Var c = ops::matmul(Var(a), Var(b), ta, tb);
-      REQUIRE(c.shape() == Shape{B, M, N});
-      for (int64_t z = 0; z < B; ++z)
-        for (int64_t i = 0; i < M; ++i)
-          for (int64_t j = 0; j < N; ++j) {
-            double s = 0;
-            for (int64_t k = 0; k < K; ++k) {
-              double av = ta ? a[(z * K + k) * M + i] : a[(z * M + i) * K + k];
-              double bv = tb ? b[(z * N + j) * K + k] : b[(z * K + k) * N + j];
-              s += av * bv;
+    for (int tb = 0; tb < 2; ++tb)
+      for (const float alpha : {1.0f, 0.37f}) {
+        const int64_t B = 3, M = 4, K = 5, N = 6;
+        Tensor a = random_tensor(ta ? Shape{B, K, M} : Shape{B, M, K}, rng);
+        Tensor b = random_tensor(tb ? Shape{B, N, K} : Shape{B, K, N}, rng);
+        Var c = ops::matmul(Var(a), Var(b), ta, tb, alpha);
+        REQUIRE(c.shape() == Shape{B, M, N});
+        for (int64_t z = 0; z < B; ++z)
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              double s = 0;
+              for (int64_t k = 0; k < K; ++k) {
+                double av = ta ? a[(z * K + k) * M + i] : a[(z * M + i) * K + k];
+                double bv = tb ? b[(z * N + j) * K + k] : b[(z * K + k) * N + j];
+                s += av * bv;
+              }
+              s *= alpha;
+              CHECK(c.value()[(z * M + i) * N + j] == doctest::Approx(s).epsilon(1e-5));
             }
-            CHECK(c.value()[(z * M + i) * N + j] == doctest::Approx(s).epsilon(1e-5));
-          }
-    }
+      }
 }
 
-TEST_CASE("matmul backward matches finite differences for every transpose flag and broadcast") {
+TEST_CASE(
+    "matmul backward matches finite differences for every transpose flag, broadcast and alpha") {
   Rng rng(2);
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb)
-      for (int bcast = 0; bcast < 3; ++bcast) {  // 0 none, 1 b broadcast, 2 a broadcast
-        const int64_t B = 2, M = 3, K = 4, N = 5;
-        Shape sa = ta ? Shape{K, M} : Shape{M, K};
-        Shape sb = tb ? Shape{N, K} : Shape{K, N};
-        if (bcast != 2) sa.insert(sa.begin(), B);
-        if (bcast != 1) sb.insert(sb.begin(), B);
-        auto f = [&](const std::vector<Var>& v) { return ops::matmul(v[0], v[1], ta, tb); };
-        CAPTURE(ta);
-        CAPTURE(tb);
-        CAPTURE(bcast);
-        CHECK(gradcheck(f, {random_tensor(sa, rng), random_tensor(sb, rng)}) <= 1.0);
-      }
+      for (int bcast = 0; bcast < 3; ++bcast)  // 0 none, 1 b broadcast, 2 a broadcast
+        for (const float alpha : {1.0f, -0.6f}) {
+          const int64_t B = 2, M = 3, K = 4, N = 5;
+          Shape sa = ta ? Shape{K, M} : Shape{M, K};
+          Shape sb = tb ? Shape{N, K} : Shape{K, N};
+          if (bcast != 2) sa.insert(sa.begin(), B);
+          if (bcast != 1) sb.insert(sb.begin(), B);
+          auto f = [&](const std::vector<Var>& v) {
+            return ops::matmul(v[0], v[1], ta, tb, alpha);
+          };
+          CAPTURE(ta);
+          CAPTURE(tb);
+          CAPTURE(bcast);
+          CAPTURE(alpha);
+          CHECK(gradcheck(f, {random_tensor(sa, rng), random_tensor(sb, rng)}) <= 1.0);
+        }
+}
+
+TEST_CASE("matmul with alpha adds alpha times its gradient into one that already holds a value") {
+  Rng rng(4);
+  // Both products use a and b, so the second backward accumulates (the sum post-op with a scale).
+  auto f = [](const std::vector<Var>& v) {
+    return ops::add(ops::matmul(v[0], v[1], false, true, 0.5f),
+                    ops::matmul(v[0], v[1], false, true, -2.0f));
+  };
+  CHECK(gradcheck(f, {random_tensor({2, 3, 4}, rng), random_tensor({2, 5, 4}, rng)}) <= 1.0);
 }
 
 TEST_CASE("linear backward matches finite differences with and without bias") {
