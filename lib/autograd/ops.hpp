@@ -37,6 +37,11 @@ Var exp(const Var& x);
 Var log(const Var& x);
 Var softplus(const Var& x);  // log(1 + e^x)
 
+// ---- geglu.cpp -------------------------------------------------------------------------------
+// h [..., 2F] -> a * gelu(b) [..., F], a and b the first and second halves of the last axis (the
+// same as mul(split(h)[0], gelu(split(h)[1])), fused).
+Var geglu(const Var& h);
+
 // ---- norm.cpp --------------------------------------------------------------------------------
 // Over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta (biased variance).
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f);
