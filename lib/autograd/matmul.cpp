@@ -1,7 +1,7 @@
 // Batched matmul and linear on oneDNN. matmul has no backward primitive in oneDNN 2.6, so its
-// gradients are matmuls on transposed views (strides, no copies; platform.md). linear uses
-// inner_product, which has backward-data and backward-weights primitives and takes the PyTorch
-// [out, in] weight layout natively.
+// gradients are matmuls on transposed views (strides, no copies; platform.md). linear runs
+// forward as a matmul and backward on inner_product's backward-data and backward-weights
+// primitives, which take the PyTorch [out, in] weight layout natively.
 #include "autograd/bound_primitive.hpp"
 #include "autograd/elementwise_kernels.hpp"
 #include "autograd/grad_sink.hpp"
@@ -140,7 +140,12 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha) 
 
 namespace {
 
-// The three inner_product primitives of one linear shape ([R, in] x [out, in]^T + [out]).
+// The primitives of one linear shape ([R, in] x [out, in]^T + [out]). The forward is a matmul
+// (brgemm), 10-17% faster than inner_product's gemm:jit forward on every model shape (AMD EPYC,
+// avx512_core, 1 thread: [16384, 64] -> 64 in 1.20 vs 1.41 ms, [400, 64] -> 64 in 29.6 vs
+// 34.9 us). The backward stays on inner_product: its backward-weights primitive gives dW and db in
+// one pass, and matmuls on transposed views plus a bias reduction were no faster there. The
+// inner_product forward descriptor is still created, as the backward descriptors' hint.
 struct LinearEntry {
   BoundPrimitive fwd, bwd_data, bwd_weights;
 };
@@ -166,20 +171,26 @@ LinearEntry& linear_entry(int64_t R, int64_t in, int64_t out, bool has_bias) {
                           : dnnl::inner_product_backward_weights::desc(src_md, w_md, dst_md);
           dnnl::inner_product_backward_weights::primitive_desc bw_pd(bw_d, eng, fwd_pd);
           LinearEntry e;
+          // Forward: W [out, in] read as the [in, out] weights operand through strides.
+          memory::desc wt_md({in, out}, dt::f32, memory::dims{1, in});
           if (has_bias) {
-            e.fwd = BoundPrimitive(ipf(fwd_pd), {{DNNL_ARG_SRC, src_md},
-                                                 {DNNL_ARG_WEIGHTS, w_md},
-                                                 {DNNL_ARG_BIAS, b_md},
-                                                 {DNNL_ARG_DST, dst_md}});
+            memory::desc b2_md({1, out}, dt::f32, tag::ab);
+            dnnl::matmul::primitive_desc mm_pd(dnnl::matmul::desc(src_md, wt_md, b2_md, dst_md),
+                                               eng);
+            e.fwd = BoundPrimitive(dnnl::matmul(mm_pd), {{DNNL_ARG_SRC, src_md},
+                                                         {DNNL_ARG_WEIGHTS, wt_md},
+                                                         {DNNL_ARG_BIAS, b2_md},
+                                                         {DNNL_ARG_DST, dst_md}});
             e.bwd_weights = BoundPrimitive(dnnl::inner_product_backward_weights(bw_pd),
                                            {{DNNL_ARG_SRC, src_md},
                                             {DNNL_ARG_DIFF_DST, dst_md},
                                             {DNNL_ARG_DIFF_WEIGHTS, w_md},
                                             {DNNL_ARG_DIFF_BIAS, b_md}});
           } else {
+            dnnl::matmul::primitive_desc mm_pd(dnnl::matmul::desc(src_md, wt_md, dst_md), eng);
             e.fwd = BoundPrimitive(
-                ipf(fwd_pd),
-                {{DNNL_ARG_SRC, src_md}, {DNNL_ARG_WEIGHTS, w_md}, {DNNL_ARG_DST, dst_md}});
+                dnnl::matmul(mm_pd),
+                {{DNNL_ARG_SRC, src_md}, {DNNL_ARG_WEIGHTS, wt_md}, {DNNL_ARG_DST, dst_md}});
             e.bwd_weights = BoundPrimitive(dnnl::inner_product_backward_weights(bw_pd),
                                            {{DNNL_ARG_SRC, src_md},
                                             {DNNL_ARG_DIFF_DST, dst_md},
