@@ -150,9 +150,9 @@ struct LinearEntry {
   BoundPrimitive fwd, bwd_data, bwd_weights;
 };
 
-LinearEntry& linear_entry(int64_t R, int64_t in, int64_t out, bool has_bias) {
+LinearEntry& linear_entry(int64_t R, int64_t in, int64_t out, bool has_bias, LinearActivation act) {
   static PrimitiveCache<LinearEntry> cache;
-  return cache.get(PrimitiveKey{{R, in, out, has_bias}}, [&] {
+  return cache.get(PrimitiveKey{{R, in, out, has_bias, static_cast<int64_t>(act)}}, [&] {
     return create_primitive(
         "linear [" + std::to_string(R) + ", " + std::to_string(in) + "] -> " + std::to_string(out),
         [&] {
@@ -171,12 +171,22 @@ LinearEntry& linear_entry(int64_t R, int64_t in, int64_t out, bool has_bias) {
                           : dnnl::inner_product_backward_weights::desc(src_md, w_md, dst_md);
           dnnl::inner_product_backward_weights::primitive_desc bw_pd(bw_d, eng, fwd_pd);
           LinearEntry e;
-          // Forward: W [out, in] read as the [in, out] weights operand through strides.
+          // Forward: W [out, in] read as the [in, out] weights operand through strides; the
+          // activation, if any, as an eltwise post-op.
           memory::desc wt_md({in, out}, dt::f32, memory::dims{1, in});
+          dnnl::primitive_attr attr;
+          if (act != LinearActivation::none) {
+            dnnl::post_ops po;
+            po.append_eltwise(1.0f,
+                              act == LinearActivation::relu ? dnnl::algorithm::eltwise_relu
+                                                            : dnnl::algorithm::eltwise_elu,
+                              act == LinearActivation::relu ? 0.0f : 1.0f, 0.0f);
+            attr.set_post_ops(po);
+          }
           if (has_bias) {
             memory::desc b2_md({1, out}, dt::f32, tag::ab);
             dnnl::matmul::primitive_desc mm_pd(dnnl::matmul::desc(src_md, wt_md, b2_md, dst_md),
-                                               eng);
+                                               attr, eng);
             e.fwd = BoundPrimitive(dnnl::matmul(mm_pd), {{DNNL_ARG_SRC, src_md},
                                                          {DNNL_ARG_WEIGHTS, wt_md},
                                                          {DNNL_ARG_BIAS, b2_md},
@@ -187,7 +197,8 @@ LinearEntry& linear_entry(int64_t R, int64_t in, int64_t out, bool has_bias) {
                                             {DNNL_ARG_DIFF_WEIGHTS, w_md},
                                             {DNNL_ARG_DIFF_BIAS, b_md}});
           } else {
-            dnnl::matmul::primitive_desc mm_pd(dnnl::matmul::desc(src_md, wt_md, dst_md), eng);
+            dnnl::matmul::primitive_desc mm_pd(dnnl::matmul::desc(src_md, wt_md, dst_md), attr,
+                                               eng);
             e.fwd = BoundPrimitive(
                 dnnl::matmul(mm_pd),
                 {{DNNL_ARG_SRC, src_md}, {DNNL_ARG_WEIGHTS, wt_md}, {DNNL_ARG_DST, dst_md}});
@@ -217,9 +228,22 @@ void linear_backward_degenerate(Node& self, int64_t R, int64_t out) {
   }
 }
 
-}  // namespace
+// dZ = g * f'(z) for y = f(z), from y (z is not kept): relu' = [y > 0]; elu' (alpha 1) = 1 for
+// y > 0, else e^z = y + 1. Both agree with oneDNN's eltwise backward, also at z = 0.
+Tensor activation_grad(LinearActivation act, const float* y, const float* g, int64_t n) {
+  Tensor dz = Tensor::empty({n});
+  float* d = dz.data();
+  if (act == LinearActivation::relu) {
+#pragma omp parallel for simd schedule(static) if (n > elementwise_loop_max())
+    for (int64_t i = 0; i < n; ++i) d[i] = y[i] > 0.0f ? g[i] : 0.0f;
+  } else {
+#pragma omp parallel for simd schedule(static) if (n > elementwise_loop_max())
+    for (int64_t i = 0; i < n; ++i) d[i] = g[i] * (y[i] > 0.0f ? 1.0f : y[i] + 1.0f);
+  }
+  return dz;
+}
 
-Var linear(const Var& x, const Var& weight, const Var& bias) {
+Var linear_impl(const Var& x, const Var& weight, const Var& bias, LinearActivation act) {
   const Shape& sx = x.shape();
   const Shape& sw = weight.shape();
   if (sw.size() != 2 || sx.empty() || sx.back() != sw[1] ||
@@ -234,9 +258,13 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   Tensor y = Tensor::empty(out_shape);
   const bool has_bias = bias.defined();
   const bool degenerate = R == 0 || in == 0 || out == 0;
+  if (degenerate && act != LinearActivation::none) {  // no primitive: the unfused form
+    Var z = linear_impl(x, weight, bias, LinearActivation::none);
+    return act == LinearActivation::relu ? relu(z) : elu(z, 1.0f);
+  }
   if (!degenerate) {
     const float* pb = has_bias ? bias.value().data() : nullptr;
-    const LinearEntry& e = linear_entry(R, in, out, has_bias);
+    const LinearEntry& e = linear_entry(R, in, out, has_bias, act);
     if (has_bias)
       e.fwd.run({{DNNL_ARG_SRC, x.value().data()},
                  {DNNL_ARG_WEIGHTS, weight.value().data()},
@@ -252,9 +280,13 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   }
   return record(std::move(y), {x, weight, bias}, [=](Node& self) {
     if (degenerate) return linear_backward_degenerate(self, R, out);
-    const LinearEntry& e = linear_entry(R, in, out, has_bias);
+    const LinearEntry& e = linear_entry(R, in, out, has_bias, act);
     Node &nx = *self.inputs[0], &nw = *self.inputs[1], &nb = *self.inputs[2];
-    const float* dY = self.grad.data();
+    // With an activation, the gradient below is the pre-activation one.
+    const Tensor dz = act == LinearActivation::none
+                          ? Tensor()
+                          : activation_grad(act, self.value.data(), self.grad.data(), R * out);
+    const float* dY = act == LinearActivation::none ? self.grad.data() : dz.data();
     if (nx.requires_grad) {
       GradTarget t = grad_target(nx);
       if (!t.accumulate)
@@ -289,6 +321,16 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
                          {DNNL_ARG_DIFF_DST, dY},
                          {DNNL_ARG_DIFF_WEIGHTS, tw.data}});
   });
+}
+
+}  // namespace
+
+Var linear(const Var& x, const Var& weight, const Var& bias) {
+  return linear_impl(x, weight, bias, LinearActivation::none);
+}
+
+Var linear_act(const Var& x, const Var& weight, const Var& bias, LinearActivation act) {
+  return linear_impl(x, weight, bias, act);
 }
 
 }  // namespace tca::ops

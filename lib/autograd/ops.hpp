@@ -18,6 +18,11 @@ Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = fals
            float alpha = 1.0f);
 // PyTorch-layout linear: x [..., in], weight [out, in], bias [out] (may be undefined): x W^T + b.
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
+// act(linear(x, weight, bias)) with the activation fused into the matmul (an eltwise post-op:
+// no separate pass over the output forward; the backward takes f' from the output). elu has
+// alpha 1.
+enum class LinearActivation { none, relu, elu };
+Var linear_act(const Var& x, const Var& weight, const Var& bias, LinearActivation act);
 
 // ---- elementwise.cpp (NumPy broadcasting) ----------------------------------------------------
 Var add(const Var& a, const Var& b);

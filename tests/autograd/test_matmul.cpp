@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
+#include "autograd/elementwise_kernels.hpp"
 #include "gradcheck.hpp"
 
 using namespace tca;
@@ -109,4 +112,62 @@ TEST_CASE("linear with an empty input dimension gives the bias and its gradient"
   ops::sum_all(y).backward();
   CHECK(b.grad()[0] == 3.0f);  // one per row
   CHECK(b.grad()[1] == 3.0f);
+}
+
+TEST_CASE(
+    "linear_act equals the activation of linear, forward and backward, with and without bias") {
+  Rng rng(5);
+  for (const auto act : {ops::LinearActivation::relu, ops::LinearActivation::elu})
+    for (int bias = 0; bias < 2; ++bias)
+      for (const Shape& sx : {Shape{2, 3, 4}, Shape{ops::elementwise_loop_max() / 8 + 3, 4}}) {
+        CAPTURE(static_cast<int>(act));
+        CAPTURE(bias);
+        CAPTURE(to_string(sx));
+        Tensor x = random_tensor(sx, rng), w = random_tensor({8, 4}, rng),
+               b = random_tensor({8}, rng);
+        Shape sy = sx;
+        sy.back() = 8;
+        Tensor g = random_tensor(sy, rng);
+        Var x1 = parameter(x), w1 = parameter(w), b1 = parameter(b);
+        Var x2 = parameter(x), w2 = parameter(w), b2 = parameter(b);
+        Var fused = ops::linear_act(x1, w1, bias ? b1 : Var(), act);
+        Var z = ops::linear(x2, w2, bias ? b2 : Var());
+        Var unfused = act == ops::LinearActivation::relu ? ops::relu(z) : ops::elu(z);
+        fused.backward(g);
+        unfused.backward(g);
+        auto close = [](const Tensor& a, const Tensor& want) {
+          for (int64_t i = 0; i < a.numel(); ++i)
+            if (std::abs(a[i] - want[i]) > 1e-5f * (1.0f + std::abs(want[i]))) return false;
+          return true;
+        };
+        CHECK(close(fused.value(), unfused.value()));
+        CHECK(close(x1.grad(), x2.grad()));
+        CHECK(close(w1.grad(), w2.grad()));
+        if (bias) CHECK(close(b1.grad(), b2.grad()));
+      }
+}
+
+TEST_CASE(
+    "linear_act backward matches finite differences (elu), also when the input is used twice") {
+  Rng rng(6);
+  auto f = [](const std::vector<Var>& v) {
+    return ops::linear_act(v[0], v[1], v[2], ops::LinearActivation::elu);
+  };
+  CHECK(gradcheck(f, {random_tensor({2, 3, 4}, rng), random_tensor({5, 4}, rng),
+                      random_tensor({5}, rng)}) <= 1.0);
+  auto twice = [](const std::vector<Var>& v) {
+    return ops::add(ops::linear_act(v[0], v[1], v[2], ops::LinearActivation::elu),
+                    ops::linear_act(v[0], v[1], v[2], ops::LinearActivation::elu));
+  };
+  CHECK(gradcheck(twice, {random_tensor({3, 4}, rng), random_tensor({5, 4}, rng),
+                          random_tensor({5}, rng)}) <= 1.0);
+}
+
+TEST_CASE("linear_act with no rows or no inputs falls back to the unfused form") {
+  Var y = ops::linear_act(Var(Tensor::zeros({2, 0})), Var(Tensor::zeros({3, 0})),
+                          Var(Tensor::from({-1.0f, 0.5f, 2.0f}, {3})), ops::LinearActivation::relu);
+  REQUIRE(y.shape() == Shape{2, 3});
+  CHECK(y.value()[0] == 0.0f);
+  CHECK(y.value()[1] == 0.5f);
+  CHECK(y.value()[5] == 2.0f);
 }
