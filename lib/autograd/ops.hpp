@@ -11,10 +11,18 @@ namespace tca::ops {
 
 // ---- matmul.cpp ------------------------------------------------------------------------------
 // Batched matmul: a [..., M, K] (trans_a: [..., K, M]), b [..., K, N] (trans_b: [..., N, K]).
-// Batch extents must match, or one side's batch may be absent / all ones (broadcast).
-Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false);
+// Batch extents must match, or one side's batch may be absent / all ones (broadcast). The product
+// is multiplied by alpha inside the primitive (an output scale), which saves the separate pass
+// over the result, and its backward, that mul_scalar would cost (attention logits).
+Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false,
+           float alpha = 1.0f);
 // PyTorch-layout linear: x [..., in], weight [out, in], bias [out] (may be undefined): x W^T + b.
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
+// act(linear(x, weight, bias)) with the activation fused into the matmul (an eltwise post-op:
+// no separate pass over the output forward; the backward takes f' from the output). elu has
+// alpha 1.
+enum class LinearActivation { none, relu, elu };
+Var linear_act(const Var& x, const Var& weight, const Var& bias, LinearActivation act);
 
 // ---- elementwise.cpp (NumPy broadcasting) ----------------------------------------------------
 Var add(const Var& a, const Var& b);
@@ -33,6 +41,11 @@ Var gelu(const Var& x);  // exact erf form
 Var exp(const Var& x);
 Var log(const Var& x);
 Var softplus(const Var& x);  // log(1 + e^x)
+
+// ---- geglu.cpp -------------------------------------------------------------------------------
+// h [..., 2F] -> a * gelu(b) [..., F], a and b the first and second halves of the last axis (the
+// same as mul(split(h)[0], gelu(split(h)[1])), fused).
+Var geglu(const Var& h);
 
 // ---- norm.cpp --------------------------------------------------------------------------------
 // Over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta (biased variance).

@@ -37,7 +37,7 @@ Var MultiHeadAttention::merge_heads(const Var& x) const {
 Var MultiHeadAttention::attention_weights(const Var& q_heads, const Var& k_heads,
                                           const Tensor& mask) const {
   const float scale = 1.0f / std::sqrt(static_cast<float>(dim_ / heads_));
-  Var logits = ops::mul_scalar(ops::matmul(q_heads, k_heads, false, true), scale);
+  Var logits = ops::matmul(q_heads, k_heads, false, true, scale);
   return ops::softmax(logits, mask);
 }
 

@@ -2,7 +2,8 @@
 
 namespace tca::nn {
 
-AttentionBlock::AttentionBlock(int64_t dim, int64_t heads, float attn_dropout, bool norm_first, Rng& rng)
+AttentionBlock::AttentionBlock(int64_t dim, int64_t heads, float attn_dropout, bool norm_first,
+                               Rng& rng)
     : norm(dim), attn(dim, heads, attn_dropout, rng), norm_first_(norm_first) {
   register_module("norm", norm);
   register_module("attn", attn);
@@ -16,11 +17,11 @@ Var AttentionBlock::operator()(const Var& x, const Var& context, const Tensor& m
   return residual(x, q_in, out);
 }
 
-FeedForwardBlock::FeedForwardBlock(int64_t dim, int64_t hidden, float dropout, bool norm_first, Rng& rng)
+FeedForwardBlock::FeedForwardBlock(int64_t dim, int64_t hidden, float dropout, bool norm_first,
+                                   Rng& rng)
     : norm(dim),
       linear1(dim, 2 * hidden, true, rng),
       linear2(hidden, dim, true, rng),
-      hidden_(hidden),
       dropout_(dropout),
       norm_first_(norm_first) {
   register_module("norm", norm);
@@ -29,10 +30,8 @@ FeedForwardBlock::FeedForwardBlock(int64_t dim, int64_t hidden, float dropout, b
 }
 
 Var FeedForwardBlock::feed_forward(const Var& x, Rng& rng, bool training) const {
-  Var h = linear1(x);
-  auto halves = ops::split(h, -1, {hidden_, hidden_});
-  Var geglu = ops::mul(halves[0], ops::gelu(halves[1]));
-  return ops::dropout(linear2(geglu), dropout_, rng, training);
+  // linear1's output [..., 2 * hidden] holds a | b; GEGLU is a * gelu(b).
+  return ops::dropout(linear2(ops::geglu(linear1(x))), dropout_, rng, training);
 }
 
 Var FeedForwardBlock::operator()(const Var& x, Rng& rng, bool training) const {

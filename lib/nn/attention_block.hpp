@@ -42,7 +42,6 @@ class FeedForwardBlock : public Module {
 
  private:
   Var feed_forward(const Var& x, Rng& rng, bool training) const;
-  int64_t hidden_;
   float dropout_;
   bool norm_first_;
 };

@@ -15,12 +15,13 @@ Mlp::Mlp(int64_t in, int64_t hidden, int64_t out, int depth, Activation act, Rng
 }
 
 Var Mlp::operator()(const Var& x) const {
-  Var h = (*layers_[0])(x);
-  for (size_t i = 1; i < layers_.size(); ++i) {
-    h = act_ == Activation::relu ? ops::relu(h) : ops::elu(h, 1.0f);
-    h = (*layers_[i])(h);
-  }
-  return h;
+  // Every layer but the last is followed by the activation, fused into its matmul.
+  const auto act =
+      act_ == Activation::relu ? ops::LinearActivation::relu : ops::LinearActivation::elu;
+  Var h = x;
+  for (size_t i = 0; i + 1 < layers_.size(); ++i)
+    h = ops::linear_act(h, layers_[i]->weight, layers_[i]->bias, act);
+  return (*layers_.back())(h);
 }
 
 }  // namespace tca::nn

@@ -14,6 +14,32 @@ static void require_unit_interval(const char* name, double value) {
   }
 }
 
+namespace {
+
+// The float32 scalars of one parameter's update (see Adam::step).
+struct AdamScalars {
+  float lerp_weight, beta2, one_minus_beta2, eps, weight_decay, neg_step_size,
+      bias_correction2_sqrt;
+};
+
+// The element loop with the two loop-invariant choices (weight decay on, which lerp form) fixed at
+// compile time: as run-time branches inside the loop they kept it from vectorising.
+template <bool Decay, bool SmallWeight>
+void update(const AdamScalars& k, float* p, const float* g_in, float* m, float* v, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = Decay ? g_in[i] + k.weight_decay * p[i] : g_in[i];
+    // torch's lerp: the form that keeps precision for the weight's side of 0.5.
+    m[i] =
+        SmallWeight ? m[i] + k.lerp_weight * (g - m[i]) : g - (g - m[i]) * (1.0f - k.lerp_weight);
+    v[i] = v[i] * k.beta2 + k.one_minus_beta2 * g * g;
+    const float denom = std::sqrt(v[i]) / k.bias_correction2_sqrt + k.eps;
+    p[i] = p[i] + k.neg_step_size * m[i] / denom;
+  }
+}
+
+}  // namespace
+
 Adam::Adam(nn::NamedParameters params, const AdamOptions& options)
     : params_(std::move(params)), options_(options) {
   require_unit_interval("beta1", options.beta1);
@@ -69,19 +95,17 @@ void Adam::step(double lr) {
     const auto neg_step_size = static_cast<float>(-(lr / bias_correction1));
     const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
 
+    const AdamScalars s{lerp_weight,  beta2_f,       one_minus_beta2,      eps,
+                        weight_decay, neg_step_size, bias_correction2_sqrt};
     float* p = param.mutable_value().data();
-    const float* g_in = grad_tensor.data();
+    const float* g = grad_tensor.data();
     float* m = st.exp_avg.data();
     float* v = st.exp_avg_sq.data();
     const int64_t n = param.numel();
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = decay ? g_in[i] + weight_decay * p[i] : g_in[i];
-      // torch's lerp: the form that keeps precision for the weight's side of 0.5.
-      m[i] = small_weight ? m[i] + lerp_weight * (g - m[i]) : g - (g - m[i]) * (1.0f - lerp_weight);
-      v[i] = v[i] * beta2_f + one_minus_beta2 * g * g;
-      const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
-      p[i] = p[i] + neg_step_size * m[i] / denom;
-    }
+    if (decay)
+      small_weight ? update<true, true>(s, p, g, m, v, n) : update<true, false>(s, p, g, m, v, n);
+    else
+      small_weight ? update<false, true>(s, p, g, m, v, n) : update<false, false>(s, p, g, m, v, n);
   }
 }
 

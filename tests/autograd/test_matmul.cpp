@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
+#include "autograd/elementwise_kernels.hpp"
 #include "autograd/flop_counter.hpp"
 #include "gradcheck.hpp"
 
@@ -7,45 +10,63 @@ using namespace tca;
 using tca::testing::gradcheck;
 using tca::testing::random_tensor;
 
-TEST_CASE("matmul forward equals a naive double-precision product for every transpose flag") {
+TEST_CASE(
+    "matmul forward equals a naive double-precision product for every transpose flag and alpha") {
   Rng rng(1);
   for (int ta = 0; ta < 2; ++ta)
-    for (int tb = 0; tb < 2; ++tb) {
-      const int64_t B = 3, M = 4, K = 5, N = 6;
-      Tensor a = random_tensor(ta ? Shape{B, K, M} : Shape{B, M, K}, rng);
-      Tensor b = random_tensor(tb ? Shape{B, N, K} : Shape{B, K, N}, rng);
-      Var c = ops::matmul(Var(a), Var(b), ta, tb);
-      REQUIRE(c.shape() == Shape{B, M, N});
-      for (int64_t z = 0; z < B; ++z)
-        for (int64_t i = 0; i < M; ++i)
-          for (int64_t j = 0; j < N; ++j) {
-            double s = 0;
-            for (int64_t k = 0; k < K; ++k) {
-              double av = ta ? a[(z * K + k) * M + i] : a[(z * M + i) * K + k];
-              double bv = tb ? b[(z * N + j) * K + k] : b[(z * K + k) * N + j];
-              s += av * bv;
+    for (int tb = 0; tb < 2; ++tb)
+      for (const float alpha : {1.0f, 0.37f}) {
+        const int64_t B = 3, M = 4, K = 5, N = 6;
+        Tensor a = random_tensor(ta ? Shape{B, K, M} : Shape{B, M, K}, rng);
+        Tensor b = random_tensor(tb ? Shape{B, N, K} : Shape{B, K, N}, rng);
+        Var c = ops::matmul(Var(a), Var(b), ta, tb, alpha);
+        REQUIRE(c.shape() == Shape{B, M, N});
+        for (int64_t z = 0; z < B; ++z)
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              double s = 0;
+              for (int64_t k = 0; k < K; ++k) {
+                double av = ta ? a[(z * K + k) * M + i] : a[(z * M + i) * K + k];
+                double bv = tb ? b[(z * N + j) * K + k] : b[(z * K + k) * N + j];
+                s += av * bv;
+              }
+              s *= alpha;
+              CHECK(c.value()[(z * M + i) * N + j] == doctest::Approx(s).epsilon(1e-5));
             }
-            CHECK(c.value()[(z * M + i) * N + j] == doctest::Approx(s).epsilon(1e-5));
-          }
-    }
+      }
 }
 
-TEST_CASE("matmul backward matches finite differences for every transpose flag and broadcast") {
+TEST_CASE(
+    "matmul backward matches finite differences for every transpose flag, broadcast and alpha") {
   Rng rng(2);
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb)
-      for (int bcast = 0; bcast < 3; ++bcast) {  // 0 none, 1 b broadcast, 2 a broadcast
-        const int64_t B = 2, M = 3, K = 4, N = 5;
-        Shape sa = ta ? Shape{K, M} : Shape{M, K};
-        Shape sb = tb ? Shape{N, K} : Shape{K, N};
-        if (bcast != 2) sa.insert(sa.begin(), B);
-        if (bcast != 1) sb.insert(sb.begin(), B);
-        auto f = [&](const std::vector<Var>& v) { return ops::matmul(v[0], v[1], ta, tb); };
-        CAPTURE(ta);
-        CAPTURE(tb);
-        CAPTURE(bcast);
-        CHECK(gradcheck(f, {random_tensor(sa, rng), random_tensor(sb, rng)}) <= 1.0);
-      }
+      for (int bcast = 0; bcast < 3; ++bcast)  // 0 none, 1 b broadcast, 2 a broadcast
+        for (const float alpha : {1.0f, -0.6f}) {
+          const int64_t B = 2, M = 3, K = 4, N = 5;
+          Shape sa = ta ? Shape{K, M} : Shape{M, K};
+          Shape sb = tb ? Shape{N, K} : Shape{K, N};
+          if (bcast != 2) sa.insert(sa.begin(), B);
+          if (bcast != 1) sb.insert(sb.begin(), B);
+          auto f = [&](const std::vector<Var>& v) {
+            return ops::matmul(v[0], v[1], ta, tb, alpha);
+          };
+          CAPTURE(ta);
+          CAPTURE(tb);
+          CAPTURE(bcast);
+          CAPTURE(alpha);
+          CHECK(gradcheck(f, {random_tensor(sa, rng), random_tensor(sb, rng)}) <= 1.0);
+        }
+}
+
+TEST_CASE("matmul with alpha adds alpha times its gradient into one that already holds a value") {
+  Rng rng(4);
+  // Both products use a and b, so the second backward accumulates (the sum post-op with a scale).
+  auto f = [](const std::vector<Var>& v) {
+    return ops::add(ops::matmul(v[0], v[1], false, true, 0.5f),
+                    ops::matmul(v[0], v[1], false, true, -2.0f));
+  };
+  CHECK(gradcheck(f, {random_tensor({2, 3, 4}, rng), random_tensor({2, 5, 4}, rng)}) <= 1.0);
 }
 
 TEST_CASE("linear backward matches finite differences with and without bias") {
@@ -119,4 +140,62 @@ TEST_CASE("the FLOP counter counts 2 per multiply-add of linear and matmul, forw
     ops::matmul(Var(a.value()), Var(c.value()));
     CHECK(ops::matmul_flops_executed() - before == 2 * B * M * K * N);
   }
+}
+
+TEST_CASE(
+    "linear_act equals the activation of linear, forward and backward, with and without bias") {
+  Rng rng(5);
+  for (const auto act : {ops::LinearActivation::relu, ops::LinearActivation::elu})
+    for (int bias = 0; bias < 2; ++bias)
+      for (const Shape& sx : {Shape{2, 3, 4}, Shape{ops::elementwise_loop_max() / 8 + 3, 4}}) {
+        CAPTURE(static_cast<int>(act));
+        CAPTURE(bias);
+        CAPTURE(to_string(sx));
+        Tensor x = random_tensor(sx, rng), w = random_tensor({8, 4}, rng),
+               b = random_tensor({8}, rng);
+        Shape sy = sx;
+        sy.back() = 8;
+        Tensor g = random_tensor(sy, rng);
+        Var x1 = parameter(x), w1 = parameter(w), b1 = parameter(b);
+        Var x2 = parameter(x), w2 = parameter(w), b2 = parameter(b);
+        Var fused = ops::linear_act(x1, w1, bias ? b1 : Var(), act);
+        Var z = ops::linear(x2, w2, bias ? b2 : Var());
+        Var unfused = act == ops::LinearActivation::relu ? ops::relu(z) : ops::elu(z);
+        fused.backward(g);
+        unfused.backward(g);
+        auto close = [](const Tensor& a, const Tensor& want) {
+          for (int64_t i = 0; i < a.numel(); ++i)
+            if (std::abs(a[i] - want[i]) > 1e-5f * (1.0f + std::abs(want[i]))) return false;
+          return true;
+        };
+        CHECK(close(fused.value(), unfused.value()));
+        CHECK(close(x1.grad(), x2.grad()));
+        CHECK(close(w1.grad(), w2.grad()));
+        if (bias) CHECK(close(b1.grad(), b2.grad()));
+      }
+}
+
+TEST_CASE(
+    "linear_act backward matches finite differences (elu), also when the input is used twice") {
+  Rng rng(6);
+  auto f = [](const std::vector<Var>& v) {
+    return ops::linear_act(v[0], v[1], v[2], ops::LinearActivation::elu);
+  };
+  CHECK(gradcheck(f, {random_tensor({2, 3, 4}, rng), random_tensor({5, 4}, rng),
+                      random_tensor({5}, rng)}) <= 1.0);
+  auto twice = [](const std::vector<Var>& v) {
+    return ops::add(ops::linear_act(v[0], v[1], v[2], ops::LinearActivation::elu),
+                    ops::linear_act(v[0], v[1], v[2], ops::LinearActivation::elu));
+  };
+  CHECK(gradcheck(twice, {random_tensor({3, 4}, rng), random_tensor({5, 4}, rng),
+                          random_tensor({5}, rng)}) <= 1.0);
+}
+
+TEST_CASE("linear_act with no rows or no inputs falls back to the unfused form") {
+  Var y = ops::linear_act(Var(Tensor::zeros({2, 0})), Var(Tensor::zeros({3, 0})),
+                          Var(Tensor::from({-1.0f, 0.5f, 2.0f}, {3})), ops::LinearActivation::relu);
+  REQUIRE(y.shape() == Shape{2, 3});
+  CHECK(y.value()[0] == 0.0f);
+  CHECK(y.value()[1] == 0.5f);
+  CHECK(y.value()[5] == 2.0f);
 }
