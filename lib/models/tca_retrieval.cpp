@@ -1,7 +1,5 @@
 #include "models/tca_retrieval.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -10,6 +8,11 @@
 namespace tca {
 
 namespace {
+
+// Queries handed to a thread at a time. Blocks are independent, so threads take them as they
+// come, and a thread delayed by the other vCPU's load holds up at most one block (platform.md,
+// noise).
+constexpr int64_t kBlock = 16;
 
 // H softmaxes over n >= 1 entries stored entry-major (l[j * H + h]), in place, where masked
 // entries are already -FLT_MAX (tca.md 1: a fully masked row is uniform). Per head, the
@@ -71,30 +74,25 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
   // over S needs exactly these for its node slots (same query, same keys), so they are kept
   // rather than recomputed, and the node keys are never read twice.
   std::vector<float> node_logits(static_cast<size_t>(Q * H * KB));
-  // One parallel region; each thread owns a contiguous block of queries from the first level to
-  // the attention. The levels of one query depend on each other but no query depends on another,
-  // so the threads never wait on each other (a barrier per level cost ~1 us each, and much more
-  // when the other vCPU is busy: platform.md, noise).
+  // One parallel region, no barrier between levels: the levels of one query depend on each other
+  // but no query depends on another (a barrier per level cost ~1 us each, and much more when the
+  // other vCPU is busy).
 #pragma omp parallel
   {
-  const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-  const int64_t q_begin = Q * t / threads, q_end = Q * (t + 1) / threads;
-  // Per-thread scratch. b has no upper bound (any b >= 2, tca.md 4.1), so it is sized at run time.
-  std::vector<float> w_buffer(static_cast<size_t>(std::max(b, C) * H)), sum_buffer(static_cast<size_t>(H));
-  std::vector<float> pi_buffer(static_cast<size_t>(b));
-  std::vector<int64_t> slot_buffer(static_cast<size_t>(C));
-  float* w = w_buffer.data();
-  float* pi = pi_buffer.data();
-  float* sum = sum_buffer.data();
-  int64_t* slot = slot_buffer.data();
-  auto memory_row = [&](int64_t q) { return (q / per_task) * Ntot; };
-  // Level by level over the thread's queries (the b children of a query are adjacent rows), so
-  // the memory accesses of consecutive queries, independent of each other, overlap.
-  for (int64_t i = 0; i < k; ++i) {
-    const int64_t level_off = s.memory_offset(i + 1);
-    auto children = [&](int64_t q) { return memory_row(q) + level_off + parent[static_cast<size_t>(q)] * b; };
-    for (int64_t q = q_begin; q < q_end; ++q) {
-      const int64_t base = children(q);
+    // Per-thread scratch. b has no upper bound (any b >= 2, tca.md 4.1), so it is sized at run time.
+    std::vector<float> w_buffer(static_cast<size_t>(std::max(b, C) * H)), sum_buffer(static_cast<size_t>(H));
+    std::vector<float> pi_buffer(static_cast<size_t>(b));
+    std::vector<int64_t> slot_buffer(static_cast<size_t>(C));
+    float* w = w_buffer.data();
+    float* pi = pi_buffer.data();
+    float* sum = sum_buffer.data();
+    int64_t* slot = slot_buffer.data();
+    auto memory_row = [&](int64_t q) { return (q / per_task) * Ntot; };
+
+    // The decision of query q at level i: its parent's b children (adjacent rows) scored per head,
+    // the argmax of the head-averaged policy picked, the b slots of S written.
+    auto decide = [&](int64_t q, int64_t i) {
+      const int64_t base = memory_row(q) + s.memory_offset(i + 1) + parent[static_cast<size_t>(q)] * b;
       float* logits = node_logits.data() + (q * KB + i * b) * H;
       for (int64_t j = 0; j < b; ++j) {
         const bool masked = mmask[base + j] == 0.0f;
@@ -104,7 +102,7 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
         }
       }
       softmax_heads(w, b, H, sum);
-      int64_t a = 0;  // argmax of the head-averaged policy (heads summed in order), lowest index on ties
+      int64_t a = 0;  // heads summed in order; lowest index on ties
       for (int64_t j = 0; j < b; ++j) {
         pi[j] = 0;
         for (int64_t h = 0; h < H; ++h) pi[j] += w[j * H + h];
@@ -116,50 +114,57 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
         set_mask[q * L + i * b + j] = j == a ? 0.0f : 1.0f;  // unpicked siblings, even all-padding ones
       }
       parent[static_cast<size_t>(q)] = parent[static_cast<size_t>(q)] * b + a;
-    }
-  }
-  // The picked leaf's P tokens complete S; then one attention over S per query. It runs over the
-  // C = k (b - 1) + P slots that can be unmasked, in slot order: a picked child's weight is an
-  // exact 0, which adds nothing to the softmax sum or the output, so the result is the one over
-  // all k b + P slots (a fully masked S, which would be uniform over all slots, cannot occur: the
-  // unpicked siblings are always unmasked, and for k = 0 the C slots are all of S).
-  const int64_t leaf_off = s.memory_offset(k + 1);
-  auto leaf = [&](int64_t q) { return memory_row(q) + leaf_off + parent[static_cast<size_t>(q)] * P; };
-  auto sibling_slot = [&](int64_t q, int64_t c) {  // c-th unpicked sibling, c < k (b - 1)
-    const int64_t i = c / (b - 1), x = c % (b - 1);
-    return i * b + x + (x >= actions[q * k + i] ? 1 : 0);
-  };
-  for (int64_t q = q_begin; q < q_end; ++q) {
-    const int64_t base = leaf(q);
-    int32_t* rows = set_rows + q * L;
-    float* mask = set_mask + q * L;
-    for (int64_t j = 0; j < P; ++j) {
-      rows[KB + j] = static_cast<int32_t>(base + j);
-      mask[KB + j] = mmask[base + j];
-    }
-    for (int64_t c = 0; c < C - P; ++c) slot[c] = sibling_slot(q, c);
-    for (int64_t j = 0; j < P; ++j) slot[C - P + j] = KB + j;
-    const float* logits = node_logits.data() + q * KB * H;
-    for (int64_t c = 0; c < C - P; ++c) std::copy_n(logits + slot[c] * H, H, w + c * H);
-    for (int64_t j = 0; j < P; ++j) {
-      const bool masked = mask[KB + j] == 0.0f;
-      for (int64_t h = 0; h < H; ++h) {
-        const float l = dot(qp + q * D + h * dh, keys + (base + j) * D + h * dh, dh) * scale;
-        w[(C - P + j) * H + h] = masked ? -FLT_MAX : l;
+    };
+
+    // The picked leaf's P tokens complete S; then the attention of query q over S. It runs over
+    // the C = k (b - 1) + P slots that can be unmasked, in slot order: a picked child's weight is
+    // an exact 0, which adds nothing to the softmax sum or the output, so the result is the one
+    // over all k b + P slots (a fully masked S, which would be uniform over all slots, cannot
+    // occur: the unpicked siblings are always unmasked, and for k = 0 the C slots are all of S).
+    auto attend = [&](int64_t q) {
+      const int64_t base = memory_row(q) + s.memory_offset(k + 1) + parent[static_cast<size_t>(q)] * P;
+      int32_t* rows = set_rows + q * L;
+      float* mask = set_mask + q * L;
+      for (int64_t j = 0; j < P; ++j) {
+        rows[KB + j] = static_cast<int32_t>(base + j);
+        mask[KB + j] = mmask[base + j];
       }
-    }
-    softmax_heads(w, C, H, sum);
-    float* out = r.attended.data() + q * D;
-    for (int64_t c = 0; c < C; ++c) {
-      const float* v = values + rows[slot[c]] * D;
-      for (int64_t h = 0; h < H; ++h) {
-        const float wc = w[c * H + h];
-        float* o = out + h * dh;
+      for (int64_t c = 0; c < C - P; ++c) {  // the c-th unpicked sibling
+        const int64_t i = c / (b - 1), x = c % (b - 1);
+        slot[c] = i * b + x + (x >= actions[q * k + i] ? 1 : 0);
+      }
+      for (int64_t j = 0; j < P; ++j) slot[C - P + j] = KB + j;
+      const float* logits = node_logits.data() + q * KB * H;
+      for (int64_t c = 0; c < C - P; ++c) std::copy_n(logits + slot[c] * H, H, w + c * H);
+      for (int64_t j = 0; j < P; ++j) {
+        const bool masked = mask[KB + j] == 0.0f;
+        for (int64_t h = 0; h < H; ++h) {
+          const float l = dot(qp + q * D + h * dh, keys + (base + j) * D + h * dh, dh) * scale;
+          w[(C - P + j) * H + h] = masked ? -FLT_MAX : l;
+        }
+      }
+      softmax_heads(w, C, H, sum);
+      float* out = r.attended.data() + q * D;
+      for (int64_t c = 0; c < C; ++c) {
+        const float* v = values + rows[slot[c]] * D;
+        for (int64_t h = 0; h < H; ++h) {
+          const float wc = w[c * H + h];
+          float* o = out + h * dh;
 #pragma omp simd
-        for (int64_t x = 0; x < dh; ++x) o[x] += wc * v[h * dh + x];
+          for (int64_t x = 0; x < dh; ++x) o[x] += wc * v[h * dh + x];
+        }
       }
+    };
+
+    // A block descends level by level, its queries side by side (their memory accesses are
+    // independent and overlap), then attends.
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t q0 = 0; q0 < Q; q0 += kBlock) {
+      const int64_t q1 = std::min(Q, q0 + kBlock);
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t q = q0; q < q1; ++q) decide(q, i);
+      for (int64_t q = q0; q < q1; ++q) attend(q);
     }
-  }
   }  // omp parallel
   return r;
 }

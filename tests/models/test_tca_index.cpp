@@ -115,7 +115,7 @@ TEST_CASE("greedy_retrieve matches the autograd descent and attention at D = 64,
       Rng init(static_cast<uint64_t>(b * 1000 + N));
       ReTreeverModel model(cfg, init);
       Rng data(11);
-      const int64_t B = 2, M = 5;
+      const int64_t B = 2, M = 20;  // 40 queries: several blocks of greedy_retrieve
       Batch batch = random_batch(B, N, M, data);
       RetreeverTrace trace;
       model.infer(batch, false, &trace);
