@@ -9,9 +9,10 @@ namespace tca {
 
 namespace {
 
-// Queries handed to a thread at a time. Blocks are independent, so threads take them as they
-// come, and a thread delayed by the other vCPU's load holds up at most one block (platform.md,
-// noise).
+// Queries that descend together: a block goes level by level, its queries side by side, then
+// attends. Blocks are dealt to the threads round-robin. Measured at N = 2^20, 2 threads, 256
+// queries: 1.6 us per query, against 1.8 with one contiguous half per thread and 2.1 with blocks
+// taken dynamically.
 constexpr int64_t kBlock = 16;
 
 // H softmaxes over n >= 1 entries stored entry-major (l[j * H + h]), in place, where masked
@@ -70,9 +71,11 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
   int32_t* set_rows = r.set_rows.data_i32();
   float* set_mask = r.set_mask.data();
   std::vector<int64_t> parent(static_cast<size_t>(Q), 0);
-  // The scaled logits of every scored child, per query, slot and head [Q, k b, H]: the final attention
-  // over S needs exactly these for its node slots (same query, same keys), so they are kept
-  // rather than recomputed, and the node keys are never read twice.
+  std::vector<int64_t> offset(static_cast<size_t>(k + 2));  // memory_offset(l), l = 1..k+1
+  for (int64_t l = 1; l <= k + 1; ++l) offset[static_cast<size_t>(l)] = s.memory_offset(l);
+  // The scaled logits of every scored child, per query, slot and head [Q, k b, H]: the final
+  // attention over S needs exactly these for its node slots (same query, same keys), so they are
+  // kept rather than recomputed, and the node keys are never read twice.
   std::vector<float> node_logits(static_cast<size_t>(Q * H * KB));
   // One parallel region, no barrier between levels: the levels of one query depend on each other
   // but no query depends on another (a barrier per level cost ~1 us each, and much more when the
@@ -92,7 +95,7 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
     // The decision of query q at level i: its parent's b children (adjacent rows) scored per head,
     // the argmax of the head-averaged policy picked, the b slots of S written.
     auto decide = [&](int64_t q, int64_t i) {
-      const int64_t base = memory_row(q) + s.memory_offset(i + 1) + parent[static_cast<size_t>(q)] * b;
+      const int64_t base = memory_row(q) + offset[static_cast<size_t>(i + 1)] + parent[static_cast<size_t>(q)] * b;
       float* logits = node_logits.data() + (q * KB + i * b) * H;
       for (int64_t j = 0; j < b; ++j) {
         const bool masked = mmask[base + j] == 0.0f;
@@ -122,7 +125,7 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
     // over all k b + P slots (a fully masked S, which would be uniform over all slots, cannot
     // occur: the unpicked siblings are always unmasked, and for k = 0 the C slots are all of S).
     auto attend = [&](int64_t q) {
-      const int64_t base = memory_row(q) + s.memory_offset(k + 1) + parent[static_cast<size_t>(q)] * P;
+      const int64_t base = memory_row(q) + offset[static_cast<size_t>(k + 1)] + parent[static_cast<size_t>(q)] * P;
       int32_t* rows = set_rows + q * L;
       float* mask = set_mask + q * L;
       for (int64_t j = 0; j < P; ++j) {
@@ -156,9 +159,9 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
       }
     };
 
-    // A block descends level by level, its queries side by side (their memory accesses are
-    // independent and overlap), then attends.
-#pragma omp for schedule(dynamic, 1)
+    // Per block (kBlock): level by level, the queries side by side (their memory accesses are
+    // independent and overlap), then the attention.
+#pragma omp for schedule(static)
     for (int64_t q0 = 0; q0 < Q; q0 += kBlock) {
       const int64_t q1 = std::min(Q, q0 + kBlock);
       for (int64_t i = 0; i < k; ++i)
