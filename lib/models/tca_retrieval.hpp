@@ -1,9 +1,10 @@
 // The inference descent of TCA over a TcaIndex (tca.md 4.3 with argmax, 4.5), written as plain
 // loops over the precomputed keys and values: per query, b k dot products per head to pick the
-// path, then one attention over the |S| = k b + P slots. All queries of a batch descend level by
-// level together (independent memory accesses overlap), split across threads. Nothing is computed
-// for the tokens a query does not visit. Numerically the same as TreeCrossAttention::descend in
-// DescentMode::greedy followed by attend_set (before the output projection).
+// path, then one attention over the k (b - 1) + P slots of S that can be unmasked. Each thread
+// takes a block of queries and descends them level by level together (independent memory
+// accesses overlap). Nothing is computed for the tokens a query does not visit. Numerically the
+// same as TreeCrossAttention::descend in DescentMode::greedy followed by attend_set (before the
+// output projection); the same bits for any thread count.
 #pragma once
 #include "models/tca_index.hpp"
 

@@ -2,6 +2,8 @@
 // replaces, for any branching factor and context size, padding and k = 0 included.
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "models/retreever_model.hpp"
@@ -124,6 +126,49 @@ TEST_CASE("the chunked index build equals build_tree: memory, masks, keys, value
         CHECK(index.root.defined() == (tree.shape.k > 0));
         if (tree.shape.k > 0) CHECK(max_diff(index.root, tree.levels[0].value().reshape({3, 16})) < 1e-5);
       }
+    }
+  }
+}
+
+// greedy_retrieve's attention runs over the k (b - 1) + P slots that can be unmasked, reuses the
+// descent's logits for the node slots and gives each thread a block of queries: at the width the
+// benchmark uses (D = 64, 4 heads), its S and attention must be the autograd descent's, with
+// padded leaves (P > 1, masked tokens and all-padding nodes), several context sets per call, and
+// the same bits for any thread count.
+TEST_CASE("greedy_retrieve matches the autograd descent and attention at D = 64, 4 heads, for any thread count") {
+  for (int64_t b : {2, 3}) {
+    for (int64_t N : {7, 64, 100}) {
+      CAPTURE(b);
+      CAPTURE(N);
+      ModelConfig cfg = small_gp_config(b);
+      cfg.d_model = 64;
+      cfg.heads = 4;
+      Rng init(static_cast<uint64_t>(b * 1000 + N));
+      ReTreeverModel model(cfg, init);
+      Rng data(11);
+      const int64_t B = 2, M = 20;  // 40 queries: several blocks of greedy_retrieve
+      Batch batch = random_batch(B, N, M, data);
+      RetreeverTrace trace;
+      model.infer(batch, false, &trace);
+      const TreeShape s(N, b);
+      REQUIRE(s.k > 0);
+      TcaIndex index = model.build_index(batch);
+      const auto& attn = model.decoder.query_attn.attn;
+      Tensor qp = attn.project_q(model.decoder.query_attn.query_input(trace.query_embeddings)).value().reshape({B * M, 64});
+      Retrieval r = greedy_retrieve(index, qp, 4, M);
+      CHECK(max_diff(r.actions, trace.descent.actions) == 0);
+      CHECK(max_diff(r.set_rows, trace.descent.set_rows) == 0);
+      CHECK(max_diff(r.set_mask, trace.descent.set_mask) == 0);
+      Var expected = model.decoder.attend_set(trace.tree, trace.descent, Var(qp));
+      CHECK(max_diff(attn.output(Var(r.attended)).value(), expected.value()) < 1e-5);
+      const int threads = omp_get_max_threads();
+      for (int t : {2, 3}) {
+        omp_set_num_threads(t);
+        Retrieval rt = greedy_retrieve(index, qp, 4, M);
+        CHECK(max_diff(rt.attended, r.attended) == 0);
+        CHECK(max_diff(rt.set_rows, r.set_rows) == 0);
+      }
+      omp_set_num_threads(threads);
     }
   }
 }
