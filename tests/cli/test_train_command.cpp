@@ -110,11 +110,15 @@ TEST_CASE("a numerical failure mid-run sets status failed and exits 1") {
   const Run r = run_tca(dir, std::string("train --model ca --out run --steps 50 --lr 1e30 --clip 0") + tiny_copy_task() + tiny_model());
   CHECK(r.exit_code == 1);
   CHECK(count_lines(r.err) == 1);
-  CHECK(contains(r.err, "tca train: error: the training loss is"));
+  // Which check fires first (a non-finite loss, or a finite loss whose gradient overflowed)
+  // depends on how the kernels round at 1e30; either is the numerical failure.
+  auto numerical = [](const std::string& m) { return contains(m, "the training loss is") || contains(m, "the gradient norm is"); };
+  CHECK(contains(r.err, "tca train: error: the "));
+  CHECK(numerical(r.err));
   const auto status = read_json(dir.file("run/status.json"));
   CHECK(status["state"] == "failed");
   CHECK(status["exit_code"] == 1);
-  CHECK(contains(status["error"].get<std::string>(), "the training loss is"));
+  CHECK(numerical(status["error"].get<std::string>()));
 }
 
 TEST_CASE("every train usage error exits 2 with a one-line message") {
