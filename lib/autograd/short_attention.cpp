@@ -81,11 +81,11 @@ Var short_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t hea
   return record(std::move(out), {q, kv}, [weights, keep, mask = recording && mask.defined() ? mask.clone() : Tensor(), B, M, N, D, H, dh, scale](Node& self) {
     Node &nq = *self.inputs[0], &nkv = *self.inputs[1];
     const float* g = self.grad.data();
-    const float* pq = nq.value.data();
-    const float* pkv = nkv.value.data();
-    const float* pw = weights.data();
-    const float* pk = keep.defined() ? keep.data() : nullptr;
-    const float* pm = mask.defined() ? mask.data() : nullptr;
+    const float* bq = nq.value.data();
+    const float* bkv = nkv.value.data();
+    const float* bw = weights.data();
+    const float* bk = keep.defined() ? keep.data() : nullptr;
+    const float* bm = mask.defined() ? mask.data() : nullptr;
     GradTarget tq = nq.requires_grad ? grad_target(nq) : GradTarget{};
     GradTarget tkv = nkv.requires_grad ? grad_target(nkv) : GradTarget{};
     if (tq.data && !tq.accumulate) std::fill(tq.data, tq.data + B * M * D, 0.0f);
@@ -99,29 +99,29 @@ Var short_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t hea
       for (int64_t m = 0; m < M; ++m) {
         const int64_t r = b * M + m;
         const float* gr = g + r * D;
-        const float* qr = pq + r * D;
-        const float* mr = pm ? pm + r * N : nullptr;
+        const float* qr = bq + r * D;
+        const float* mr = bm ? bm + r * N : nullptr;
         for (int64_t h = 0; h < H; ++h) {
           const int64_t c0 = h * dh, wr = ((b * H + h) * M + m) * N;
           float dot_wdw = 0;
           for (int64_t j = 0; j < N; ++j) {
-            const float* vr = pkv + (b * N + j) * 2 * D + D + c0;
+            const float* vr = bkv + (b * N + j) * 2 * D + D + c0;
             float s = 0;
 #pragma omp simd reduction(+ : s)
             for (int64_t x = 0; x < dh; ++x) s += gr[c0 + x] * vr[x];
-            ds[j] = pk ? s * pk[wr + j] : s;  // dw_j
-            dot_wdw += pw[wr + j] * ds[j];
+            ds[j] = bk ? s * bk[wr + j] : s;  // dw_j
+            dot_wdw += bw[wr + j] * ds[j];
             if (tkv.data) {
-              const float wj = pk ? pw[wr + j] * pk[wr + j] : pw[wr + j];
+              const float wj = bk ? bw[wr + j] * bk[wr + j] : bw[wr + j];
               float* dv = tkv.data + (b * N + j) * 2 * D + D + c0;
 #pragma omp simd
               for (int64_t x = 0; x < dh; ++x) dv[x] += wj * gr[c0 + x];
             }
           }
           for (int64_t j = 0; j < N; ++j) {
-            const float dsj = mr && mr[j] == 0.0f ? 0.0f : scale * pw[wr + j] * (ds[j] - dot_wdw);
+            const float dsj = mr && mr[j] == 0.0f ? 0.0f : scale * bw[wr + j] * (ds[j] - dot_wdw);
             if (dsj == 0.0f) continue;
-            const float* kr = pkv + (b * N + j) * 2 * D + c0;
+            const float* kr = bkv + (b * N + j) * 2 * D + c0;
             if (tq.data) {
               float* dq = tq.data + r * D + c0;
 #pragma omp simd

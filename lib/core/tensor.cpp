@@ -38,6 +38,15 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   return t;
 }
 
+Tensor Tensor::empty_prefaulted(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  char* p = static_cast<char*>(t.raw());
+  const int64_t bytes = t.numel() * 4, page = 4096;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < bytes; i += page) p[i] = 0;
+  return t;
+}
+
 Tensor Tensor::zeros(const Shape& shape, DType dtype) {
   Tensor t = empty(shape, dtype);
   t.zero();

@@ -111,7 +111,8 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
   index.dim = D;
   const TreeShape& s = index.shape;
   const int64_t Ntot = s.memory_size(), Np = s.padded, k = s.k, P = s.leaf_size;
-  index.memory = Tensor::empty({B, Ntot, D});
+  // The index is written by serial copies; its pages are faulted in by all threads first.
+  index.memory = Tensor::empty_prefaulted({B, Ntot, D});
   index.memory_mask = Tensor::empty({B, Ntot});
   float* mem = index.memory.data();
   float* mem_mask = index.memory_mask.data();
@@ -171,8 +172,8 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
   }
 
   // query_attn's key/value projections of every memory row, once (tca.md 4.5), chunk by chunk.
-  index.keys = Tensor::empty({B * Ntot, D});
-  index.values = Tensor::empty({B * Ntot, D});
+  index.keys = Tensor::empty_prefaulted({B * Ntot, D});
+  index.values = Tensor::empty_prefaulted({B * Ntot, D});
   for (int64_t r0 = 0; r0 < B * Ntot; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, B * Ntot - r0);
     const Tensor kv = query_attn.attn.project_kv(Var(rows.narrow0(r0, n))).value();  // [n, 2D]: k | v
