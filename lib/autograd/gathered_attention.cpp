@@ -1,5 +1,7 @@
 #include "autograd/gathered_attention.hpp"
 
+#include <omp.h>
+
 #include "core/error.hpp"
 
 namespace tca::ops {
@@ -13,6 +15,27 @@ void check_rows(const char* op, const Tensor& rows, int64_t Q, int64_t R) {
   for (int64_t i = 0; i < rows.numel(); ++i)
     if (r[i] < 0 || r[i] >= R)
       throw ShapeError(std::string(op) + ": row " + std::to_string(r[i]) + " out of range for a table of " + std::to_string(R));
+}
+
+// The table gradient of a gather: add(q, j, row) for every pair whose row is rows[q, j]. Rows
+// repeat (every query of a set visits its root's children), so instead of splitting the pairs,
+// each thread owns a contiguous range of table rows and adds, in the serial (q, j) order, only
+// the pairs that land in it: every row's sum is the serial one, bit for bit, at any thread count.
+// The table holds the rows of all context sets one after the other, so the ranges share the work
+// when there are several sets (training batches); with one set, the first range holds the top of
+// the tree and does more of it.
+template <class Add>
+void scatter_to_rows(int64_t Q, int64_t n, const int32_t* rows, int64_t R, bool parallel, Add add) {
+#pragma omp parallel if (parallel)
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t lo = R * t / T, hi = R * (t + 1) / T;
+    for (int64_t q = 0; q < Q; ++q)
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t row = rows[q * n + j];
+        if (row >= lo && row < hi) add(q, j, row);
+      }
+  }
 }
 
 }  // namespace
@@ -58,18 +81,17 @@ Var gathered_dot(const Var& query, const Var& table, const Tensor& rows, int64_t
             for (int64_t x = 0; x < dh; ++x) d[x] += gj * tr[x];
           }
     }
-    if (nt.requires_grad) {  // dt[rows[q,j], h] += scale g[q,h,j] q[q, h] (serial: rows repeat)
+    if (nt.requires_grad) {  // dt[rows[q,j], h] += scale g[q,h,j] q[q, h]
       float* dt = nt.grad_buffer().data();
       const float* qv = nq.value.data();
-      for (int64_t q = 0; q < Q; ++q)
-        for (int64_t j = 0; j < n; ++j) {
-          float* d = dt + r[q * n + j] * D;
-          for (int64_t h = 0; h < H; ++h) {
-            const float gj = scale * g[(q * H + h) * n + j];
-            const float* qh = qv + q * D + h * dh;
-            for (int64_t x = 0; x < dh; ++x) d[h * dh + x] += gj * qh[x];
-          }
+      scatter_to_rows(Q, n, r, nt.value.dim(0), Q * n * D > 65536, [&](int64_t q, int64_t j, int64_t row) {
+        float* d = dt + row * D;
+        for (int64_t h = 0; h < H; ++h) {
+          const float gj = scale * g[(q * H + h) * n + j];
+          const float* qh = qv + q * D + h * dh;
+          for (int64_t x = 0; x < dh; ++x) d[h * dh + x] += gj * qh[x];
         }
+      });
     }
   });
 }
@@ -115,17 +137,16 @@ Var gathered_weighted_sum(const Var& weights, const Var& table, const Tensor& ro
           }
         }
     }
-    if (nt.requires_grad) {  // dt[rows[q,j], h] += w[q,h,j] g[q, h] (serial: rows repeat)
+    if (nt.requires_grad) {  // dt[rows[q,j], h] += w[q,h,j] g[q, h]
       float* dt = nt.grad_buffer().data();
       const float* w = nw.value.data();
-      for (int64_t q = 0; q < Q; ++q)
-        for (int64_t j = 0; j < n; ++j) {
-          float* d = dt + r[q * n + j] * D;
-          for (int64_t h = 0; h < H; ++h) {
-            const float wj = w[(q * H + h) * n + j];
-            for (int64_t x = 0; x < dh; ++x) d[h * dh + x] += wj * g[q * D + h * dh + x];
-          }
+      scatter_to_rows(Q, n, r, nt.value.dim(0), Q * n * D > 65536, [&](int64_t q, int64_t j, int64_t row) {
+        float* d = dt + row * D;
+        for (int64_t h = 0; h < H; ++h) {
+          const float wj = w[(q * H + h) * n + j];
+          for (int64_t x = 0; x < dh; ++x) d[h * dh + x] += wj * g[q * D + h * dh + x];
         }
+      });
     }
   });
 }
