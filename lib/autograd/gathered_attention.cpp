@@ -59,6 +59,7 @@ Var gathered_dot(const Var& query, const Var& table, const Tensor& rows, int64_t
       for (int64_t j = 0; j < n; ++j) {
         const float* t = pt + pr[q * n + j] * D + h * dh;
         float s = 0;
+#pragma omp simd reduction(+ : s)
         for (int64_t x = 0; x < dh; ++x) s += qh[x] * t[x];
         po[(q * H + h) * n + j] = s * scale;
       }
@@ -132,6 +133,7 @@ Var gathered_weighted_sum(const Var& weights, const Var& table, const Tensor& ro
           const float* tr = t + r[q * n + j] * D;
           for (int64_t h = 0; h < H; ++h) {
             float s = 0;
+#pragma omp simd reduction(+ : s)
             for (int64_t x = 0; x < dh; ++x) s += g[q * D + h * dh + x] * tr[h * dh + x];
             dw[(q * H + h) * n + j] += s;
           }
