@@ -73,7 +73,12 @@ void Var::backward(const Tensor& seed) const {
       stack.pop_back();
     }
   }
-  node_->grad_buffer().add_(seed);
+  // A first seed is copied in (one pass) rather than added to a zeroed buffer (three passes: at
+  // [512, 128, 128], as tca bench's attention rows seed it, ~2 ms of the backward).
+  if (node_->grad.defined())
+    node_->grad.add_(seed);
+  else
+    node_->grad = seed.clone();
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* n = *it;
     if (n->backward && n->grad.defined()) {
