@@ -324,7 +324,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
                         ms(p), rss(t), rss(c), rss(p));
     }
     md += "\n## (e) Matmuls: achieved GFLOP/s against the raw oneDNN peak of this run\n\n";
-    md += "Workload rows run through our op layer (ops::linear = inner product, ops::matmul) with the workload's exact shape; "
+    md += "Workload rows run through our op layer (ops::linear: a matmul forward and inner-product backward; ops::matmul: matmuls on transposed views backward) with the workload's exact shape; "
           "fwd+bwd counts 3x the forward FLOPs. \"raw\" = one oneDNN matmul primitive executed directly, plain layouts.\n\n";
     md += "| matmul | pass | batch x m x k x n | µs | GFLOP/s | % of peak | raw oneDNN same shape |\n|---|---|---|---|---|---|---|\n";
     for (const json& r : infer["rows"]) {
