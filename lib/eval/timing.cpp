@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -57,9 +58,41 @@ bool cpu_stalled(double threshold_s) {
   return parallel_region_s() > threshold_s;
 }
 
+namespace {
+std::map<int, double>& fastest_probes() {
+  static std::map<int, double> fastest;  // by thread count
+  return fastest;
+}
+}  // namespace
+
+double speed_probe_s() {
+  const double t0 = now_s();
+  double sink = 0;
+#pragma omp parallel reduction(+ : sink)
+  {
+    // 8 independent chains of 16384 dependent multiply-adds: latency-bound, so the probe measures
+    // how fast this vCPU runs, not memory or vector width.
+    double y[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 16384; ++i)
+      for (int k = 0; k < 8; ++k) y[k] = y[k] * 0.9999999 + 1e-7 * k;
+    sink += y[0] + y[7];
+  }
+  const double s = now_s() - t0;
+  if (sink == 0.5) return s + 1e-12;  // never true; keeps the loop from being optimised away
+  double& fastest = fastest_probes()[omp_get_max_threads()];
+  if (fastest == 0 || s < fastest) fastest = s;
+  return s;
+}
+
+double fastest_speed_probe_s() {
+  const auto it = fastest_probes().find(omp_get_max_threads());
+  return it == fastest_probes().end() ? 0 : it->second;
+}
+
 nlohmann::json TimingResult::to_json() const {
   return {{"median_s", median_s}, {"min_s", min_s},         {"p25_s", p25_s},
           {"p75_s", p75_s},       {"samples", samples},     {"discarded", discarded},
+          {"slow_discarded", slow_discarded}, {"speed_probe_ratio", speed_probe_ratio},
           {"calls_per_sample", calls_per_sample}, {"noisy", noisy}, {"cpu_per_wall", cpu_per_wall},
           {"others_cpu", others_cpu}};
 }
@@ -99,23 +132,38 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
   double busy0 = 0, total0 = 0;
   const bool machine_known = machine_cpu_s(busy0, total0);
   const double own0 = process_cpu_s();
+  std::vector<double> probe_ratios;
+  const bool check_speed = opt.slow_phase_factor > 0;
   while (static_cast<int>(r.kept_s.size()) < max_samples) {
     if (static_cast<int>(r.kept_s.size()) >= min_samples && now_s() - start >= opt.budget_s) break;
     wait_for_no_stall(opt.max_stall_wait_s);
+    const double probe_before = check_speed ? speed_probe_s() : 0;
     const double c0 = process_cpu_s(), t0 = now_s();
     for (int64_t c = 0; c < r.calls_per_sample; ++c) fn();
     const double wall = now_s() - t0, cpu = process_cpu_s() - c0;
     const double per_call = wall / static_cast<double>(r.calls_per_sample);
-    if (cpu_stalled()) {
+    const double probe_ratio =
+        check_speed ? std::max(probe_before, speed_probe_s()) / fastest_speed_probe_s() : 1.0;
+    const bool stalled = cpu_stalled(), slow = check_speed && probe_ratio > opt.slow_phase_factor;
+    if (stalled || slow) {
       if (r.discarded < opt.max_discards) {
         ++r.discarded;
+        if (!stalled) {
+          ++r.slow_discarded;
+          // Let the slow phase pass (they last seconds) before the next sample.
+          const double until = now_s() + opt.max_stall_wait_s;
+          while (speed_probe_s() > opt.slow_phase_factor * fastest_speed_probe_s() && now_s() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
         continue;
       }
-      r.noisy = true;  // stalls do not stop: keep the sample, but say so
+      r.noisy = true;  // stalls or slow phases do not stop: keep the sample, but say so
     }
     r.kept_s.push_back(per_call);
     cpu_ratios.push_back(wall > 0 ? cpu / wall : 0.0);
+    probe_ratios.push_back(probe_ratio);
   }
+  r.speed_probe_ratio = median(probe_ratios);
   r.samples = static_cast<int>(r.kept_s.size());
   r.median_s = median(r.kept_s);
   r.p25_s = quantile(r.kept_s, 0.25);

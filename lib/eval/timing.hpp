@@ -33,6 +33,15 @@ double parallel_region_s(int regions = 5);
 // platform.md saw no stall).
 bool cpu_stalled(double threshold_s = 500e-6);
 
+// Wall seconds of a fixed compute load (~0.3 ms of dependent multiply-adds) on every thread at
+// once. Besides multi-second stalls, this VM has phases of seconds in which the same code runs up
+// to ~3x slower (host contention: measured with this probe, 2.2 vs 6.2 ms, nothing in /proc/stat);
+// a sample taken in one is discarded like a stalled one.
+double speed_probe_s();
+// The fastest speed_probe_s() seen so far in this process at the current thread count (the
+// machine's normal speed); 0 before the first probe.
+double fastest_speed_probe_s();
+
 struct TimingOptions {
   int warmup = 2;              // untimed calls first (primitive creation, page faults, caches)
   int min_samples = 5;         // kept samples wanted at least (unless the budget runs out first)
@@ -40,6 +49,9 @@ struct TimingOptions {
   double budget_s = 10.0;      // stop adding samples past this (after at least min_samples or 1)
   double min_sample_s = 0.02;  // a sample repeats the call until it lasts this long (short calls)
   int max_discards = 20;       // give up discarding after this many (the figure is then flagged)
+  // A sample is also discarded when the speed probe right before or after it is slower than this
+  // factor times the fastest probe seen (a slow phase of the machine); <= 0 turns that off.
+  double slow_phase_factor = 1.4;
   double max_stall_wait_s = 20.0;  // longest wait for a stall to pass before the next sample
   // Duration of one call measured by the caller (e.g. its own first call). With warmup = 0 it
   // sizes the samples instead of an extra calibration call (which costs seconds for slow calls).
@@ -49,7 +61,11 @@ struct TimingOptions {
 struct TimingResult {
   double median_s = 0, min_s = 0, p25_s = 0, p75_s = 0;  // per call
   int samples = 0;          // kept samples
-  int discarded = 0;        // samples dropped because a stall probe fired
+  int discarded = 0;        // samples dropped because a stall probe fired or the machine was slow
+  int slow_discarded = 0;   // of which: dropped because the speed probe showed a slow phase
+  // Median over kept samples of (slower speed probe around the sample) / (fastest probe seen):
+  // ~1 on a machine at its normal speed.
+  double speed_probe_ratio = 0;
   int64_t calls_per_sample = 1;
   double total_s = 0;       // wall time of the whole measurement, warm-up included
   bool noisy = false;       // too many discards: the last samples were kept despite stalls
@@ -63,8 +79,8 @@ struct TimingResult {
   double others_cpu = -1;
   std::vector<double> kept_s;  // per-call time of each kept sample, in order
 
-  // {"median_s", "min_s", "p25_s", "p75_s", "samples", "discarded", "calls_per_sample", "noisy",
-  //  "cpu_per_wall", "others_cpu"}
+  // {"median_s", "min_s", "p25_s", "p75_s", "samples", "discarded", "slow_discarded",
+  //  "speed_probe_ratio", "calls_per_sample", "noisy", "cpu_per_wall", "others_cpu"}
   nlohmann::json to_json() const;
 };
 

@@ -177,6 +177,37 @@ TEST_CASE("time_calls keeps the requested samples and reports order statistics o
   CHECK(r.others_cpu <= 1.0);
 }
 
+TEST_CASE("the speed probe records the fastest probe, and samples in a slow phase are discarded, then flagged") {
+  const double p = bench::speed_probe_s();
+  CHECK(p > 0);
+  CHECK(bench::fastest_speed_probe_s() > 0);
+  CHECK(bench::fastest_speed_probe_s() <= p);
+  bench::TimingOptions t;
+  t.warmup = 0;
+  t.call_s_hint = 1e-3;
+  t.min_samples = t.max_samples = 3;
+  t.min_sample_s = 0;
+  t.max_stall_wait_s = 0;  // do not wait for the (simulated) slow phase to pass
+  t.max_discards = 4;
+  // A factor below 1 makes every sample look like one taken in a slow phase: the first
+  // max_discards are dropped and counted, then samples are kept and the figure is flagged noisy.
+  t.slow_phase_factor = 0.5;
+  int calls = 0;
+  bench::TimingResult r = bench::time_calls([&] { ++calls; }, t);
+  CHECK(r.samples == 3);
+  CHECK(r.slow_discarded + (r.discarded - r.slow_discarded) == 4);
+  CHECK(r.slow_discarded >= 1);
+  CHECK(r.noisy);
+  CHECK(calls == 3 + 4);
+  CHECK(r.speed_probe_ratio >= 1.0);
+  CHECK(r.to_json().at("slow_discarded") == r.slow_discarded);
+  // Turned off, nothing is discarded for speed.
+  t.slow_phase_factor = 0;
+  r = bench::time_calls([&] { ++calls; }, t);
+  CHECK(r.slow_discarded == 0);
+  CHECK(r.speed_probe_ratio == 1.0);
+}
+
 TEST_CASE("median and quantile interpolate between order statistics") {
   CHECK(bench::median({3.0, 1.0, 2.0}) == 2.0);
   CHECK(bench::median({4.0, 1.0, 2.0, 3.0}) == 2.5);
