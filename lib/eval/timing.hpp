@@ -50,7 +50,8 @@ struct TimingOptions {
   double min_sample_s = 0.02;  // a sample repeats the call until it lasts this long (short calls)
   int max_discards = 20;       // give up discarding after this many (the figure is then flagged)
   // A sample is also discarded when the speed probe right before or after it is slower than this
-  // factor times the fastest probe seen (a slow phase of the machine); <= 0 turns that off.
+  // factor times the fastest probe seen (a slow phase of the machine), as long as the figure has
+  // waited less than max_stall_wait_s in all for slow phases to pass; <= 0 turns that off.
   double slow_phase_factor = 1.4;
   double max_stall_wait_s = 20.0;  // longest wait for a stall to pass before the next sample
   // Duration of one call measured by the caller (e.g. its own first call). With warmup = 0 it
