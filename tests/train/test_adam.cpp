@@ -1,5 +1,6 @@
 // Adam against hand computations and a double-precision reimplementation of torch.optim.Adam.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <vector>
@@ -257,4 +258,69 @@ TEST_CASE("Adam rejects invalid hyperparameters and duplicate parameters") {
   Var b = parameter(Tensor::zeros({1}));
   CHECK_ERROR(Adam({{"a", a}, {"a", b}}), RuntimeFailure, "'a' appears twice");
   CHECK_ERROR(Adam({{"a", a}, {"alias", a}}), RuntimeFailure, "'alias'");
+}
+
+TEST_CASE("Adam's parallel update gives the same bits at 1, 2 and 3 threads, large parameters split in chunks") {
+  // 40000 + 30000 + 7 floats: over the parallel threshold, the first two split into chunks.
+  const std::vector<Shape> shapes = {{200, 200}, {30000}, {7}};
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    Rng rng(3);
+    nn::NamedParameters params;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      Tensor t = Tensor::empty(shapes[i]);
+      for (int64_t e = 0; e < t.numel(); ++e) t[e] = static_cast<float>(rng.normal());
+      params.push_back({"p" + std::to_string(i), parameter(t)});
+    }
+    AdamOptions o;
+    o.weight_decay = 0.01;
+    Adam adam(params, o);
+    for (int step = 0; step < 3; ++step) {
+      for (auto& [name, v] : params) {
+        std::vector<float> g(static_cast<size_t>(v.numel()));
+        for (auto& x : g) x = static_cast<float>(rng.normal());
+        set_grad(v, g);
+      }
+      adam.step(1e-2);
+    }
+    std::vector<float> out;
+    for (auto& [name, v] : params)
+      for (int64_t e = 0; e < v.numel(); ++e) out.push_back(v.value()[e]);
+    return out;
+  };
+  const int threads = omp_get_max_threads();
+  const std::vector<float> one = run(1), two = run(2), three = run(3);
+  omp_set_num_threads(threads);
+  CHECK(one == two);
+  CHECK(one == three);
+  // And the update happened: the parameters moved from their initial values.
+  Rng rng(3);
+  CHECK(one[0] != static_cast<float>(rng.normal()));
+}
+
+TEST_CASE("Adam updates a parameter split into chunks exactly like the same values held as small parameters") {
+  // One [40000] parameter (three chunks of the parallel update) against forty [1000] ones (one
+  // chunk each) with the same values and gradients: the chunking must not change a single bit.
+  Rng rng(4);
+  std::vector<float> init(40000);
+  for (auto& x : init) x = static_cast<float>(rng.normal());
+  nn::NamedParameters big = {{"big", parameter(Tensor::from(init, {40000}))}}, small;
+  for (int i = 0; i < 40; ++i)
+    small.push_back({"s" + std::to_string(i),
+                     parameter(Tensor::from(std::vector<float>(init.begin() + 1000 * i, init.begin() + 1000 * (i + 1)), {1000}))});
+  Adam a(big, AdamOptions{}), b(small, AdamOptions{});
+  for (int step = 0; step < 3; ++step) {
+    std::vector<float> g(40000);
+    for (auto& x : g) x = static_cast<float>(rng.normal());
+    set_grad(big[0].second, g);
+    for (int i = 0; i < 40; ++i)
+      set_grad(small[static_cast<size_t>(i)].second, std::vector<float>(g.begin() + 1000 * i, g.begin() + 1000 * (i + 1)));
+    a.step(1e-2);
+    b.step(1e-2);
+  }
+  bool same = true;
+  for (int i = 0; i < 40; ++i)
+    for (int e = 0; e < 1000; ++e) same = same && big[0].second.value()[1000 * i + e] == small[static_cast<size_t>(i)].second.value()[e];
+  CHECK(same);
+  CHECK(big[0].second.value()[0] != init[0]);
 }
