@@ -35,8 +35,9 @@ bool cpu_stalled(double threshold_s = 500e-6);
 
 // Wall seconds of a fixed compute load (~0.3 ms of dependent multiply-adds) on every thread at
 // once. Besides multi-second stalls, this VM has phases of seconds in which the same code runs up
-// to ~3x slower (host contention: measured with this probe, 2.2 vs 6.2 ms, nothing in /proc/stat);
-// a sample taken in one is discarded like a stalled one.
+// to ~3x slower (host contention: a probe of this kind took 2.2 ms, then 6.2 ms a second later,
+// with nothing in /proc/stat); a sample taken in one is discarded like a stalled one. Phases that
+// slow only memory-bound work get past it (README, Performance).
 double speed_probe_s();
 // The fastest speed_probe_s() seen so far in this process at the current thread count (the
 // machine's normal speed); 0 before the first probe.
