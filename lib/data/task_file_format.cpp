@@ -1,10 +1,11 @@
 #include "data/task_file_format.hpp"
 
 #include "core/error.hpp"
+#include "core/system_info.hpp"
 
 namespace tca::data {
 
-std::string created_by() { return std::string("tca ") + TCA_VERSION + " (git " + TCA_GIT_SHA + ")"; }
+std::string created_by() { return std::string("tca ") + tca_version() + " (git " + tca_git_sha() + ")"; }
 
 void write_format_attributes(io::H5File& file, const std::string& layout) {
   file.set_attr("format", std::string(kFileFormat));
