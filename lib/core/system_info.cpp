@@ -13,7 +13,8 @@
 namespace tca {
 
 std::string tca_version() { return TCA_VERSION; }
-std::string tca_git_sha() { return TCA_GIT_SHA; }
+const char* git_sha_at_build();  // generated/git_sha.cpp (CMakeLists.txt)
+std::string tca_git_sha() { return git_sha_at_build(); }
 
 std::string onednn_version() {
   const dnnl_version_t* v = dnnl_version();
