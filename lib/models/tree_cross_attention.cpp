@@ -33,6 +33,13 @@ Var TreeCrossAttention::aggregate(const Var& children, const Tensor& mask, Rng& 
   return ops::masked_mean(aggregator(x, pair_mask, rng, training), mask);
 }
 
+// Padding of one context set's N tokens [N, D] up to `count` more rows: like the reference, copies
+// of the first tokens + 1e-5 (never reaching an output: masked everywhere).
+static void write_padding(const float* tokens, int64_t N, int64_t count, int64_t D, float* dst) {
+  for (int64_t j = 0; j < count; ++j)
+    for (int64_t d = 0; d < D; ++d) dst[j * D + d] = tokens[(j % N) * D + d] + 1e-5f;
+}
+
 static Tensor any_child(const Tensor& mask, int64_t groups, int64_t c) {
   Tensor out = Tensor::empty({groups});
   for (int64_t g = 0; g < groups; ++g) {
@@ -59,9 +66,7 @@ TcaTree TreeCrossAttention::build_tree(const Var& encoded, Rng& rng, bool traini
   if (Np > N) {
     Tensor pad = Tensor::empty({B, Np - N, D});
     const float* e = encoded.value().data();
-    for (int64_t bi = 0; bi < B; ++bi)
-      for (int64_t j = 0; j < Np - N; ++j)
-        for (int64_t d = 0; d < D; ++d) pad[(bi * (Np - N) + j) * D + d] = e[(bi * N + j % N) * D + d] + 1e-5f;
+    for (int64_t bi = 0; bi < B; ++bi) write_padding(e + bi * N * D, N, Np - N, D, pad.data() + bi * (Np - N) * D);
     t.leaves = ops::concat({encoded, Var(pad)}, 1);
   }
   t.levels.assign(static_cast<size_t>(k + 1), Var());
@@ -119,16 +124,12 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
   const Tensor rows = index.memory.reshape({B * Ntot, D});
   auto row = [&](int64_t bi, int64_t r) { return mem + (bi * Ntot + r) * D; };
 
-  // The leaf tokens, then the padding: copies of the first tokens + 1e-5 (as build_tree).
+  // The leaf tokens, then the padding (as build_tree).
   const int64_t leaf_off = s.memory_offset(k + 1);
   const float* e = encoded.data();
   for (int64_t bi = 0; bi < B; ++bi) {
     std::memcpy(row(bi, leaf_off), e + bi * N * D, static_cast<size_t>(N * D) * sizeof(float));
-    for (int64_t j = 0; j < Np - N; ++j) {
-      const float* src = e + (bi * N + j % N) * D;
-      float* dst = row(bi, leaf_off + N + j);
-      for (int64_t d = 0; d < D; ++d) dst[d] = src[d] + 1e-5f;
-    }
+    write_padding(e + bi * N * D, N, Np - N, D, row(bi, leaf_off + N));
     for (int64_t i = 0; i < Np; ++i) mem_mask[bi * Ntot + leaf_off + i] = i < N ? 1.0f : 0.0f;
   }
 
@@ -192,7 +193,7 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
   const TreeShape& s = tree.shape;
   const int64_t Q = q_rows.dim(0), H = query_attn.attn.heads(), b = s.b, k = s.k, P = s.leaf_size;
   const int64_t Ntot = s.memory_size(), L = s.set_slots();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(query_attn.attn.head_dim()));
+  const float scale = query_attn.attn.logit_scale();
   if (mode == DescentMode::forced && (!forced.defined() || forced.numel() != Q * k))
     throw ShapeError("descend: forced actions must be [" + std::to_string(Q) + ", " + std::to_string(k) + "]");
   Descent d;
@@ -262,7 +263,7 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
 
 Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const Var& q_rows, Var* weights) const {
   const int64_t Q = q_rows.dim(0), L = d.set_rows.dim(1), H = query_attn.attn.heads();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(query_attn.attn.head_dim()));
+  const float scale = query_attn.attn.logit_scale();
   Var w = ops::softmax(ops::gathered_dot(q_rows, tree.keys, d.set_rows, H, scale), d.set_mask.reshape({Q, 1, L}));
   if (weights) *weights = w;
   return query_attn.attn.output(ops::gathered_weighted_sum(w, tree.values, d.set_rows));

@@ -36,8 +36,7 @@ Var MultiHeadAttention::merge_heads(const Var& x) const {
 
 Var MultiHeadAttention::attention_weights(const Var& q_heads, const Var& k_heads,
                                           const Tensor& mask) const {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dim_ / heads_));
-  Var logits = ops::matmul(q_heads, k_heads, false, true, scale);
+  Var logits = ops::matmul(q_heads, k_heads, false, true, logit_scale());
   return ops::softmax(logits, mask);
 }
 
@@ -52,8 +51,8 @@ AttentionResult MultiHeadAttention::operator()(const Var& q_in, const Var& kv_in
   // weights are wanted (traces, reference checks).
   if (!return_weights && q_in.rank() == 3 && kv_in.rank() == 3 && kv_in.dim(0) == q_in.dim(0) &&
       ops::short_attention_applies(q_in.dim(0), q_in.dim(1), kv_in.dim(1), mask)) {
-    const float scale = 1.0f / std::sqrt(static_cast<float>(dim_ / heads_));
-    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, scale, dropout_, rng, training)),
+    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, logit_scale(), dropout_, rng,
+                                        training)),
             Var()};
   }
   Var q = split_heads(to_q(q_in));

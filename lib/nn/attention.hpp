@@ -4,6 +4,7 @@
 // output projection with bias. The projection and attend steps are exposed separately so that
 // Tree Cross Attention can project node keys/values once and gather them per query.
 #pragma once
+#include <cmath>
 #include "nn/linear.hpp"
 
 namespace tca::nn {
@@ -37,6 +38,7 @@ class MultiHeadAttention : public Module {
 
   int64_t heads() const { return heads_; }
   int64_t head_dim() const { return dim_ / heads_; }
+  float logit_scale() const { return 1.0f / std::sqrt(static_cast<float>(head_dim())); }  // 1 / sqrt(dh)
   float dropout() const { return dropout_; }
 
   Linear to_q, to_k, to_v, to_out;

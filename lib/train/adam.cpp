@@ -115,9 +115,10 @@ void Adam::step(double lr) {
     const AdamScalars s{lerp_weight,  beta2_f,       one_minus_beta2,      eps,
                         weight_decay, neg_step_size, bias_correction2_sqrt};
     const int64_t n = param.numel();
+    float* p = param.mutable_value().data();
     for (int64_t b = 0; b < n; b += kChunk)
-      work.push_back({s, param.mutable_value().data(), grad_tensor.data(), st.exp_avg.data(),
-                      st.exp_avg_sq.data(), b, std::min(n, b + kChunk)});
+      work.push_back({s, p, grad_tensor.data(), st.exp_avg.data(), st.exp_avg_sq.data(), b,
+                      std::min(n, b + kChunk)});
     total += n;
   }
   const int64_t items = static_cast<int64_t>(work.size());
