@@ -3,6 +3,8 @@
 set -euo pipefail
 PKGS=(cmake g++ make git
       libdnnl-dev libboost-program-options-dev libhdf5-dev libfmt-dev nlohmann-json3-dev doctest-dev
+      ocl-icd-opencl-dev           # dnnl's CMake config runs find_package(OpenCL REQUIRED) (issue 17;
+                                   # libdnnl-dev only Recommends it, and we install without recommends)
       zlib1g-dev
       hdf5-tools python3-h5py      # h5dump / h5py: the compatibility tests read our files with them
       dataset-fashion-mnist)       # the image-completion data (tca.md section 6)
