@@ -236,6 +236,8 @@ class Options {
     return cast<T>(name, v);
   }
   bool has(const std::string& name) const { return !value(name).empty(); }
+  // Whether an option of this name (dashes or underscores) is declared (sweep grids check keys).
+  bool declared(const std::string& name) const { return find(dashed(name)) != nullptr; }
   Source source(const std::string& name) const;
   bool given(const std::string& name) const { return source(name) >= Source::ConfigFile; }
   const std::string& config_file() const { return config_file_; }  // "" without --config

@@ -31,7 +31,15 @@ bool is_temp_file_of(const std::string& entry, const std::string& name) {
   return true;
 }
 
+// The eval results `tca sweep run` writes beside eval.json: eval-NAME.json, one per eval set.
+bool is_named_eval_file(const std::string& entry) {
+  const std::string prefix = "eval-", suffix = ".json";
+  return entry.size() > prefix.size() + suffix.size() && entry.rfind(prefix, 0) == 0 &&
+         entry.compare(entry.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 bool is_our_file(const std::string& entry) {
+  if (is_named_eval_file(entry)) return true;
   for (const auto& name : RunDirectory::known_files()) {
     if (entry == name || is_temp_file_of(entry, name)) return true;
   }
@@ -106,7 +114,7 @@ RunState run_state_for_exit_code(int exit_code) {
 }
 
 const std::vector<std::string>& RunDirectory::known_files() {
-  static const std::vector<std::string> files = {kConfig, kMetrics, kCheckpoint, kEval, kStatus};
+  static const std::vector<std::string> files = {kConfig, kMetrics, kCheckpoint, kEval, kStatus, kSweepRun};
   return files;
 }
 

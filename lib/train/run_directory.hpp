@@ -35,8 +35,9 @@ class RunDirectory {
   static constexpr const char* kCheckpoint = "checkpoint.h5";
   static constexpr const char* kEval = "eval.json";
   static constexpr const char* kStatus = "status.json";
-  // The files tca writes into a run directory; --overwrite deletes only these (and their
-  // temp files) and refuses a directory holding anything else.
+  static constexpr const char* kSweepRun = "sweep_run.json";  // `tca sweep run`'s record of the run
+  // The files tca writes into a run directory (and `tca sweep run`'s eval-NAME.json); --overwrite
+  // deletes only these (and their temp files) and refuses a directory holding anything else.
   static const std::vector<std::string>& known_files();
 
   // New: creates `path` (and parents) or accepts an empty directory; a non-empty one is a

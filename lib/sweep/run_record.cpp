@@ -1,0 +1,83 @@
+#include "sweep/run_record.hpp"
+
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "io/json_io.hpp"
+#include "train/run_directory.hpp"
+
+namespace tca::sweep {
+
+namespace fs = std::filesystem;
+
+std::string eval_file_name(const std::string& eval_set) { return "eval-" + eval_set + ".json"; }
+
+const char* run_progress_name(RunProgress p) {
+  switch (p) {
+    case RunProgress::NotStarted: return "missing";
+    case RunProgress::Partial: return "partial";
+    case RunProgress::Failed: return "failed";
+    case RunProgress::Done: return "done";
+  }
+  return "missing";
+}
+
+RunRecord read_run_record(const Sweep& sweep, const PlannedRun& run) {
+  RunRecord rec;
+  const std::string dir = sweep.run_dir(run);
+  if (!fs::exists(dir)) return rec;
+  rec.progress = RunProgress::Partial;
+  rec.has_checkpoint = fs::exists(fs::path(dir) / RunDirectory::kCheckpoint);
+  if (fs::exists(fs::path(dir) / RunDirectory::kStatus)) {
+    const RunStatus st = read_run_status(dir);
+    rec.train_done = st.state == RunState::Done;
+    if (st.state == RunState::Failed) {
+      rec.progress = RunProgress::Failed;
+      rec.stage = "train";
+      rec.error = st.error;
+    }
+  }
+  for (const auto& e : run.eval_sets) {
+    const fs::path p = fs::path(dir) / eval_file_name(e.name);
+    if (fs::exists(p)) rec.evals[e.name] = read_json_file(p.string());
+  }
+  const fs::path sr = fs::path(dir) / kSweepRunFile;
+  if (fs::exists(sr)) {
+    rec.sweep_run = read_json_file(sr.string());
+    if (rec.sweep_run.value("state", std::string()) == "failed" && rec.progress != RunProgress::Failed) {
+      rec.progress = RunProgress::Failed;
+      rec.stage = rec.sweep_run.value("stage", std::string());
+      const auto& err = rec.sweep_run.value("error", nlohmann::json());
+      rec.error = err.is_string() ? err.get<std::string>() : "";
+    }
+  }
+  if (rec.progress != RunProgress::Failed && rec.train_done && rec.evals.size() == run.eval_sets.size()) {
+    rec.progress = RunProgress::Done;
+  }
+  return rec;
+}
+
+std::optional<double> training_seconds(const std::vector<nlohmann::json>& metrics) {
+  double total = 0, segment = -1;
+  for (const auto& r : metrics) {
+    if (!r.contains("wall_s") || !r["wall_s"].is_number()) continue;
+    const double w = r["wall_s"].get<double>();
+    if (segment >= 0 && w < segment) total += segment;
+    segment = w;
+  }
+  if (segment < 0) return std::nullopt;
+  return total + segment;
+}
+
+int64_t configured_steps(const std::string& run_dir) {
+  const fs::path p = fs::path(run_dir) / RunDirectory::kConfig;
+  if (!fs::exists(p)) return 0;
+  try {
+    const auto j = read_json_file(p.string());
+    return j.value("steps", int64_t{0});
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+}  // namespace tca::sweep

@@ -1,0 +1,45 @@
+// What a sweep run's directory says about it (DIR/runs/RUN_ID/), read by `sweep run` (skip,
+// resume, retry) and `sweep collect` (tables): tca train's status.json and metrics.jsonl, one
+// eval-NAME.json per eval set (tca eval --out), and sweep_run.json, the runner's own record
+// ({"state": "done|failed|interrupted", "stage": "data|train|eval|match", "exit_code", "error",
+// "num_latents"}).
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sweep/sweep_plan.hpp"
+#include "train/run_directory.hpp"
+
+namespace tca::sweep {
+
+inline constexpr const char* kSweepRunFile = RunDirectory::kSweepRun;
+std::string eval_file_name(const std::string& eval_set);  // "eval-rbf.json"
+
+enum class RunProgress { NotStarted, Partial, Failed, Done };
+const char* run_progress_name(RunProgress p);  // "missing", "partial", "failed", "done"
+
+struct RunRecord {
+  RunProgress progress = RunProgress::NotStarted;
+  bool train_done = false;
+  bool has_checkpoint = false;
+  std::map<std::string, nlohmann::json> evals;  // eval set name -> its eval JSON
+  std::string stage, error;                     // of a failed run
+  nlohmann::json sweep_run;                     // sweep_run.json, or null
+};
+
+// Reads the run's files; a malformed file is an InputError naming it.
+RunRecord read_run_record(const Sweep& sweep, const PlannedRun& run);
+
+// Training wall time from metrics.jsonl: the sum over the log's segments (a resumed run restarts
+// its clock; a segment ends where wall_s drops) of each segment's last wall_s. Includes the
+// periodic evaluation. nullopt without records.
+std::optional<double> training_seconds(const std::vector<nlohmann::json>& metrics);
+
+// The configured step count of a run (its config.json's "steps"), or 0 when unknown.
+int64_t configured_steps(const std::string& run_dir);
+
+}  // namespace tca::sweep

@@ -1,0 +1,74 @@
+// A sweep directory (issue 18): what `tca sweep plan` writes and `sweep run` / `sweep collect`
+// read.
+//   DIR/sweep.json     the grid's sweep-level settings (name, curve_eval, group_by, threads, slurm)
+//   DIR/grid.json      the grid file as given (for the record)
+//   DIR/index.jsonl    one resolved run per line: index, run_id, config, setting, eval_sets, match
+//   DIR/commands.txt   one complete command per line (GNU parallel: parallel -j2 < commands.txt)
+//   DIR/sweep.sbatch   a Slurm job array over the index
+//   DIR/runs/RUN_ID/   each run's directory (tca train's files + eval-NAME.json + sweep_run.json)
+//   DIR/data/          generated eval sets; DIR/logs/, DIR/locks/: logs and per-run locks
+// Re-planning keeps every existing run at its index, appends new ones, and refuses a grid that
+// would drop or redefine a planned run.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sweep/grid.hpp"
+
+namespace tca::sweep {
+
+struct SweepFiles {
+  static constexpr const char* kSettings = "sweep.json";
+  static constexpr const char* kGrid = "grid.json";
+  static constexpr const char* kIndex = "index.jsonl";
+  static constexpr const char* kCommands = "commands.txt";
+  static constexpr const char* kSbatch = "sweep.sbatch";
+  static constexpr const char* kRuns = "runs";
+  static constexpr const char* kData = "data";
+  static constexpr const char* kLogs = "logs";
+  static constexpr const char* kLocks = "locks";
+};
+
+// The sweep-level settings of sweep.json.
+struct SweepSettings {
+  std::string name;
+  std::string curve_eval;
+  std::vector<std::string> group_by;
+  int threads = 1;
+  nlohmann::json slurm = nlohmann::json::object();
+};
+
+struct Sweep {
+  std::string dir;
+  SweepSettings settings;
+  std::vector<PlannedRun> runs;  // in index order
+  std::string run_dir(const PlannedRun& r) const;
+  std::string path(const std::string& relative) const;  // DIR/relative
+  const PlannedRun* find(const std::string& run_id) const;
+};
+
+struct PlanOutcome {
+  size_t added = 0, kept = 0;
+};
+
+// How commands.txt and sweep.sbatch call the binary: `tca_command` as it should appear in
+// commands.txt (e.g. "build/tca"), `tca_absolute` for the Slurm script.
+struct PlanCommands {
+  std::string tca_command;
+  std::string tca_absolute;
+  std::string dir_absolute;
+};
+
+// Writes (or extends) the sweep at `dir` from an expanded grid; `grid_text` is stored as grid.json.
+// UsageError naming the runs when the grid would drop or redefine planned ones.
+PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text, const PlanCommands& cmds);
+
+// Reads a planned sweep; InputError naming the file and line when it is not one.
+Sweep read_sweep(const std::string& dir);
+
+nlohmann::json run_to_json(size_t index, const PlannedRun& run);
+PlannedRun run_from_json(const nlohmann::json& j, const std::string& source);
+
+}  // namespace tca::sweep

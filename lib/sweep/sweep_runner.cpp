@@ -1,0 +1,478 @@
+#include "sweep/sweep_runner.hpp"
+
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "io/json_io.hpp"
+#include "sweep/child_process.hpp"
+#include "sweep/run_record.hpp"
+#include "train/run_directory.hpp"
+
+namespace tca::sweep {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+enum class Outcome { Done, AlreadyDone, Busy, Failed, Interrupted, Waiting };
+
+std::string duration_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const auto t = static_cast<int64_t>(std::llround(s));
+  if (t < 60) return fmt::format("{}s", t);
+  if (t < 3600) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+}
+
+// One line per event on stderr, prefixed with the time since the runner started.
+class Reporter {
+ public:
+  void line(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const double s = std::chrono::duration<double>(Clock::now() - start_).count();
+    std::fprintf(stderr, "[sweep %s] %s\n", duration_text(s).c_str(), text.c_str());
+    std::fflush(stderr);
+  }
+
+ private:
+  std::mutex mutex_;
+  Clock::time_point start_ = Clock::now();
+};
+
+// flock() on DIR/locks/NAME.lock: released when the holder exits, however it exits, so a killed
+// worker never leaves a stale lock behind.
+class FileLock {
+ public:
+  FileLock(const std::string& path, bool wait) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw RuntimeFailure("cannot open lock file " + path);
+    while (::flock(fd_, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EINTR) continue;
+      ::close(fd_);
+      fd_ = -1;
+      break;
+    }
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string eval_set_path(const Sweep& sweep, const EvalSet& e) {
+  return e.make_dataset_args.empty() ? e.path : sweep.path(e.path);
+}
+
+// A child stopped by a forwarded signal (its checkpoint written): the run is resumed later.
+struct Interruption {
+  int exit_code;
+};
+
+// A stage of a run failed: recorded in sweep_run.json by the caller.
+struct StageFailure {
+  std::string stage;
+  int exit_code;
+  std::string error;
+};
+
+void write_sweep_record(const std::string& run_dir, const json& record) {
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  write_json_atomically((fs::path(run_dir) / kSweepRunFile).string(), record);
+}
+
+// L for a "match-tca" run: the TCA run's rounded mean tokens attended on the match eval set;
+// nullopt while that result does not exist.
+std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run) {
+  const PlannedRun* tca = sweep.find(run.match_run_id);
+  if (!tca) throw InputError(sweep.path(SweepFiles::kIndex), run.run_id, "matched run not in the index", run.match_run_id, "none");
+  const fs::path p = fs::path(sweep.run_dir(*tca)) / eval_file_name(run.match_eval);
+  if (!fs::exists(p)) return std::nullopt;
+  const json e = read_json_file(p.string());
+  if (!e.contains("tokens_attended") || !e["tokens_attended"].contains("mean") || !e["tokens_attended"]["mean"].is_number()) {
+    throw InputError(p.string(), "tokens_attended.mean", "invalid eval result", "a number", "none");
+  }
+  return std::max<int64_t>(1, std::llround(e["tokens_attended"]["mean"].get<double>()));
+}
+
+bool dependency_failed(const Sweep& sweep, const PlannedRun& run) {
+  const PlannedRun* tca = sweep.find(run.match_run_id);
+  return tca && read_run_record(sweep, *tca).progress == RunProgress::Failed;
+}
+
+void check_child(const ChildResult& r, const std::string& stage, const std::string& log) {
+  if (r.exit_code == 0) return;
+  if (r.interrupted || r.exit_code == kExitRequeue || r.exit_code == kExitInterrupted) throw Interruption{r.exit_code};
+  throw StageFailure{stage, r.exit_code, last_error_line(log) + " (log: " + log + ")"};
+}
+
+std::map<std::string, std::string> child_env(const Sweep& sweep) {
+  return {{"OMP_NUM_THREADS", std::to_string(sweep.settings.threads)}};
+}
+
+void make_eval_data(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& opt, const std::string& logs, Reporter& report) {
+  for (const auto& e : run.eval_sets) {
+    const std::string path = eval_set_path(sweep, e);
+    if (e.make_dataset_args.empty()) {
+      if (!fs::exists(path)) throw StageFailure{"data", kExitUsage, "eval set " + e.name + ": file " + path + " not found"};
+      continue;
+    }
+    if (fs::exists(path)) continue;
+    FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + fs::path(path).filename().string() + ".lock"), true);
+    if (fs::exists(path)) continue;  // made by another worker while we waited
+    std::vector<std::string> argv = {opt.tca_binary, "make-dataset"};
+    argv.insert(argv.end(), e.make_dataset_args.begin(), e.make_dataset_args.end());
+    argv.insert(argv.end(), {"--out", path, "--progress", "none"});
+    const std::string log = logs + "/make-dataset-" + e.name + ".log";
+    report.line(fmt::format("making eval set {} -> {}", e.name, path));
+    check_child(run_child(argv, child_env(sweep), log), "data", log);
+  }
+}
+
+// One run, its lock held. Throws StageFailure or Interruption.
+Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& opt, Reporter& report) {
+  const std::string rdir = sweep.run_dir(run);
+  const std::string logs = sweep.path(std::string(SweepFiles::kLogs) + "/" + run.run_id);
+  std::error_code ec;
+  fs::create_directories(logs, ec);
+  if (ec) throw RuntimeFailure("cannot create " + logs + ": " + ec.message());
+
+  json train_config = run.config;
+  json record = {{"state", "done"}, {"run_id", run.run_id}};
+  if (!run.match_run_id.empty()) {
+    const auto latents = matched_latents(sweep, run);
+    if (!latents) return Outcome::Waiting;
+    train_config["num_latents"] = *latents;
+    record["num_latents"] = *latents;
+    record["matched_to"] = run.match_run_id;
+  }
+  make_eval_data(sweep, run, opt, logs, report);
+
+  RunRecord rec = read_run_record(sweep, run);
+  if (!rec.train_done) {
+    const std::string config_path = logs + "/train_config.json";
+    write_json_atomically(config_path, train_config);
+    std::vector<std::string> argv = {opt.tca_binary, "train", "--config", config_path, "--out", rdir, "--progress", "lines"};
+    if (!sweep.settings.curve_eval.empty()) {
+      for (const auto& e : run.eval_sets) {
+        if (e.name == sweep.settings.curve_eval) argv.insert(argv.end(), {"--eval", eval_set_path(sweep, e)});
+      }
+    }
+    if (rec.has_checkpoint) {
+      argv.push_back("--resume");
+    } else if (fs::exists(rdir)) {
+      argv.push_back("--overwrite");  // started but killed before its first checkpoint
+    }
+    if (fs::exists(fs::path(rdir) / kSweepRunFile)) fs::remove(fs::path(rdir) / kSweepRunFile, ec);
+    check_child(run_child(argv, child_env(sweep), logs + "/train.log"), "train", logs + "/train.log");
+  }
+  for (const auto& e : run.eval_sets) {
+    const fs::path out = fs::path(rdir) / eval_file_name(e.name);
+    if (fs::exists(out)) continue;
+    const std::string log = logs + "/eval-" + e.name + ".log";
+    check_child(run_child({opt.tca_binary, "eval", "--run", rdir, "--data", eval_set_path(sweep, e), "--out", out.string()},
+                          child_env(sweep), log),
+                "eval", log);
+  }
+  write_sweep_record(rdir, record);
+  return Outcome::Done;
+}
+
+// Seconds per training step of finished runs, per (task, model): the ETA of the others.
+class Estimates {
+ public:
+  void add(const json& config, double seconds) {
+    const int64_t steps = config.value("steps", int64_t{0});
+    if (steps <= 0 || seconds <= 0) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& [sum, n] = per_step_[key(config)];
+    sum += seconds / static_cast<double>(steps);
+    ++n;
+  }
+  // nullopt when no run of this kind finished yet, or the run's steps are unknown.
+  std::optional<double> seconds(const json& config) const {
+    const int64_t steps = config.value("steps", int64_t{0});
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = per_step_.find(key(config));
+    if (steps <= 0 || it == per_step_.end()) return std::nullopt;
+    return it->second.first / it->second.second * static_cast<double>(steps);
+  }
+
+ private:
+  static std::string key(const json& c) { return c.value("task", std::string("file")) + "/" + c.value("model", std::string()); }
+  mutable std::mutex mutex_;
+  std::map<std::string, std::pair<double, int>> per_step_;
+};
+
+void seed_estimates(const Sweep& sweep, Estimates& est) {
+  for (const auto& r : sweep.runs) {
+    const std::string metrics = (fs::path(sweep.run_dir(r)) / RunDirectory::kMetrics).string();
+    if (!fs::exists(metrics)) continue;
+    try {
+      const RunRecord rec = read_run_record(sweep, r);
+      if (!rec.train_done) continue;
+      if (auto s = training_seconds(read_jsonl_file(metrics, true))) est.add(r.config, *s);
+    } catch (const Error&) {
+    }
+  }
+}
+
+// "step 1200/100000, ETA 41m" from a running run's metrics.jsonl.
+std::string live_progress(const Sweep& sweep, const PlannedRun& run) {
+  const std::string dir = sweep.run_dir(run);
+  const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
+  const int64_t total = configured_steps(dir);
+  if (!fs::exists(metrics) || total <= 0) return "starting";
+  try {
+    const auto recs = read_jsonl_file(metrics, true);
+    for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
+      if (it->value("split", std::string()) != "train") continue;
+      const int64_t step = it->value("step", int64_t{0});
+      const double rate = it->value("steps_per_s", 0.0);
+      const double eta = rate > 0 ? static_cast<double>(total - step) / rate : NAN;
+      return fmt::format("step {}/{}, ETA {}", step, total, duration_text(eta));
+    }
+  } catch (const Error&) {
+  }
+  return "starting";
+}
+
+int exit_code_for_stop() {
+  const int sig = RunnerSignals::last_signal();
+  return sig == SIGINT ? kExitInterrupted : kExitRequeue;
+}
+
+// Runs one index with its lock; reports start and end. `wait` for a missing matched result.
+Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, Reporter& report, Estimates& est,
+                   const std::string& position) {
+  const PlannedRun& run = sweep.runs[index];
+  if (read_run_record(sweep, run).progress == RunProgress::Done) return Outcome::AlreadyDone;
+  FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"), false);
+  if (!lock.held()) return Outcome::Busy;
+  if (read_run_record(sweep, run).progress == RunProgress::Done) return Outcome::AlreadyDone;
+  if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::Waiting;
+  const auto estimate = est.seconds(run.config);
+  report.line(fmt::format("start {} {} (index {}{})", position, run.run_id, index,
+                          estimate ? ", est. " + duration_text(*estimate) : ""));
+  const auto t0 = Clock::now();
+  try {
+    const Outcome o = execute(sweep, run, opt, report);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (o == Outcome::Done) {
+      est.add(run.config, s);
+      report.line(fmt::format("done  {} {} in {}", position, run.run_id, duration_text(s)));
+    }
+    return o;
+  } catch (const StageFailure& f) {
+    write_sweep_record(sweep.run_dir(run), {{"state", "failed"}, {"run_id", run.run_id}, {"stage", f.stage},
+                                           {"exit_code", f.exit_code}, {"error", f.error}});
+    report.line(fmt::format("FAILED {} {} at {} (exit {}): {}", position, run.run_id, f.stage, f.exit_code, f.error));
+    return Outcome::Failed;
+  } catch (const Interruption& r) {
+    write_sweep_record(sweep.run_dir(run), {{"state", "interrupted"}, {"run_id", run.run_id}, {"exit_code", r.exit_code}});
+    report.line(fmt::format("interrupted {} {} (exit {}; checkpoint kept, a re-run resumes it)", position, run.run_id, r.exit_code));
+    return Outcome::Interrupted;
+  }
+}
+
+}  // namespace
+
+int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
+  if (index >= sweep.runs.size()) {
+    throw UsageError(fmt::format("--index {}: {} plans runs 0..{}", index, sweep.dir, sweep.runs.size() - 1));
+  }
+  RunnerSignals signals;
+  Reporter report;
+  Estimates est;
+  const PlannedRun& run = sweep.runs[index];
+  const auto t0 = Clock::now();
+  bool said_waiting = false;
+  for (;;) {
+    const Outcome o = run_locked(sweep, index, opt, report, est, fmt::format("{}/{}", index + 1, sweep.runs.size()));
+    switch (o) {
+      case Outcome::Done: return kExitOk;
+      case Outcome::AlreadyDone: report.line("already done: " + run.run_id); return kExitOk;
+      case Outcome::Busy: report.line("taken by another worker (locked): " + run.run_id); return kExitOk;
+      case Outcome::Failed: return kExitFailure;
+      case Outcome::Interrupted: return exit_code_for_stop();
+      case Outcome::Waiting: break;
+    }
+    if (dependency_failed(sweep, run)) {
+      write_sweep_record(sweep.run_dir(run), {{"state", "failed"}, {"run_id", run.run_id}, {"stage", "match"}, {"exit_code", kExitFailure},
+                                             {"error", "the TCA run it is matched to failed: " + run.match_run_id}});
+      report.line("FAILED " + run.run_id + ": the TCA run it is matched to failed (" + run.match_run_id + ")");
+      return kExitFailure;
+    }
+    if (!said_waiting) report.line("waiting for " + run.match_run_id + " (Perceiver IO's L is matched to its tokens attended)");
+    said_waiting = true;
+    if (std::chrono::duration<double>(Clock::now() - t0).count() > opt.wait_timeout_s) {
+      throw RuntimeFailure("gave up waiting for " + run.match_run_id + " after " + duration_text(opt.wait_timeout_s));
+    }
+    for (double waited = 0; waited < opt.wait_poll_s; waited += 0.2) {
+      if (RunnerSignals::count() > 0) return exit_code_for_stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+int run_all(const Sweep& sweep, const RunnerOptions& opt) {
+  RunnerSignals signals;
+  Reporter report;
+  Estimates est;
+  seed_estimates(sweep, est);
+  enum class State { Pending, Running, Finished };
+  const size_t n = sweep.runs.size();
+  std::vector<State> state(n, State::Pending);
+  std::vector<Outcome> outcome(n, Outcome::Waiting);
+  size_t already = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (read_run_record(sweep, sweep.runs[i]).progress == RunProgress::Done) {
+      state[i] = State::Finished;
+      outcome[i] = Outcome::AlreadyDone;
+      ++already;
+    }
+  }
+  report.line(fmt::format("{}: {} runs, {} already done, {} to run with {} worker(s) x {} thread(s)", sweep.dir, n, already,
+                          n - already, opt.jobs, sweep.settings.threads));
+  std::mutex mutex;
+  std::condition_variable changed;
+  size_t finished = already;
+
+  auto summary = [&]() {  // under the mutex
+    size_t done = 0, failed = 0, running = 0;
+    double remaining = 0;
+    bool unknown = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (state[i] == State::Running) ++running;
+      if (state[i] == State::Finished) {
+        done += outcome[i] == Outcome::Done || outcome[i] == Outcome::AlreadyDone;
+        failed += outcome[i] == Outcome::Failed;
+      } else if (auto s = est.seconds(sweep.runs[i].config)) {
+        remaining += *s;
+      } else {
+        unknown = true;
+      }
+    }
+    const std::string eta = unknown && remaining == 0 ? "ETA unknown"
+                            : fmt::format("ETA ~{}{}", duration_text(remaining / std::max(1, opt.jobs)), unknown ? "+" : "");
+    return fmt::format("{}/{} runs done, {} failed, {} running, {}", done, n, failed, running, eta);
+  };
+
+  // The next runnable index, or n when none is runnable now. Marks dependents of failed runs.
+  auto next = [&]() -> size_t {
+    for (size_t i = 0; i < n; ++i) {
+      if (state[i] != State::Pending) continue;
+      const PlannedRun& r = sweep.runs[i];
+      if (r.match_run_id.empty() || matched_latents(sweep, r)) return i;
+      if (dependency_failed(sweep, r)) {
+        write_sweep_record(sweep.run_dir(r), {{"state", "failed"}, {"run_id", r.run_id}, {"stage", "match"}, {"exit_code", kExitFailure},
+                                              {"error", "the TCA run it is matched to failed: " + r.match_run_id}});
+        report.line("FAILED " + r.run_id + ": the TCA run it is matched to failed (" + r.match_run_id + ")");
+        state[i] = State::Finished;
+        outcome[i] = Outcome::Failed;
+        ++finished;
+      }
+    }
+    return n;
+  };
+
+  auto worker = [&]() {
+    std::unique_lock<std::mutex> lock(mutex);
+    for (;;) {
+      if (RunnerSignals::count() > 0) return;
+      const size_t i = next();
+      if (i == n) {
+        bool pending = false, running = false;
+        for (size_t j = 0; j < n; ++j) {
+          pending |= state[j] == State::Pending;
+          running |= state[j] == State::Running;
+        }
+        if (!pending) return;
+        // Pending runs wait on a TCA run: ours (running) or another worker's (poll the disk).
+        changed.wait_for(lock, std::chrono::seconds(running ? 5 : 30));
+        continue;
+      }
+      state[i] = State::Running;
+      const std::string position = fmt::format("{}/{}", i + 1, n);
+      lock.unlock();
+      Outcome o;
+      try {
+        o = run_locked(sweep, i, opt, report, est, position);
+      } catch (const Error& e) {
+        report.line(fmt::format("FAILED {} {}: {}", position, sweep.runs[i].run_id, e.what()));
+        o = Outcome::Failed;
+      }
+      lock.lock();
+      if (o == Outcome::Waiting) {
+        state[i] = State::Pending;
+      } else {
+        state[i] = State::Finished;
+        outcome[i] = o;
+        ++finished;
+        if (o == Outcome::Busy) report.line("taken by another worker (locked): " + sweep.runs[i].run_id);
+        if (o == Outcome::Done || o == Outcome::Failed) report.line(summary());
+      }
+      changed.notify_all();
+    }
+  };
+
+  std::vector<std::thread> workers;
+  for (int j = 0; j < opt.jobs; ++j) workers.emplace_back(worker);
+  // Status: every status_every_s, the running runs' steps and ETAs and the overall line.
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    auto last = Clock::now();
+    while (finished < n && RunnerSignals::count() == 0) {
+      bool any_running = false;
+      for (size_t i = 0; i < n; ++i) any_running |= state[i] == State::Running;
+      changed.wait_for(lock, std::chrono::milliseconds(500));
+      if (opt.status_every_s > 0 && std::chrono::duration<double>(Clock::now() - last).count() >= opt.status_every_s && any_running) {
+        last = Clock::now();
+        std::string live;
+        for (size_t i = 0; i < n; ++i) {
+          if (state[i] == State::Running) live += fmt::format("; {} {}", sweep.runs[i].run_id, live_progress(sweep, sweep.runs[i]));
+        }
+        report.line(summary() + live);
+      }
+    }
+  }
+  for (auto& w : workers) w.join();
+
+  size_t done = 0, failed = 0, busy = 0, interrupted = 0, waiting = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (state[i] == State::Pending) ++waiting;
+    if (state[i] != State::Finished) continue;
+    done += outcome[i] == Outcome::Done || outcome[i] == Outcome::AlreadyDone;
+    failed += outcome[i] == Outcome::Failed;
+    busy += outcome[i] == Outcome::Busy;
+    interrupted += outcome[i] == Outcome::Interrupted;
+  }
+  report.line(fmt::format("finished: {}/{} done, {} failed, {} taken by other workers, {} interrupted, {} not started", done, n, failed,
+                          busy, interrupted, waiting));
+  if (RunnerSignals::count() > 0) return exit_code_for_stop();
+  return failed > 0 ? kExitSweepFailed : kExitOk;
+}
+
+}  // namespace tca::sweep

@@ -1,0 +1,223 @@
+// End-to-end tests of `tca sweep plan|run|collect` (issue 18) on tiny copy-task runs: a grid of
+// 3 methods x 2 settings x 3 seeds from plan to tables and plots; a failed run recorded without
+// stopping the others (exit 3); a runner killed half-way and re-run completes only what was
+// missing; two runners on one sweep never take the same run; --index / --index-env.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "cli_test_util.hpp"
+
+using namespace tca::cli_test;
+namespace test = tca::test;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// 3 methods x 2 settings (d_model 8 / 16) x 3 seeds, tiny copy task; Perceiver IO matched to TCA.
+std::string grid_json(int steps, const std::string& extra = "") {
+  return R"({"name": "tiny", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": )" + std::to_string(steps) +
+         R"(, "log_every": 5, "eval_every": 10, "eval_batches": 2, "checkpoint_every": 5,
+            "heads": 2, "dim_feedforward": 16, "emb_depth": 2, "num_latent_layers": 1)" + extra + R"(},
+   "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": "{seq_len}", "count": 32, "batch-size": 8, "seed": 0}},
+   "curve_eval": "copy",
+   "runs": [{"model": ["ca", "tca"]}, {"model": "perceiver", "num_latents": "match-tca"}],
+   "d_model": [8, 16],
+   "seeds": [0, 1, 2]})";
+}
+
+void write_file(const test::TempDir& dir, const std::string& name, const std::string& text) { test::write_bytes(dir.file(name), text); }
+
+std::vector<json> index_of(const test::TempDir& dir, const std::string& sweep) { return read_jsonl(dir.file(sweep + "/index.jsonl")); }
+
+std::string run_dir(const test::TempDir& dir, const std::string& sweep, const json& entry) {
+  return dir.file(sweep + "/runs/" + entry["run_id"].get<std::string>());
+}
+
+}  // namespace
+
+TEST_CASE("sweep: a 3 x 2 x 3 grid goes from plan to tables and plots with the local pool") {
+  test::TempDir dir;
+  write_file(dir, "grid.json", grid_json(20));
+  const Run plan = run_tca(dir, "sweep plan --grid grid.json --out sw");
+  REQUIRE_MESSAGE(plan.exit_code == 0, plan.err);
+  CHECK(contains(plan.out, "18 runs (18 new"));
+  CHECK(count_lines(slurp(dir.file("sw/commands.txt"))) == 18);
+  // Re-planning the same grid changes nothing.
+  const std::string index = slurp(dir.file("sw/index.jsonl"));
+  REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out sw").exit_code == 0);
+  CHECK(slurp(dir.file("sw/index.jsonl")) == index);
+
+  const Run run = run_tca(dir, "sweep run sw --all --jobs 2");
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(contains(run.err, "finished: 18/18 done, 0 failed"));
+  for (const auto& e : index_of(dir, "sw")) {
+    const std::string rd = run_dir(dir, "sw", e);
+    CHECK(read_json(rd + "/status.json")["state"] == "done");
+    CHECK(fs::exists(rd + "/eval-copy.json"));
+    if (e.contains("match")) {
+      // L = TCA's rounded mean tokens attended on the eval set (N = 8, b = 2: |S| = 2 + 2 = 4).
+      CHECK(read_json(rd + "/config.json")["num_latents"] == 4);
+      CHECK(read_json(rd + "/sweep_run.json")["num_latents"] == 4);
+    }
+  }
+  const Run again = run_tca(dir, "sweep run sw --all --jobs 2");
+  REQUIRE(again.exit_code == 0);
+  CHECK(contains(again.err, "18 already done, 0 to run"));
+
+  const Run col = run_tca(dir, "sweep collect sw --plots");
+  REQUIRE_MESSAGE(col.exit_code == 0, col.err);
+  const json t = read_json(dir.file("sw/tables/results.json"));
+  REQUIRE(t["tables"].size() == 1);
+  REQUIRE(t["tables"][0]["rows"].size() == 6);
+  for (const auto& row : t["tables"][0]["rows"]) CHECK(row["metric"]["n"] == 3);
+  CHECK(contains(col.out, "| Perceiver IO | d_model = 8, L matched to TCA (4) |"));
+  for (const char* f : {"tables/results.md", "tables/results.tex", "tables/results.csv", "plots/copy-metric-vs-tokens.svg",
+                        "plots/copy-metric-vs-tokens.png", "plots/curves.svg", "plots/curves.png"}) {
+    CHECK_MESSAGE(fs::file_size(dir.file(std::string("sw/") + f)) > 100, f);
+  }
+  CHECK(slurp(dir.file("sw/plots/curves.png")).substr(1, 3) == "PNG");
+  // Tables and plots regenerate byte-identically from the same run files.
+  const std::string before = slurp(dir.file("sw/tables/results.md")) + slurp(dir.file("sw/plots/curves.svg")) +
+                             slurp(dir.file("sw/plots/copy-metric-vs-tokens.png"));
+  REQUIRE(run_tca(dir, "sweep collect sw --plots").exit_code == 0);
+  CHECK(before == slurp(dir.file("sw/tables/results.md")) + slurp(dir.file("sw/plots/curves.svg")) +
+                      slurp(dir.file("sw/plots/copy-metric-vs-tokens.png")));
+}
+
+TEST_CASE("sweep: a failed run is recorded, the others finish, exit 3, collect lists it") {
+  test::TempDir dir;
+  write_file(dir, "grid.json", R"({"name": "f", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 30, "clip": 0,
+      "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
+      "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}},
+      "model": "ca", "lr": [0.0005, 1e30]})");
+  REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out sw").exit_code == 0);
+  const Run run = run_tca(dir, "sweep run sw --all --jobs 2");
+  CHECK_MESSAGE(run.exit_code == 3, run.err);
+  CHECK(contains(run.err, "FAILED"));
+  CHECK(contains(run.err, "finished: 1/2 done, 1 failed"));
+  const auto idx = index_of(dir, "sw");
+  const std::string failed = run_dir(dir, "sw", idx[1]["config"]["lr"] == 1e30 ? idx[1] : idx[0]);
+  const json rec = read_json(failed + "/sweep_run.json");
+  CHECK(rec["state"] == "failed");
+  CHECK(rec["stage"] == "train");
+  CHECK(contains(rec["error"].get<std::string>(), "tca train: error: the ")); // training loss or gradient norm is nan
+  const Run col = run_tca(dir, "sweep collect sw");
+  REQUIRE(col.exit_code == 0);
+  CHECK(contains(col.out, "FAILED `"));
+  CHECK(contains(col.out, "| 1 |"));  // the good run alone, n = 1
+}
+
+TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was missing") {
+  test::TempDir dir;
+  // Two runs at a time, each a few seconds: kill the runner (SIGKILL) while the first pair trains.
+  write_file(dir, "grid.json", R"({"name": "k", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 40,
+      "log_every": 5, "checkpoint_every": 5, "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
+      "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}},
+      "runs": [{"model": "ca", "steps": 3}, {"model": "tca", "steps": 3000}], "seeds": [0, 1]})");
+  REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out sw").exit_code == 0);
+  const auto idx = index_of(dir, "sw");
+  REQUIRE(idx.size() == 4);
+  const std::string quick = run_dir(dir, "sw", idx[0]), slow = run_dir(dir, "sw", idx[1]);
+  const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() + "' sweep run sw --all --jobs 2 > kill.out 2> kill.err";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until the quick run is done and the slow one has a checkpoint, then kill the runner.
+  bool ready = false;
+  for (int i = 0; i < 600 && !ready; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ready = fs::exists(quick + "/sweep_run.json") && fs::exists(slow + "/checkpoint.h5");
+  }
+  REQUIRE(ready);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  // Its children get SIGTERM (PR_SET_PDEATHSIG), checkpoint and exit 75: "interrupted".
+  bool stopped = false;
+  for (int i = 0; i < 600 && !stopped; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stopped = fs::exists(slow + "/status.json") && read_json(slow + "/status.json")["state"] == "interrupted";
+  }
+  REQUIRE(stopped);
+  const std::string quick_eval = slurp(quick + "/eval-copy.json");
+  const int64_t slow_step = read_jsonl(slow + "/metrics.jsonl").back()["step"].get<int64_t>();
+  CHECK(slow_step < 3000);
+
+  const Run rerun = run_tca(dir, "sweep run sw --all --jobs 2");
+  REQUIRE_MESSAGE(rerun.exit_code == 0, rerun.err);
+  CHECK(contains(rerun.err, "1 already done, 3 to run"));
+  CHECK_FALSE(contains(rerun.err, "start 1/4"));
+  CHECK(slurp(quick + "/eval-copy.json") == quick_eval);
+  // The slow run was resumed from its checkpoint: its log continues and ends at the last step.
+  CHECK(read_jsonl(slow + "/metrics.jsonl").back()["step"] == 3000);
+  CHECK(contains(slurp(dir.file("sw/logs/" + idx[1]["run_id"].get<std::string>() + "/train.log")), "resum"));
+  for (const auto& e : idx) CHECK(read_json(run_dir(dir, "sw", e) + "/status.json")["state"] == "done");
+}
+
+TEST_CASE("sweep: two runners on one sweep never take the same run") {
+  test::TempDir dir;
+  write_file(dir, "grid.json", R"({"name": "l", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 30,
+      "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
+      "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}},
+      "model": ["ca", "perceiver"], "seeds": [0, 1, 2]})");
+  REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out sw").exit_code == 0);
+  const std::string a = "'" + tca_binary() + "' sweep run sw --all > a.out 2> a.err";
+  const std::string b = "'" + tca_binary() + "' sweep run sw --all > b.out 2> b.err";
+  REQUIRE(std::system(("cd '" + dir.path() + "' && (" + a + " & " + b + " & wait)").c_str()) == 0);
+  const std::string err = slurp(dir.file("a.err")) + slurp(dir.file("b.err"));
+  std::set<std::string> started;
+  size_t starts = 0;
+  for (const auto& e : index_of(dir, "sw")) {
+    const std::string id = e["run_id"];
+    size_t n = 0;
+    for (size_t at = err.find("start "); at != std::string::npos; at = err.find("start ", at + 1)) {
+      n += err.compare(err.find(' ', at + 6) + 1, id.size(), id) == 0;
+    }
+    CHECK_MESSAGE(n == 1, id << " started " << n << " times:\n" << err);
+    starts += n;
+    CHECK(read_json(run_dir(dir, "sw", e) + "/status.json")["state"] == "done");
+  }
+  CHECK(starts == 6);
+}
+
+TEST_CASE("sweep: --index and --index-env run one planned run; bad indices are usage errors") {
+  test::TempDir dir;
+  write_file(dir, "grid.json", R"({"name": "i", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 5,
+      "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
+      "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}}, "model": ["ca", "tca"]})");
+  REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out sw").exit_code == 0);
+  const auto idx = index_of(dir, "sw");
+  const Run one = run_tca(dir, "sweep run sw --index 1");
+  REQUIRE_MESSAGE(one.exit_code == 0, one.err);
+  CHECK(fs::exists(run_dir(dir, "sw", idx[1]) + "/eval-copy.json"));
+  CHECK_FALSE(fs::exists(run_dir(dir, "sw", idx[0])));
+  const Run env = run_tca(dir, "sweep run sw --index-env MY_TASK_ID");
+  check_usage_error(env, "MY_TASK_ID");
+  REQUIRE(std::system(("cd '" + dir.path() + "' && MY_TASK_ID=0 '" + tca_binary() + "' sweep run sw --index-env MY_TASK_ID 2>/dev/null").c_str()) == 0);
+  CHECK(fs::exists(run_dir(dir, "sw", idx[0]) + "/eval-copy.json"));
+  check_usage_error(run_tca(dir, "sweep run sw --index 7"), "--index 7");
+  check_usage_error(run_tca(dir, "sweep run sw --all --jobs 64"), "oversubscribe");
+  check_usage_error(run_tca(dir, "sweep run sw"), "exactly one of");
+  check_usage_error(run_tca(dir, "sweep plan --grid grid.json"), "--out");
+}
+
+TEST_CASE("sweep plan: an invalid train value or a grid that drops runs is refused before anything changes") {
+  test::TempDir dir;
+  write_file(dir, "bad.json", R"({"task": "copy", "model": ["ca", "tcaa"]})");
+  const Run bad = run_tca(dir, "sweep plan --grid bad.json --out sw");
+  check_usage_error(bad, "tcaa");
+  CHECK_FALSE(fs::exists(dir.file("sw/index.jsonl")));
+  write_file(dir, "unknown.json", R"({"task": "copy", "model": "ca", "branching": 2})");
+  check_usage_error(run_tca(dir, "sweep plan --grid unknown.json --out sw"), "unknown.json:branching");
+  write_file(dir, "g.json", R"({"task": "copy", "model": ["ca", "tca"]})");
+  REQUIRE(run_tca(dir, "sweep plan --grid g.json --out sw").exit_code == 0);
+  write_file(dir, "g2.json", R"({"task": "copy", "model": ["ca"]})");
+  check_usage_error(run_tca(dir, "sweep plan --grid g2.json --out sw"), "would drop planned runs");
+}

@@ -1,0 +1,149 @@
+// Collecting a sweep (lib/sweep/collect.hpp, result_tables.hpp) from hand-made run files: mean,
+// sample std and n over seeds, training time across resumed segments, missing and failed runs
+// listed and never averaged, the four table formats with the best entry in bold.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "io/json_io.hpp"
+#include "io/test_files.hpp"
+#include "sweep/collect.hpp"
+#include "sweep/result_tables.hpp"
+#include "sweep/run_record.hpp"
+
+using namespace tca;
+using namespace tca::sweep;
+using json = nlohmann::json;
+
+namespace {
+
+const char* kGrid = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"},
+                        "curve_eval": "e"})";
+
+// A finished run: status done, eval-e.json with this accuracy and tokens, metrics with two
+// segments (a resume at 10 s of 20) and eval records at steps 5 and 10.
+void finish_run(const Sweep& s, const PlannedRun& r, double accuracy, double tokens, double latency) {
+  const std::string dir = s.run_dir(r);
+  std::filesystem::create_directories(dir);
+  write_json_atomically(dir + "/status.json", {{"state", "done"}, {"exit_code", 0}, {"error", nullptr}});
+  write_json_atomically(dir + "/" + eval_file_name("e"),
+                        {{"metrics", {{"loss", 1.0}, {"accuracy", accuracy}}},
+                         {"tokens_attended", {{"mean", tokens}, {"percent_of_n", 100.0 * tokens / 8.0}}},
+                         {"latency_us_per_query", latency},
+                         {"n_context", 8.0}});
+  write_json_atomically(dir + "/sweep_run.json", {{"state", "done"}});
+  test::write_bytes(dir + "/metrics.jsonl",
+                    "{\"step\":5,\"split\":\"train\",\"wall_s\":30.0}\n"
+                    "{\"step\":5,\"split\":\"eval\",\"accuracy\":" + std::to_string(accuracy / 2) + ",\"wall_s\":31.0}\n"
+                    "{\"step\":10,\"split\":\"train\",\"wall_s\":20.0}\n"
+                    "{\"step\":10,\"split\":\"eval\",\"accuracy\":" + std::to_string(accuracy) + ",\"wall_s\":29.0}\n");
+}
+
+Sweep make_sweep(const test::TempDir& tmp) {
+  const std::string dir = tmp.file("s");
+  const Grid g = expand_grid(json::parse(kGrid), "grid.json", [](const std::string&) { return true; });
+  write_plan(dir, g, kGrid, {"tca", "/tca", dir});
+  return read_sweep(dir);
+}
+
+const TableRow& row_of(const Collected& c, const std::string& method) {
+  for (const auto& r : c.tables.at(0).rows) {
+    if (r.method == method) return r;
+  }
+  FAIL("no row for " << method);
+  return c.tables.at(0).rows.at(0);
+}
+
+}  // namespace
+
+TEST_CASE("aggregate: mean, sample standard deviation, n") {
+  const Aggregate a = aggregate({1.0, 2.0, 3.0});
+  CHECK(a.n == 3);
+  CHECK(a.mean == doctest::Approx(2.0));
+  CHECK(a.std == doctest::Approx(1.0));
+  const Aggregate one = aggregate({4.0});
+  CHECK(one.n == 1);
+  CHECK(std::isnan(one.std));
+  CHECK(aggregate({}).n == 0);
+}
+
+TEST_CASE("collect averages finished runs over seeds and lists missing and failed runs apart") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  // Index order: seed 0 (ca, tca), seed 1 (ca, tca), seed 2 (ca, tca).
+  finish_run(s, s.runs[0], 0.5, 8, 10);
+  finish_run(s, s.runs[2], 0.7, 8, 12);
+  finish_run(s, s.runs[1], 0.9, 4, 20);
+  finish_run(s, s.runs[3], 0.8, 4, 22);
+  // Seed 2: CA failed, TCA half-way (not in the means).
+  std::filesystem::create_directories(s.run_dir(s.runs[4]));
+  write_json_atomically(s.run_dir(s.runs[4]) + "/status.json", {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is nan"}});
+  std::filesystem::create_directories(s.run_dir(s.runs[5]));
+  write_json_atomically(s.run_dir(s.runs[5]) + "/status.json", {{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}});
+
+  const Collected c = aggregate_sweep(s);
+  REQUIRE(c.tables.size() == 1);
+  const TableRow& ca = row_of(c, "ca");
+  CHECK(ca.metric.n == 2);
+  CHECK(ca.metric.mean == doctest::Approx(0.6));
+  CHECK(ca.metric.std == doctest::Approx(std::sqrt(0.02)));
+  CHECK(ca.tokens.mean == doctest::Approx(8));
+  CHECK(ca.latency_us.mean == doctest::Approx(11));
+  // 31 s + 29 s: two segments of the log (the clock restarts on resume), eval records included.
+  CHECK(ca.train_minutes.mean == doctest::Approx(60.0 / 60.0));
+  const TableRow& tca_row = row_of(c, "tca");
+  CHECK(tca_row.metric.mean == doctest::Approx(0.85));
+  CHECK(tca_row.percent_of_n.mean == doctest::Approx(50));
+  REQUIRE(c.failed.size() == 1);
+  CHECK(c.failed[0].run_id == s.runs[4].run_id);
+  CHECK(c.failed[0].reason.find("loss is nan") != std::string::npos);
+  REQUIRE(c.missing.size() == 1);
+  CHECK(c.missing[0].run_id == s.runs[5].run_id);
+  // Curves: the mean over the two seeds at each logged step.
+  REQUIRE(c.curves.size() == 1);
+  REQUIRE(c.curves[0].series.size() == 2);
+  CHECK(c.curves[0].series[0].steps == std::vector<int64_t>{5, 10});
+  CHECK(c.curves[0].series[0].values[1].mean == doctest::Approx(0.6));
+}
+
+TEST_CASE("the tables: Markdown and LaTeX bold the best mean per column; CSV and JSON carry every aggregate") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  finish_run(s, s.runs[0], 0.5, 8, 10);
+  finish_run(s, s.runs[2], 0.7, 8, 12);
+  finish_run(s, s.runs[1], 0.9, 4, 20);
+  finish_run(s, s.runs[3], 0.8, 4, 22);
+  const Collected c = aggregate_sweep(s);
+  const std::string md = tables_markdown(c);
+  CHECK(md.find("| Transformer + CA |  | 60.0 ± 14.1 | 2 | 8.00 | 100.0 | **11.0** |") != std::string::npos);
+  CHECK(md.find("| ReTreever (TCA) |  | **85.0 ± 7.1** | 2 | **4.00** | **50.0** | 21.0 |") != std::string::npos);
+  CHECK(md.find("missing `" + s.runs[4].run_id + "`: not started") != std::string::npos);
+  const std::string tex = tables_latex(c);
+  CHECK(tex.find("\\toprule") != std::string::npos);
+  CHECK(tex.find("\\textbf{85.0 $\\pm$ 7.1}") != std::string::npos);
+  CHECK(tex.find("\\% of $N$") != std::string::npos);
+  const std::string csv = tables_csv(c);
+  CHECK(csv.find("t,e,,copy,ca,,accuracy,0.6,0.141421,2,8,100,11,1.41421,") != std::string::npos);
+  const json j = tables_json(c);
+  CHECK(j["tables"][0]["rows"][1]["metric"]["mean"].get<double>() == doctest::Approx(0.85));
+  CHECK(j["tables"][0]["best"]["metric"] == json::array({1}));
+  CHECK(j["tables"][0]["best"]["latency_us_per_query"] == json::array({0}));
+  CHECK(j["missing"].size() == 2);
+}
+
+TEST_CASE("collect writes the same bytes from the same run files") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  finish_run(s, s.runs[0], 0.5, 8, 10);
+  finish_run(s, s.runs[1], 0.9, 4, 20);
+  CollectOptions opt;
+  const CollectResult a = collect(s, opt);
+  std::string first;
+  for (const auto& f : a.files) first += test::read_bytes(f);
+  const CollectResult b = collect(s, opt);
+  std::string second;
+  for (const auto& f : b.files) second += test::read_bytes(f);
+  CHECK(a.files.size() == 4);
+  CHECK(first == second);
+}

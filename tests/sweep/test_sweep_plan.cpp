@@ -1,0 +1,104 @@
+// Sweep directories (lib/sweep/sweep_plan.hpp): what plan writes, re-planning (no-op, additions,
+// refusals), and the Slurm script.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "core/error.hpp"
+#include "io/json_io.hpp"
+#include "io/test_files.hpp"
+#include "sweep/sweep_plan.hpp"
+
+using namespace tca;
+using namespace tca::sweep;
+using json = nlohmann::json;
+
+namespace {
+
+Grid expand(const std::string& text) {
+  return expand_grid(json::parse(text), "grid.json", [](const std::string&) { return true; });
+}
+
+PlanCommands commands() { return {"build/tca", "/abs/build/tca", "/abs/sweep"}; }
+
+std::string plan_error(const std::string& dir, const std::string& grid) {
+  try {
+    write_plan(dir, expand(grid), grid, commands());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* kGrid = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1], "eval_sets": {"e": "e.h5"}})";
+
+}  // namespace
+
+TEST_CASE("plan writes the index, commands.txt and a Slurm array script") {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("s");
+  const PlanOutcome o = write_plan(dir, expand(kGrid), kGrid, commands());
+  CHECK(o.added == 4);
+  const Sweep s = read_sweep(dir);
+  REQUIRE(s.runs.size() == 4);
+  CHECK(s.settings.name == "t");
+  CHECK(test::read_bytes(dir + "/grid.json") == kGrid);
+  const std::string cmds = test::read_bytes(dir + "/commands.txt");
+  CHECK(cmds.find("build/tca sweep run " + dir + " --index 0\n") == 0);
+  CHECK(cmds.find("--index 3\n") != std::string::npos);
+  const std::string sb = test::read_bytes(dir + "/sweep.sbatch");
+  CHECK(sb.find("#SBATCH --array=0-3%4\n") != std::string::npos);
+  CHECK(sb.find("#SBATCH --requeue\n") != std::string::npos);
+  CHECK(sb.find("#SBATCH --signal=B:USR1@120\n") != std::string::npos);
+  CHECK(sb.find("/abs/build/tca sweep run /abs/sweep --index \"$SLURM_ARRAY_TASK_ID\"") != std::string::npos);
+  CHECK(sb.find("scontrol requeue") != std::string::npos);
+}
+
+TEST_CASE("re-planning the same grid is a no-op; a grown grid appends and keeps indices") {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("s");
+  write_plan(dir, expand(kGrid), kGrid, commands());
+  const std::string index = test::read_bytes(dir + "/index.jsonl");
+  const PlanOutcome again = write_plan(dir, expand(kGrid), kGrid, commands());
+  CHECK(again.added == 0);
+  CHECK(again.kept == 4);
+  CHECK(test::read_bytes(dir + "/index.jsonl") == index);
+
+  // A third method makes "model" no wider a setting but adds runs: existing ids and indices stay.
+  const std::string grown = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"}})";
+  const Sweep before = read_sweep(dir);
+  const PlanOutcome g = write_plan(dir, expand(grown), grown, commands());
+  CHECK(g.added == 2);
+  const Sweep after = read_sweep(dir);
+  REQUIRE(after.runs.size() == 6);
+  for (size_t i = 0; i < 4; ++i) CHECK(after.runs[i].run_id == before.runs[i].run_id);
+
+  // A key that newly varies changes the readable part of new ids only.
+  const std::string lr = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"},
+                             "runs": [{}, {"model": "ca", "lr": 0.1}]})";
+  write_plan(dir, expand(lr), lr, commands());
+  const Sweep third = read_sweep(dir);
+  REQUIRE(third.runs.size() == 9);
+  CHECK(third.runs[0].run_id == before.runs[0].run_id);
+  CHECK(third.runs[8].run_id.find("lr0.1") != std::string::npos);
+}
+
+TEST_CASE("re-planning refuses to drop or redefine planned runs, naming them") {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("s");
+  write_plan(dir, expand(kGrid), kGrid, commands());
+  const std::string fewer = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0], "eval_sets": {"e": "e.h5"}})";
+  const std::string e1 = plan_error(dir, fewer);
+  CHECK(e1.find("would drop planned runs") != std::string::npos);
+  CHECK(e1.find("-s1-") != std::string::npos);
+  const std::string moved = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1], "eval_sets": {"e": "other.h5"}})";
+  CHECK(plan_error(dir, moved).find("would redefine planned runs") != std::string::npos);
+  // Nothing was changed by the refused plans.
+  CHECK(read_sweep(dir).runs.size() == 4);
+  CHECK(read_sweep(dir).runs[0].eval_sets[0].path == "e.h5");
+}
+
+TEST_CASE("read_sweep rejects a directory that is not a planned sweep") {
+  test::TempDir tmp;
+  CHECK_THROWS_WITH_AS(read_sweep(tmp.path()), doctest::Contains("not a sweep directory"), InputError);
+}
