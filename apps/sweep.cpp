@@ -174,6 +174,7 @@ int run_collect(int argc, char** argv) {
   opt.plots = o.get<bool>("plots");
   const sweep::CollectResult r = sweep::collect(sw, opt);
   std::fputs(r.markdown.c_str(), stdout);
+  for (const auto& p : r.partial) std::fprintf(stderr, "under way: %s (%s)\n", p.run_id.c_str(), p.progress.c_str());
   for (const auto& f : r.files) std::fprintf(stderr, "wrote %s\n", f.c_str());
   return 0;
 }

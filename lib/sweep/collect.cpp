@@ -121,7 +121,7 @@ std::string partial_reason(const Sweep& sweep, const PlannedRun& run, const RunR
   if (fs::exists(metrics)) {
     for (const auto& r : read_jsonl_file(metrics, true)) step = std::max(step, r.value("step", int64_t{0}));
   }
-  return fmt::format("partial: step {} of {}", step, configured_steps(dir));
+  return fmt::format("step {} of {}", step, configured_steps(dir));
 }
 
 struct RowKey {
@@ -149,15 +149,15 @@ Collected aggregate_sweep(const Sweep& sweep) {
   for (const auto& run : sweep.runs) {
     const RunRecord rec = read_run_record(sweep, run);
     if (rec.progress == RunProgress::NotStarted) {
-      c.missing.push_back({run.run_id, "not started"});
+      c.missing.push_back({run.run_id, "not finished", ""});
       continue;
     }
     if (rec.progress == RunProgress::Failed) {
-      c.failed.push_back({run.run_id, "failed at " + (rec.stage.empty() ? std::string("train") : rec.stage) + ": " + rec.error});
+      c.failed.push_back({run.run_id, "failed at " + (rec.stage.empty() ? std::string("train") : rec.stage) + ": " + rec.error, ""});
       continue;
     }
     if (rec.progress == RunProgress::Partial) {
-      c.missing.push_back({run.run_id, partial_reason(sweep, run, rec)});
+      c.missing.push_back({run.run_id, "not finished", partial_reason(sweep, run, rec)});
       continue;
     }
     const std::string dir = sweep.run_dir(run);
@@ -291,6 +291,9 @@ Collected aggregate_sweep(const Sweep& sweep) {
 CollectResult collect(const Sweep& sweep, const CollectOptions& options) {
   const Collected c = aggregate_sweep(sweep);
   CollectResult result;
+  for (const auto& m : c.missing) {
+    if (!m.progress.empty()) result.partial.push_back(m);
+  }
   result.markdown = tables_markdown(c);
   const fs::path tables = fs::path(sweep.dir) / "tables";
   std::error_code ec;

@@ -54,9 +54,13 @@ struct Curves {
   std::vector<CurveSeries> series;
 };
 
+// A run the tables leave out. The reason is the same for a run not started and one half-way
+// ("not finished"), so that committed tables made while a sweep runs equal a fresh collect of the
+// committed (finished) run files; `progress` says how far a partial run got (stderr only).
 struct LeftOut {
   std::string run_id;
-  std::string reason;  // "not started", "partial: step 1200 of 100000", "failed at train: ..."
+  std::string reason;    // "not finished", "failed at train: ..."
+  std::string progress;  // "", "step 1200 of 100000", "trained, not yet evaluated on rbf"
 };
 
 struct Collected {
@@ -87,6 +91,7 @@ struct CollectOptions {
 struct CollectResult {
   std::string markdown;            // the tables, also printed on stdout
   std::vector<std::string> files;  // written files
+  std::vector<LeftOut> partial;    // runs under way, with their progress
 };
 
 // aggregate_sweep, then the tables (result_tables.hpp) and, with options.plots, the plots.

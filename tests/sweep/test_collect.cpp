@@ -118,7 +118,7 @@ TEST_CASE("the tables: Markdown and LaTeX bold the best mean per column; CSV and
   const std::string md = tables_markdown(c);
   CHECK(md.find("| Transformer + CA |  | 60.0 ± 14.1 | 2 | 8.00 | 100.0 | **11.0** |") != std::string::npos);
   CHECK(md.find("| ReTreever (TCA) |  | **85.0 ± 7.1** | 2 | **4.00** | **50.0** | 21.0 |") != std::string::npos);
-  CHECK(md.find("missing `" + s.runs[4].run_id + "`: not started") != std::string::npos);
+  CHECK(md.find("missing `" + s.runs[4].run_id + "`: not finished") != std::string::npos);
   const std::string tex = tables_latex(c);
   CHECK(tex.find("\\toprule") != std::string::npos);
   CHECK(tex.find("\\textbf{85.0 $\\pm$ 7.1}") != std::string::npos);
