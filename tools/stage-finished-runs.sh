@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Stages a sweep's committable files for git (issue 19: commit each finished run as it completes):
+# the plan (index.jsonl, sweep.json, grid.json, commands.txt, sweep.sbatch), the collected tables and
+# plots, and the small files of every run whose sweep_run.json says done or failed. Runs still under
+# way are left out (a clean clone's `tca sweep run` starts them afresh; their checkpoints are
+# git-ignored anyway). Run `tca sweep collect DIR --plots` first, so that the tables match.
+#
+# usage: tools/stage-finished-runs.sh results/gp [results/copy ...]
+set -euo pipefail
+for dir in "$@"; do
+  [ -f "$dir/index.jsonl" ] || { echo "stage-finished-runs: error: $dir is not a sweep directory (no index.jsonl)" >&2; exit 2; }
+  git add -- "$dir/index.jsonl" "$dir/sweep.json" "$dir/grid.json" "$dir/commands.txt" "$dir/sweep.sbatch"
+  for sub in tables plots; do
+    [ -d "$dir/$sub" ] && git add -A -- "$dir/$sub"
+  done
+  staged=0
+  for run in "$dir"/runs/*/; do
+    [ -f "$run/sweep_run.json" ] || continue
+    if grep -Eq '"state": "(done|failed)"' "$run/sweep_run.json"; then
+      git add -- "$run"
+      staged=$((staged + 1))
+    fi
+  done
+  echo "stage-finished-runs: $dir: $staged finished run(s) staged"
+done
