@@ -22,7 +22,9 @@
 #   TCA_FRESH_KEEP=1, TCA_FRESH_NO_CACHE=1, TCA_FRESH_CACHE=FILE
 #   TCA_FRESH_CACHE_MAX_DAYS   rebuild the cached base when older than this (default 30)
 #   TCA_FRESH_WORKDIR          where the root is made (default /var/tmp; needs TCA_FRESH_MIN_FREE_GB)
-#   TCA_FRESH_MIN_FREE_GB      free space required there (default 4; a run uses about 2 GB)
+#   TCA_FRESH_MIN_FREE_GB      free disk space required there (default 4; a root grows to about 2 GB)
+#   TCA_FRESH_TMPFS=auto|1|0   the root in a tmpfs of TCA_FRESH_TMPFS_GB (default 4) GB inside the
+#                              work dir: auto = when 6 GB of memory more than that are available
 #   TCA_FRESH_OUT              where the log goes (default fresh-machine-out/ in the repository)
 #   TCA_FRESH_STEP_TIMEOUT     seconds before a hung step is killed (default 2400)
 #   TCA_FRESH_RETRIES, TCA_FRESH_RETRY_PAUSE   download attempts and the pause between (3, 20 s)
@@ -42,6 +44,8 @@ CACHE=${TCA_FRESH_CACHE:-/var/cache/tca-fresh-machine/bookworm-apt.tar}
 CACHE_MAX_DAYS=${TCA_FRESH_CACHE_MAX_DAYS:-30}
 WORK_PARENT=${TCA_FRESH_WORKDIR:-/var/tmp}
 MIN_FREE_GB=${TCA_FRESH_MIN_FREE_GB:-4}
+TMPFS=${TCA_FRESH_TMPFS:-auto}
+TMPFS_GB=${TCA_FRESH_TMPFS_GB:-4}
 OUT=${TCA_FRESH_OUT:-$REPO/fresh-machine-out}
 STEP_TIMEOUT=${TCA_FRESH_STEP_TIMEOUT:-2400}
 RETRIES=${TCA_FRESH_RETRIES:-3}
@@ -97,7 +101,10 @@ run() {
     done >>"$LOG" &
   wait $!
   [ -f "$rcfile" ] || return 1
-  return "$(cat "$rcfile")"
+  local rc
+  rc=$(cat "$rcfile")
+  case "$rc" in 124|137) echo "  (killed: the step took more than $STEP_TIMEOUT s)" >>"$LOG" ;; esac
+  return "$rc"
 }
 
 # retry CMD...: run, up to RETRIES attempts with a pause between (for steps that download).
@@ -130,17 +137,21 @@ bind() {  # bind SRC: mounts the host's SRC at the same place in the root, and r
 }
 
 procs_under() {  # processes whose root directory is $1 or below it (chroots of this run)
-  local p r
-  for p in /proc/[0-9]*; do
-    r=$(readlink "$p/root" 2>/dev/null) || continue
-    if [ "$r" = "$1" ] || [[ "$r" == "$1"/* ]]; then echo "${p#/proc/}"; fi
+  find /proc/[0-9]*/root -maxdepth 0 \( -lname "$1" -o -lname "$1/*" \) 2>/dev/null | cut -d/ -f3
+}
+
+umount_all_under() {  # unmounts everything at or below $1, deepest first (lazily if busy)
+  local m
+  for m in $(mounts_under "$1" | tac); do
+    umount "$m" 2>>"$LOG" || { say "umount $m failed; detaching it lazily"; umount -l "$m" 2>>"$LOG"; }
   done
 }
 
 cleanup() {
-  local rc=$? m i sig pids times
+  local rc=$? m i sig pids times keep=0 t0 left
   set +e
   trap '' INT TERM
+  [ "$rc" -eq 0 ] || [ "$KEEP" != 1 ] || [ -z "$ROOT" ] || [ ! -d "$ROOT" ] || keep=1
   if [ -n "$WORK" ] && [ -d "$WORK" ]; then
     # Processes still running inside the root (a step killed half-way) keep the mounts busy: end
     # them, found by their root directory (only what this run started can live in its root).
@@ -153,24 +164,27 @@ cleanup() {
       sleep 2
     done
   fi
+  [ "$TMPFS" != 1 ] || [ -z "$ROOT" ] || ! mountpoint -q "$ROOT" ||
+    say "the root's tmpfs holds $(df -Pm "$ROOT" | awk 'NR == 2 { print $3 }') MB"
   for (( i = ${#MOUNTED[@]} - 1; i >= 0; i-- )); do
     m=${MOUNTED[i]}
+    [ "$keep" = 0 ] || [ "$m" != "$ROOT" ] || continue   # a kept root keeps its tmpfs
     umount "$m" 2>>"$LOG" || { say "umount $m failed; detaching it lazily"; umount -l "$m" 2>>"$LOG"; }
   done
-  if [ -n "$WORK" ] && [ -n "$(mounts_under "$WORK")" ]; then
+  left=""   # mounts still under the work dir (a kept root's own tmpfs aside)
+  [ -z "$WORK" ] || left=$(mounts_under "$WORK" | { if [ "$keep" = 1 ]; then grep -vxF "$ROOT"; else cat; fi; })
+  if [ -z "$WORK" ] || [ ! -d "$WORK" ]; then
+    :
+  elif [ -n "$left" ]; then
     # Never remove a tree that still has the host's /dev or /sys mounted inside it.
-    say "warning: still mounted under $WORK, so it is left in place: $(mounts_under "$WORK" | tr '\n' ' ')"
-  elif [ -n "$WORK" ] && [ -d "$WORK" ]; then
-    if [ "$rc" -ne 0 ] && [ "$KEEP" = 1 ] && [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
-      touch "$WORK/kept"
-      say "root kept for inspection (--keep): chroot $ROOT bash; remove with rm -rf --one-file-system $WORK"
-    else
-      # (A run's root holds about 2 GB; removing it took up to 100 s on a busy disk here.)
-      local t0=$SECONDS used
-      used=$(df -Pm "$WORK" | awk 'NR == 2 { print $3 }')
-      rm -rf --one-file-system "$WORK"
-      say "root removed (about $(( used - $(df -Pm "$WORK_PARENT" | awk 'NR == 2 { print $3 }') )) MB) in $(( SECONDS - t0 )) s"
-    fi
+    say "warning: still mounted under $WORK, so it is left in place: ${left//$'\n'/ }"
+  elif [ "$keep" = 1 ]; then
+    touch "$WORK/kept"
+    say "root kept (--keep): chroot $ROOT bash; remove with: umount $ROOT (if a tmpfs); rm -rf --one-file-system $WORK"
+  else
+    t0=$SECONDS
+    rm -rf --one-file-system "$WORK"
+    [ "$TMPFS" = 1 ] || say "root removed in $(( SECONDS - t0 )) s"
   fi
   if [ "$rc" -eq 0 ] && [ -n "$RESULT" ]; then
     times=$(printf '%s; ' "${TIMES[@]}")
@@ -178,9 +192,9 @@ cleanup() {
     echo "fresh-machine-test: PASS ($RESULT) in $(( SECONDS - START )) s, log $LOG"
   else
     [ "$rc" -ne 0 ] || rc=1
-    if [ -s "$LOG" ]; then
-      echo "---- last lines of $LOG ----"
-      tail -n 40 "$LOG"
+    if grep -q '^  ' "$LOG"; then   # the failing command's own last lines
+      echo "---- last output lines in $LOG ----"
+      grep '^  ' "$LOG" | tail -n 40
       echo "----"
     fi
     echo "fresh-machine-test: FAIL at $STAGE${REASON:+: $REASON} (see $LOG)"
@@ -208,11 +222,12 @@ mkdir -p "$WORK_PARENT"
 for old in "$WORK_PARENT"/tca-fresh-machine.*; do
   if [ ! -f "$old/pid" ] || [ -e "$old/kept" ]; then continue; fi
   ! kill -0 "$(cat "$old/pid")" 2>/dev/null || continue
+  say "removing $old, left by an earlier run that did not finish"
+  umount_all_under "$old"
   if [ -z "$(mounts_under "$old")" ]; then
-    say "removing $old, left by an earlier run that did not finish"
     rm -rf --one-file-system "$old"
   else
-    say "warning: $old, left by an earlier run, still has mounts; leaving it"
+    say "warning: $old still has mounts; leaving it"
   fi
 done
 free_kb=$(df -Pk "$WORK_PARENT" | awk 'NR == 2 { print $4 }')
@@ -221,11 +236,27 @@ if [ "$free_kb" -lt $(( MIN_FREE_GB * 1048576 )) ]; then
   fail "not enough disk space: $free_gb GB free in $WORK_PARENT, need $MIN_FREE_GB GB (set TCA_FRESH_WORKDIR to a roomier place)"
 fi
 say "$free_gb GB free in $WORK_PARENT (need $MIN_FREE_GB GB)"
+# A tmpfs root: its removal is an unmount, and dpkg's fsyncs and the extraction cost nothing, where
+# on this VM's busy disk removing a used root took up to 2 minutes.
+mem_gb=$(awk '/^MemAvailable:/ { printf "%d", $2 / 1048576 }' /proc/meminfo)
+if [ "$TMPFS" = auto ]; then
+  if [ "$mem_gb" -ge $(( TMPFS_GB + 6 )) ]; then TMPFS=1; else TMPFS=0; fi
+fi
+if [ "$TMPFS" = 1 ]; then
+  say "root in a $TMPFS_GB GB tmpfs ($mem_gb GB of memory available)"
+else
+  say "root on disk in $WORK_PARENT"
+fi
 # The root's path without symlinks, as /proc/PID/root shows it (the clean-up compares the two).
 WORK=$(cd "$(mktemp -d "$WORK_PARENT/tca-fresh-machine.XXXXXX")" && pwd -P)
 echo $$ >"$WORK/pid"
 ROOT=$WORK/root
 IN_ROOT=(chroot "$ROOT" /usr/bin/env -i "${CHROOT_ENV[@]}")   # a command inside, clean environment
+mkdir "$ROOT"
+if [ "$TMPFS" = 1 ]; then
+  mount -t tmpfs -o "size=${TMPFS_GB}g,mode=0755" tmpfs "$ROOT"
+  MOUNTED+=("$ROOT")
+fi
 
 # ---- the bare Debian 12 root --------------------------------------------------------------------
 if ! command -v mmdebstrap >/dev/null; then
@@ -266,14 +297,13 @@ for attempt in 1 2; do
     [ "$NO_CACHE" = 1 ] || say "base root cached as $BASE"
   fi
   step_begin "extract the base root"
-  mkdir -p "$ROOT"
   if run tar -C "$ROOT" --numeric-owner -xpf "$BASE"; then
     step_end
     break
   fi
   [ "$attempt" -eq 1 ] || fail "cannot extract $BASE"
   say "base root tarball $BASE is unreadable; making it again"
-  rm -rf --one-file-system "$ROOT"
+  find "$ROOT" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
   rm -f "$BASE"
 done
 [ "$NO_CACHE" = 1 ] && rm -f "$BASE"
@@ -328,7 +358,7 @@ part=$(tail -n +"$first_line" "$LOG")
 counts=$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' <<<"$part" | tail -n 1)
 passed=""
 [ -z "$counts" ] || passed="$(( ${counts#* } - ${counts% *} ))/${counts#* }"
-stamp_of() { grep -m1 -E "$1" <<<"$part" | sed -n 's/^  \[ *\([0-9]*\) s\].*/\1/p'; }
+stamp_of() { { grep -m1 -E "$1" <<<"$part" || true; } | sed -n 's/^  \[ *\([0-9]*\) s\].*/\1/p'; }
 t_build=$(stamp_of '^  \[ *[0-9]+ s\] \[ *[0-9]+%\]')   # cmake --build's first "[  1%]" line
 t_ctest=$(stamp_of 'Test project ')                       # ctest's first line
 phases=""
@@ -352,7 +382,8 @@ if [ "$status" -ne 0 ]; then
   cp -r "$SRC/demo-out/logs" "$OUT/demo-logs" 2>/dev/null && say "the demo's logs copied to $OUT/demo-logs"
   fail "exit status $status"
 fi
-tail -n +"$first_line" "$LOG" | grep -q 'Run directories' || fail "make demo printed no result table"
+awk -v n="$first_line" 'NR >= n && /Run directories/ { found = 1 } END { exit !found }' "$LOG" ||
+  fail "make demo printed no result table"
 step_end
 
 RESULT="make test $passed, make demo ok"
