@@ -385,11 +385,17 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
     for (size_t i = 0; i < n; ++i) {
       if (state[i] != State::Pending) continue;
       const PlannedRun& r = sweep.runs[i];
-      if (r.match_run_id.empty() || matched_latents(sweep, r)) return i;
-      if (dependency_failed(sweep, r)) {
+      std::string cause;
+      try {
+        if (r.match_run_id.empty() || matched_latents(sweep, r)) return i;
+        if (dependency_failed(sweep, r)) cause = "the TCA run it is matched to failed: " + r.match_run_id;
+      } catch (const Error& e) {  // a malformed result of the TCA run: this run cannot start
+        cause = e.what();
+      }
+      if (!cause.empty()) {
         write_sweep_record(sweep.run_dir(r), {{"state", "failed"}, {"run_id", r.run_id}, {"stage", "match"}, {"exit_code", kExitFailure},
-                                              {"error", "the TCA run it is matched to failed: " + r.match_run_id}});
-        report.line("FAILED " + r.run_id + ": the TCA run it is matched to failed (" + r.match_run_id + ")");
+                                              {"error", cause}});
+        report.line("FAILED " + r.run_id + ": " + cause);
         state[i] = State::Finished;
         outcome[i] = Outcome::Failed;
         ++finished;
