@@ -26,19 +26,7 @@ dir=$(mktemp -d /tmp/tca-slurm.XXXXXX) || { echo "cluster_selftest: 0 passed, 1 
 jobs=$dir/jobs
 mkdir -p "$jobs"
 
-finish() {
-  local rc=$?
-  slurm_down || true
-  if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
-    echo "kept for inspection: $dir"
-  elif [ -z "${KEEP:-}" ]; then
-    rm -rf "$dir"
-  fi
-}
-trap finish EXIT
-# A signal (Ctrl-C, CI timeout) still tears the cluster down through the EXIT trap.
-trap 'exit 130' INT
-trap 'exit 143' TERM
+slurm_exit_trap  # tears the cluster down however the test ends; keeps $dir when it failed
 
 show_failure_context() {
   slurm_dump_logs

@@ -399,3 +399,21 @@ slurm_wait_jobs() {
     sleep 1
   done
 }
+
+# For the tests: on exit (also after Ctrl-C or a CI timeout, through the EXIT trap) stop the
+# cluster, then keep the test's directory $dir for inspection when the test failed ($failed > 0
+# or a non-zero exit) and remove it otherwise (unless KEEP is set).
+_slurm_finish() {
+  local rc=$?
+  slurm_down || true
+  if [ "${failed:-0}" -gt 0 ] || [ "$rc" -ne 0 ]; then
+    echo "kept for inspection: $dir"
+  elif [ -z "${KEEP:-}" ]; then
+    rm -rf "$dir"
+  fi
+}
+slurm_exit_trap() {
+  trap _slurm_finish EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}

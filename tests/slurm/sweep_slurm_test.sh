@@ -44,18 +44,7 @@ psweep=$dir/preempt
 cp "$tca" "$dir/tca" || fatal "cannot copy $tca to $dir/tca"
 tca=$dir/tca
 
-finish() {
-  local rc=$?
-  slurm_down || true
-  if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
-    echo "kept for inspection: $dir"
-  elif [ -z "${KEEP:-}" ]; then
-    rm -rf "$dir"
-  fi
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+slurm_exit_trap  # tears the cluster down however the test ends; keeps $dir when it failed
 
 # On failure: the daemons' logs, the job outputs and each run's own record of what went wrong.
 show_failure_context() {

@@ -40,6 +40,15 @@ void finish_run(const Sweep& s, const PlannedRun& r, double accuracy, double tok
                     "{\"step\":10,\"split\":\"eval\",\"accuracy\":" + std::to_string(accuracy) + ",\"wall_s\":29.0}\n");
 }
 
+// Seeds 0 and 1 of both methods (index order: seed 0 (ca, tca), seed 1 (ca, tca), seed 2 ...):
+// CA accuracy 0.5 and 0.7 at 8 tokens, TCA 0.9 and 0.8 at 4 tokens.
+void finish_two_seeds(const Sweep& s) {
+  finish_run(s, s.runs[0], 0.5, 8, 10);
+  finish_run(s, s.runs[2], 0.7, 8, 12);
+  finish_run(s, s.runs[1], 0.9, 4, 20);
+  finish_run(s, s.runs[3], 0.8, 4, 22);
+}
+
 Sweep make_sweep(const test::TempDir& tmp) {
   const std::string dir = tmp.file("s");
   const Grid g = expand_grid(json::parse(kGrid), "grid.json", [](const std::string&) { return true; });
@@ -71,11 +80,7 @@ TEST_CASE("aggregate: mean, sample standard deviation, n") {
 TEST_CASE("collect averages finished runs over seeds and lists missing and failed runs apart") {
   test::TempDir tmp;
   const Sweep s = make_sweep(tmp);
-  // Index order: seed 0 (ca, tca), seed 1 (ca, tca), seed 2 (ca, tca).
-  finish_run(s, s.runs[0], 0.5, 8, 10);
-  finish_run(s, s.runs[2], 0.7, 8, 12);
-  finish_run(s, s.runs[1], 0.9, 4, 20);
-  finish_run(s, s.runs[3], 0.8, 4, 22);
+  finish_two_seeds(s);
   // Seed 2: CA failed, TCA half-way (not in the means).
   std::filesystem::create_directories(s.run_dir(s.runs[4]));
   write_json_atomically(s.run_dir(s.runs[4]) + "/status.json", {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is nan"}});
@@ -110,10 +115,7 @@ TEST_CASE("collect averages finished runs over seeds and lists missing and faile
 TEST_CASE("the tables: Markdown and LaTeX bold the best mean per column; CSV and JSON carry every aggregate") {
   test::TempDir tmp;
   const Sweep s = make_sweep(tmp);
-  finish_run(s, s.runs[0], 0.5, 8, 10);
-  finish_run(s, s.runs[2], 0.7, 8, 12);
-  finish_run(s, s.runs[1], 0.9, 4, 20);
-  finish_run(s, s.runs[3], 0.8, 4, 22);
+  finish_two_seeds(s);
   const Collected c = aggregate_sweep(s);
   const std::string md = tables_markdown(c);
   CHECK(md.find("| Transformer + CA |  | 60.0 ± 14.1 | 2 | 8.00 | 100.0 | **11.0** |") != std::string::npos);
