@@ -8,7 +8,8 @@ PKGS=(cmake g++ make git
       zlib1g-dev
       hdf5-tools python3-h5py      # h5dump / h5py: the compatibility tests read our files with them
       dataset-fashion-mnist        # the image-completion data (tca.md section 6)
-      gnuplot-nox)                 # `tca sweep collect --plots` draws its SVG/PNG plots with gnuplot
+      gnuplot-nox                  # `tca sweep collect --plots` draws its SVG/PNG plots with gnuplot
+      libcairo2-dev pkg-config)    # lib/viz: pictures of what a query attended to, PNG and SVG from one code path
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
