@@ -37,9 +37,15 @@ Figure::Figure(double width, double height) : width_(width), height_(height) {
   cairo_set_line_join(cr_, CAIRO_LINE_JOIN_ROUND);
 }
 
+Figure::Figure(Figure&& other) noexcept
+    : width_(other.width_), height_(other.height_), recording_(other.recording_), cr_(other.cr_) {
+  other.recording_ = nullptr;
+  other.cr_ = nullptr;
+}
+
 Figure::~Figure() {
-  cairo_destroy(cr_);
-  cairo_surface_destroy(recording_);
+  if (cr_) cairo_destroy(cr_);
+  if (recording_) cairo_surface_destroy(recording_);
 }
 
 void Figure::fill_rect(double x, double y, double w, double h, Rgb fill) {

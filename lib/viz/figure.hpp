@@ -35,6 +35,8 @@ class Figure {
   ~Figure();
   Figure(const Figure&) = delete;
   Figure& operator=(const Figure&) = delete;
+  Figure(Figure&& other) noexcept;
+  Figure& operator=(Figure&&) = delete;
 
   double width() const { return width_; }
   double height() const { return height_; }
