@@ -85,6 +85,14 @@ wait "$copy_lane" || failed=1
 wait "$gp_lane" || failed=1
 [ "$failed" -eq 0 ] || exit 1
 
+# What the queries looked at (issue 22): one picture per task, and the tree of one context set.
+say "drawing the retrievals (tca show)"
+"$TCA" show --run "$OUT/copy/tca" --compare "$OUT/copy/ca" --data "$OUT/copy_eval.h5" --out "$OUT/copy-retrieval.png" \
+  --tree-out "$OUT/copy-tree.png" >"$LOGS/show.log" 2>&1 &&
+  "$TCA" show --run "$OUT/gp/tca" --compare "$OUT/gp/ca" "$OUT/gp/perceiver" --data "$OUT/gp_eval.h5" \
+    --out "$OUT/gp-retrieval.png" --tree-out "$OUT/gp-tree.png" >>"$LOGS/show.log" 2>&1 ||
+  { echo "demo: error: tca show failed; see $LOGS/show.log" >&2; exit 1; }
+
 say "finished in $(( $(date +%s) - start ))s"
 echo
 echo "Copy task (T = $COPY_T: N = $(( COPY_T / 2 )) context tokens, $COPY_STEPS steps) and GP regression (rbf, N = 3..46, $GP_STEPS steps);"
@@ -94,3 +102,4 @@ echo
   "$OUT/gp/ca" "$OUT/gp/tca" "$OUT/gp/tca-stored-trees.json" "$OUT/gp/perceiver"
 echo
 echo "Run directories (config.json, metrics.jsonl, checkpoint.h5, eval.json, status.json): $OUT/<task>/<method>"
+echo "What each query attended to (tca show): $OUT/copy-retrieval.png $OUT/gp-retrieval.png; trees: $OUT/copy-tree.png $OUT/gp-tree.png"

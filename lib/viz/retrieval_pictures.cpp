@@ -39,7 +39,7 @@ void image_panel(Figure& f, double x, double y, double cell, const ImagePicture&
       Rgb col = colours::kHidden;
       if (!shown || (*shown)[static_cast<size_t>(px)]) {
         if (std_map) {
-          const double v = clamp01(values[static_cast<size_t>(px * p.channels)] * 4);
+          const double v = clamp01(values[static_cast<size_t>(px * p.channels)]);
           col = Rgb{1 - v * 0.2, 1 - v * 0.8, 1 - v};  // white -> dark orange
         } else if (p.channels >= 3) {
           const size_t i = static_cast<size_t>(px * p.channels);
@@ -81,9 +81,18 @@ void draw_image_picture(Figure& f, const ImagePicture& p) {
   for (int64_t px : p.context_pixel) context[static_cast<size_t>(px)] = true;
   double y = 50;
   image_panel(f, gap, y, cell, p, p.truth, &context, fmt::format("context ({} pixels)", p.context_pixel.size()));
-  image_panel(f, gap + (pw + gap), y, cell, p, p.truth, nullptr, "target image");
+  std::vector<bool> known = context;
+  for (int64_t px : p.target_pixel) known[static_cast<size_t>(px)] = true;
+  image_panel(f, gap + (pw + gap), y, cell, p, p.truth, p.target_pixel.empty() ? nullptr : &known,
+              p.target_pixel.empty() ? "image" : fmt::format("context + {} targets", p.target_pixel.size()));
   if (!p.mean.empty()) image_panel(f, gap + 2 * (pw + gap), y, cell, p, p.mean, nullptr, "TCA mean");
-  if (!p.std.empty()) image_panel(f, gap + 3 * (pw + gap), y, cell, p, p.std, nullptr, "TCA std", true);
+  if (!p.std.empty()) {
+    // Shaded relative to the largest std of the picture (the scale is in the title).
+    const float top = std::max(1e-6f, *std::max_element(p.std.begin(), p.std.end()));
+    std::vector<float> scaled(p.std.size());
+    for (size_t i = 0; i < p.std.size(); ++i) scaled[i] = p.std[i] / top;
+    image_panel(f, gap + 3 * (pw + gap), y, cell, p, scaled, nullptr, fmt::format("TCA std (max {:.3f})", top), true);
+  }
   for (const auto& q : p.queries) {
     y += ph + gap + 12;
     // TCA: the context faintly, the siblings' regions (orange), the leaf's tokens (red), the query.
@@ -110,7 +119,7 @@ void draw_image_picture(Figure& f, const ImagePicture& p) {
     }
     f.text(gap + 2 * (pw + gap), y + 14, fmt::format("query pixel ({}, {})", q.pixel / p.width, q.pixel % p.width), 10);
     f.fill_rect(gap + 2 * (pw + gap), y + 26, 10, 10, colours::kLeaf);
-    f.text(gap + 2 * (pw + gap) + 14, y + 35, fmt::format("TCA: the leaf's {} tokens", q.tca.leaf.size()), 9);
+    f.text(gap + 2 * (pw + gap) + 14, y + 35, fmt::format("TCA: the leaf's {} token{}", q.tca.leaf.size(), q.tca.leaf.size() == 1 ? "" : "s"), 9);
     f.fill_rect(gap + 2 * (pw + gap), y + 42, 10, 10, colours::kSibling);
     f.text(gap + 2 * (pw + gap) + 14, y + 51, fmt::format("TCA: {} unpicked siblings' regions", q.tca.siblings.size()), 9);
     f.fill_rect(gap + 2 * (pw + gap), y + 58, 10, 10, colours::kCa);

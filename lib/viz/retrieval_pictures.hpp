@@ -21,8 +21,9 @@ struct RetrievalMarks {
 // TCA retrieved set drawn on the image beside CA's attention map for the same query.
 struct ImagePicture {
   int64_t height = 0, width = 0, channels = 1;
-  std::vector<float> truth;               // [H * W * C], values in [-0.5, 0.5]
+  std::vector<float> truth;               // [H * W * C], values in [-0.5, 0.5] (where known)
   std::vector<int64_t> context_pixel;     // per context token: its pixel (row * W + column)
+  std::vector<int64_t> target_pixel;      // the task's target pixels: truth is known on context + targets
   std::vector<float> mean, std;           // TCA's prediction [H * W * C] (std may be empty)
   struct Query {
     int64_t pixel = 0;
