@@ -29,9 +29,10 @@
 #   TCA_FRESH_STEP_TIMEOUT     seconds before a hung step is killed (default 2400)
 #   TCA_FRESH_RETRIES, TCA_FRESH_RETRY_PAUSE   download attempts and the pause between (3, 20 s)
 #
-# Needs root (mount, chroot) and network access to the Debian mirror. Takes about 12 minutes on
-# 2 cores (most of it the build and the demo); the full log is kept outside the root, and the
-# last line printed is the one-line summary:
+# Needs root (mount, chroot) and network access to the Debian mirror. Measured on 2 cores shared
+# with other builds: 1046 s and 1965 s, nearly all of it the build and the demo (mmdebstrap about
+# 70 s when the cached base is made). The full log is kept outside the root, and the last line
+# printed is the one-line summary:
 #     fresh-machine-test: PASS (make test 323/323, make demo ok) in 812 s, log ...
 #     fresh-machine-test: FAIL at make test (see ...)
 # shellcheck disable=SC2317  # cleanup and the helpers it calls run from the EXIT trap
@@ -375,15 +376,12 @@ fi
 step_end "$passed passed${phases:+; $phases}"
 
 step_begin "make demo"
-first_line=$(( $(wc -l <"$LOG") + 1 ))
 run "${IN_ROOT[@]}" bash -c "cd $SRC_IN_ROOT && make demo" || status=$?
 if [ "$status" -ne 0 ]; then
   rm -rf "$OUT/demo-logs"
   cp -r "$SRC/demo-out/logs" "$OUT/demo-logs" 2>/dev/null && say "the demo's logs copied to $OUT/demo-logs"
   fail "exit status $status"
 fi
-awk -v n="$first_line" 'NR >= n && /Run directories/ { found = 1 } END { exit !found }' "$LOG" ||
-  fail "make demo printed no result table"
 step_end
 
 RESULT="make test $passed, make demo ok"
