@@ -163,7 +163,7 @@ int run_build_tree(int argc, char** argv) {
       const TreeShape shape(N, b);
       const Tensor perm = context_order(batch.xc, heuristic);
       std::optional<TcaIndex> index;
-      if (model) index = model->build_index(batch, true);
+      if (model) index = model->index(batch, true);
       for (int64_t t = 0; t < B; ++t) {
         TaskTree tree;
         tree.shape = shape;

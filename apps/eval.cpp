@@ -132,7 +132,8 @@ int run_eval(int argc, char** argv) {
     ReTreeverModel& m = retreever_of(run, "--full");
     inference = full ? "full" : "greedy";
     BatchInference bi;
-    bi.predict = [&](const Batch& batch) { return full ? m.infer(batch, true) : m.predict(batch); };
+    const TcaReadout readout = full ? TcaReadout::full : TcaReadout::greedy;
+    bi.predict = [&](const Batch& batch) { return m.answer(m.index(batch), batch, readout); };
     summary = evaluate_inference(m.metric_name(), reader, max_batches, bi);
   } else {
     ReTreeverModel& m = retreever_of(run, "--trees");
@@ -155,7 +156,7 @@ int run_eval(int argc, char** argv) {
       trees.read_memory(first_task, batch.batch_size(), shape, memory, mask);
       first_task += batch.batch_size();
     };
-    bi.predict = [&](const Batch& batch) { return m.answer(m.index_from_memory(shape, memory, mask), batch); };
+    bi.predict = [&](const Batch& batch) { return m.answer(m.decoder.index_from_memory(shape, memory, mask), batch); };
     summary = evaluate_inference(m.metric_name(), reader, max_batches, bi);
   }
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
