@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "autograd/gathered_attention.hpp"
+#include "autograd/ops.hpp"
 #include "core/error.hpp"
 
 namespace tca {

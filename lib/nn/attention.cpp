@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autograd/short_attention.hpp"
+#include "autograd/ops.hpp"
 #include "core/error.hpp"
 
 namespace tca::nn {
