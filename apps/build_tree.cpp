@@ -29,24 +29,24 @@ namespace tca::cli {
 namespace {
 
 void declare_options(Options& o) {
-  o.add<std::string>(Group::Data, "data", "task file whose context sets get trees").value_name("FILE.h5").required();
-  o.add<int64_t>(Group::Model, "branch-factor", "branching factor b (default 2; with --checkpoint: the run's)").min(2);
-  o.add<std::string>(Group::Model, "heuristic",
+  o.add<std::string>(Group::data, "data", "task file whose context sets get trees").value_name("FILE.h5").required();
+  o.add<int64_t>(Group::model, "branch-factor", "branching factor b (default 2; with --checkpoint: the run's)").min(2);
+  o.add<std::string>(Group::model, "heuristic",
                      "context ordering (default: the data's default ordering; with --checkpoint: the run's)")
       .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
-  o.add<std::string>(Group::Model, "checkpoint",
+  o.add<std::string>(Group::model, "checkpoint",
                      "a TCA run directory: also store its node embeddings and encoded leaf tokens")
       .value_name("RUN_DIR");
-  o.add<std::string>(Group::Output, "out", "trees file; an existing one keeps its other trees (rewritten, then renamed)")
+  o.add<std::string>(Group::output, "out", "trees file; an existing one keeps its other trees (rewritten, then renamed)")
       .value_name("TREES.h5")
       .required();
-  o.add<std::string>(Group::Output, "name", "tree name under /trees (default HEURISTIC_bB, e.g. sort_x1_b2)")
+  o.add<std::string>(Group::output, "name", "tree name under /trees (default HEURISTIC_bB, e.g. sort_x1_b2)")
       .value_name("NAME")
       .check([](const std::string& n) {
         const bool ok = !n.empty() && n.find('/') == std::string::npos && n != "." && n != "..";
         return ok ? std::string() : std::string("expected a non-empty name without '/'");
       });
-  o.add<std::string>(Group::Output, "progress", std::string("auto"), "progress display on stderr")
+  o.add<std::string>(Group::output, "progress", std::string("auto"), "progress display on stderr")
       .choices({"auto", "bar", "lines", "none"})
       .transient();
 }

@@ -119,7 +119,7 @@ std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run
 
 bool dependency_failed(const Sweep& sweep, const PlannedRun& run) {
   const PlannedRun* tca = sweep.find(run.match_run_id);
-  return tca && read_run_record(sweep, *tca).progress == RunProgress::Failed;
+  return tca && read_run_record(sweep, *tca).progress == RunProgress::failed;
 }
 
 void check_child(const ChildResult& r, const std::string& stage, const std::string& log) {
@@ -268,10 +268,10 @@ int exit_code_for_stop() {
 Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, Reporter& report, Estimates& est,
                    const std::string& position) {
   const PlannedRun& run = sweep.runs[index];
-  if (read_run_record(sweep, run).progress == RunProgress::Done) return Outcome::AlreadyDone;
+  if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::AlreadyDone;
   FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"), false);
   if (!lock.held()) return Outcome::Busy;
-  if (read_run_record(sweep, run).progress == RunProgress::Done) return Outcome::AlreadyDone;
+  if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::AlreadyDone;
   if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::Waiting;
   const auto estimate = est.seconds(run.config);
   report.line(fmt::format("start {} {} (index {}{})", position, run.run_id, index,
@@ -348,7 +348,7 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
   std::vector<Outcome> outcome(n, Outcome::Waiting);
   size_t already = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (read_run_record(sweep, sweep.runs[i]).progress == RunProgress::Done) {
+    if (read_run_record(sweep, sweep.runs[i]).progress == RunProgress::done) {
       state[i] = State::Finished;
       outcome[i] = Outcome::AlreadyDone;
       ++already;

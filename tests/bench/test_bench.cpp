@@ -15,9 +15,9 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "data/gp_task.hpp"
-#include "eval/bench.hpp"
-#include "eval/bench_setup.hpp"
-#include "eval/inference_paths.hpp"
+#include "bench/bench.hpp"
+#include "bench/bench_setup.hpp"
+#include "bench/inference_paths.hpp"
 #include "io/json_io.hpp"
 
 using namespace tca;

@@ -1,4 +1,4 @@
-#include "eval/inference_paths.hpp"
+#include "bench/inference_paths.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -12,11 +12,11 @@
 #include <fmt/format.h>
 
 #include "autograd/ops.hpp"
-#include "eval/bench.hpp"
-#include "eval/bench_reference.hpp"
-#include "eval/bench_setup.hpp"
-#include "eval/inference_paths.hpp"
-#include "eval/memory_usage.hpp"
+#include "bench/bench.hpp"
+#include "bench/bench_reference.hpp"
+#include "bench/bench_setup.hpp"
+#include "bench/inference_paths.hpp"
+#include "bench/memory_usage.hpp"
 #include "models/tca_retrieval.hpp"
 
 namespace tca::bench {

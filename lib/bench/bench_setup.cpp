@@ -1,4 +1,4 @@
-#include "eval/bench_setup.hpp"
+#include "bench/bench_setup.hpp"
 
 #include <algorithm>
 
