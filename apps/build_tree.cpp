@@ -22,9 +22,15 @@
 #include "options.hpp"
 #include "run_model.hpp"
 #include "train/run_directory.hpp"
-#include "tree_file.hpp"
+#include "data/tree_file.hpp"
 
 namespace tca::cli {
+
+using data::default_tree_name;
+using data::require_trees_file;
+using data::TreeGroupInfo;
+using data::TreeFileWriter;
+using data::TaskTree;
 
 namespace {
 

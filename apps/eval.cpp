@@ -23,9 +23,13 @@
 #include "options.hpp"
 #include "run_model.hpp"
 #include "train/run_directory.hpp"
-#include "tree_file.hpp"
+#include "data/tree_file.hpp"
 
 namespace tca::cli {
+
+using data::TreeGroupReader;
+using data::TreeGroupInfo;
+using data::default_tree_name;
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 namespace tca::bench {
 

@@ -21,7 +21,7 @@
 #include "models/model_config.hpp"
 #include "models/tca_index.hpp"
 #include "models/tca_retrieval.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 #include "nn/encoder_layer.hpp"
 
 namespace tca {

@@ -2,7 +2,7 @@
 // the objective of a forced-path training forward with the REINFORCE rewards held fixed.
 #pragma once
 #include "models/retreever_model.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 namespace tca::testing {
 

@@ -8,7 +8,7 @@
 #include "models/model_test_util.hpp"
 #include "models/retreever_model.hpp"
 #include "models/tca_test_util.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 using namespace tca;
 using namespace tca::testing;
