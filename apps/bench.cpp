@@ -1,7 +1,7 @@
 // `tca bench [--suite train|infer|all] [--out DIR] [--quick] [--repeats N] [--threads T]`
 // (issue 12; conventions.md "Benchmark files"): training ms per step, inference latency per
 // query against N, build time and memory, peak RSS and matmul efficiency, written as
-// DIR/train.json, DIR/infer.json and DIR/summary.md. The measuring code is in lib/eval/bench*.
+// DIR/train.json, DIR/infer.json and DIR/summary.md. The measuring code is in lib/bench/.
 #include <omp.h>
 
 #include <cstdio>
