@@ -1,7 +1,7 @@
 // `tca bench [--suite train|infer|all] [--out DIR] [--quick] [--repeats N] [--threads T]`
 // (issue 12; conventions.md "Benchmark files"): training ms per step, inference latency per
 // query against N, build time and memory, peak RSS and matmul efficiency, written as
-// DIR/train.json, DIR/infer.json and DIR/summary.md. The measuring code is in lib/eval/bench*.
+// DIR/train.json, DIR/infer.json and DIR/summary.md. The measuring code is in lib/bench/.
 #include <omp.h>
 
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include "command.hpp"
 #include "core/error.hpp"
 #include "core/system_info.hpp"
-#include "eval/bench.hpp"
+#include "bench/bench.hpp"
 #include "options.hpp"
 
 namespace tca::cli {
@@ -22,35 +22,35 @@ int run_bench_command(int argc, char** argv) {
   Options options("bench",
                   "Measure training steps, inference latency against N, build time, memory and matmul "
                   "efficiency (issue 12); write DIR/train.json, DIR/infer.json and DIR/summary.md.");
-  options.add<std::string>(Group::Generic, "suite", std::string("all"), "what to measure")
+  options.add<std::string>(Group::generic, "suite", std::string("all"), "what to measure")
       .choices({"train", "infer", "all"});
-  options.add_flag(Group::Generic, "quick",
+  options.add_flag(Group::generic, "quick",
                    "a fast subset: fewer samples, a 1.5 s budget per figure, N up to 2^12, no copy T=256");
-  options.add<int64_t>(Group::Generic, "repeats", int64_t{0},
+  options.add<int64_t>(Group::generic, "repeats", int64_t{0},
                        "kept samples per figure (0 = 5 to 15 within the time budget; --quick: 3 to 5)")
       .min(0)
       .max(1000);
-  options.add<int64_t>(Group::Generic, "threads", int64_t{0},
+  options.add<int64_t>(Group::generic, "threads", int64_t{0},
                        "OpenMP threads (0 = OMP_NUM_THREADS, else every CPU)")
       .min(0)
       .max(1024);
-  options.add<double>(Group::Generic, "budget", 0.0,
+  options.add<double>(Group::generic, "budget", 0.0,
                       "time budget per figure after its minimum samples (0 = 6 s; --quick: 1.5 s)")
       .unit("s")
       .min(0.0);
-  options.add<int64_t>(Group::Data, "max-log2-n", "largest inference N as a power of two (default 20; --quick: 12)")
+  options.add<int64_t>(Group::data, "max-log2-n", "largest inference N as a power of two (default 20; --quick: 12)")
       .range(8, 24);
-  options.add<int64_t>(Group::Data, "min-log2-n", int64_t{8}, "smallest inference N as a power of two").range(2, 24);
-  options.add<std::vector<std::string>>(Group::Data, "tasks",
+  options.add<int64_t>(Group::data, "min-log2-n", int64_t{8}, "smallest inference N as a power of two").range(2, 24);
+  options.add<std::vector<std::string>>(Group::data, "tasks",
                                         "training configurations to run: gp copy128 copy256 (default all; --quick: gp copy128)")
       .value_name("TASK...");
-  options.add<std::vector<std::string>>(Group::Data, "methods", std::vector<std::string>{"ca", "tca", "perceiver"},
+  options.add<std::vector<std::string>>(Group::data, "methods", std::vector<std::string>{"ca", "tca", "perceiver"},
                                         "methods to run (train and infer)")
       .value_name("METHOD...");
-  options.add_flag(Group::Generic, "skip-matmuls", "leave out the matmul efficiency figures of the infer suite");
-  options.add<int64_t>(Group::Data, "queries", int64_t{256}, "queries answered per inference call").range(1, 65536);
-  options.add<int64_t>(Group::Data, "seed", int64_t{0}, "seed of the random weights and data");
-  options.add<std::string>(Group::Output, "out", std::string("results/bench"),
+  options.add_flag(Group::generic, "skip-matmuls", "leave out the matmul efficiency figures of the infer suite");
+  options.add<int64_t>(Group::data, "queries", int64_t{256}, "queries answered per inference call").range(1, 65536);
+  options.add<int64_t>(Group::data, "seed", int64_t{0}, "seed of the random weights and data");
+  options.add<std::string>(Group::output, "out", std::string("results/bench"),
                            "output directory (created if missing; a partial run replaces its suite's file, so "
                            "give partial runs a directory of their own)")
       .value_name("DIR");

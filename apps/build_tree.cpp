@@ -22,31 +22,37 @@
 #include "options.hpp"
 #include "run_model.hpp"
 #include "train/run_directory.hpp"
-#include "tree_file.hpp"
+#include "data/tree_file.hpp"
 
 namespace tca::cli {
+
+using data::default_tree_name;
+using data::require_trees_file;
+using data::TreeGroupInfo;
+using data::TreeFileWriter;
+using data::TaskTree;
 
 namespace {
 
 void declare_options(Options& o) {
-  o.add<std::string>(Group::Data, "data", "task file whose context sets get trees").value_name("FILE.h5").required();
-  o.add<int64_t>(Group::Model, "branch-factor", "branching factor b (default 2; with --checkpoint: the run's)").min(2);
-  o.add<std::string>(Group::Model, "heuristic",
+  o.add<std::string>(Group::data, "data", "task file whose context sets get trees").value_name("FILE.h5").required();
+  o.add<int64_t>(Group::model, "branch-factor", "branching factor b (default 2; with --checkpoint: the run's)").min(2);
+  o.add<std::string>(Group::model, "heuristic",
                      "context ordering (default: the data's default ordering; with --checkpoint: the run's)")
       .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
-  o.add<std::string>(Group::Model, "checkpoint",
+  o.add<std::string>(Group::model, "checkpoint",
                      "a TCA run directory: also store its node embeddings and encoded leaf tokens")
       .value_name("RUN_DIR");
-  o.add<std::string>(Group::Output, "out", "trees file; an existing one keeps its other trees (rewritten, then renamed)")
+  o.add<std::string>(Group::output, "out", "trees file; an existing one keeps its other trees (rewritten, then renamed)")
       .value_name("TREES.h5")
       .required();
-  o.add<std::string>(Group::Output, "name", "tree name under /trees (default HEURISTIC_bB, e.g. sort_x1_b2)")
+  o.add<std::string>(Group::output, "name", "tree name under /trees (default HEURISTIC_bB, e.g. sort_x1_b2)")
       .value_name("NAME")
       .check([](const std::string& n) {
         const bool ok = !n.empty() && n.find('/') == std::string::npos && n != "." && n != "..";
         return ok ? std::string() : std::string("expected a non-empty name without '/'");
       });
-  o.add<std::string>(Group::Output, "progress", std::string("auto"), "progress display on stderr")
+  o.add<std::string>(Group::output, "progress", std::string("auto"), "progress display on stderr")
       .choices({"auto", "bar", "lines", "none"})
       .transient();
 }
@@ -163,7 +169,7 @@ int run_build_tree(int argc, char** argv) {
       const TreeShape shape(N, b);
       const Tensor perm = context_order(batch.xc, heuristic);
       std::optional<TcaIndex> index;
-      if (model) index = model->build_index(batch, true);
+      if (model) index = model->index(batch, true);
       for (int64_t t = 0; t < B; ++t) {
         TaskTree tree;
         tree.shape = shape;

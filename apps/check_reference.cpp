@@ -17,11 +17,11 @@ static int run_check_reference(int argc, char** argv) {
   Options options("check-reference",
                   "Compare CA/TCA with the official implementation's reference files (tolerances of "
                   "the reference README, section 7).");
-  options.add<std::vector<std::string>>(Group::Data, "files", "reference files (.h5)")
+  options.add<std::vector<std::string>>(Group::data, "files", "reference files (.h5)")
       .positional(-1)
       .required()
       .value_name("FILE.h5");
-  options.add_flag(Group::Output, "failures-only", "print only the quantities out of tolerance");
+  options.add_flag(Group::output, "failures-only", "print only the quantities out of tolerance");
   if (!options.parse(argc, argv)) return 0;
   const bool failures_only = options.get<bool>("failures-only");
   int failed_files = 0;

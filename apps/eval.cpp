@@ -23,24 +23,28 @@
 #include "options.hpp"
 #include "run_model.hpp"
 #include "train/run_directory.hpp"
-#include "tree_file.hpp"
+#include "data/tree_file.hpp"
 
 namespace tca::cli {
+
+using data::TreeGroupReader;
+using data::TreeGroupInfo;
+using data::default_tree_name;
 
 namespace {
 
 void declare_options(Options& o) {
-  o.add<std::string>(Group::Data, "run", "run directory written by tca train").value_name("RUN_DIR").required();
-  o.add<std::string>(Group::Data, "data", "fixed task file to evaluate on").value_name("FILE.h5").required();
-  o.add<int64_t>(Group::Data, "max-batches", int64_t{0}, "evaluate the first N batches of --data (0 = all)").min(0);
-  o.add<std::string>(Group::Model, "trees",
+  o.add<std::string>(Group::data, "run", "run directory written by tca train").value_name("RUN_DIR").required();
+  o.add<std::string>(Group::data, "data", "fixed task file to evaluate on").value_name("FILE.h5").required();
+  o.add<int64_t>(Group::data, "max-batches", int64_t{0}, "evaluate the first N batches of --data (0 = all)").min(0);
+  o.add<std::string>(Group::model, "trees",
                      "[tca] answer from the node embeddings of `tca build-tree --checkpoint RUN_DIR` on --data")
       .value_name("TREES.h5");
-  o.add<std::string>(Group::Model, "tree-name", "[tca] tree under /trees (default: the run's HEURISTIC_bB)")
+  o.add<std::string>(Group::model, "tree-name", "[tca] tree under /trees (default: the run's HEURISTIC_bB)")
       .value_name("NAME");
-  o.add_flag(Group::Model, "greedy", "[tca] greedy descent, one leaf per query (the default)");
-  o.add_flag(Group::Model, "full", "[tca] ReTreever-Full: attend to all leaves instead of the greedy descent");
-  o.add<std::string>(Group::Output, "out", "result file (default RUN_DIR/eval.json)").value_name("FILE.json");
+  o.add_flag(Group::model, "greedy", "[tca] greedy descent, one leaf per query (the default)");
+  o.add_flag(Group::model, "full", "[tca] ReTreever-Full: attend to all leaves instead of the greedy descent");
+  o.add<std::string>(Group::output, "out", "result file (default RUN_DIR/eval.json)").value_name("FILE.json");
 }
 
 // The stored trees must come from this checkpoint and this data file, with this model's shape.
@@ -132,7 +136,8 @@ int run_eval(int argc, char** argv) {
     ReTreeverModel& m = retreever_of(run, "--full");
     inference = full ? "full" : "greedy";
     BatchInference bi;
-    bi.predict = [&](const Batch& batch) { return full ? m.infer(batch, true) : m.predict(batch); };
+    const TcaReadout readout = full ? TcaReadout::full : TcaReadout::greedy;
+    bi.predict = [&](const Batch& batch) { return m.answer(m.index(batch), batch, readout); };
     summary = evaluate_inference(m.metric_name(), reader, max_batches, bi);
   } else {
     ReTreeverModel& m = retreever_of(run, "--trees");
@@ -155,7 +160,7 @@ int run_eval(int argc, char** argv) {
       trees.read_memory(first_task, batch.batch_size(), shape, memory, mask);
       first_task += batch.batch_size();
     };
-    bi.predict = [&](const Batch& batch) { return m.answer(m.index_from_memory(shape, memory, mask), batch); };
+    bi.predict = [&](const Batch& batch) { return m.answer(m.decoder.index_from_memory(shape, memory, mask), batch); };
     summary = evaluate_inference(m.metric_name(), reader, max_batches, bi);
   }
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

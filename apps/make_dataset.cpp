@@ -20,28 +20,28 @@ namespace {
 
 // Every option of the command, in one place (the shared option layer may be given more later).
 void declare_options(Options& o) {
-  o.add<std::string>(Group::Generic, "task", "the task: copy | gp | image | timeseries")
+  o.add<std::string>(Group::generic, "task", "the task: copy | gp | image | timeseries")
       .choices({"copy", "gp", "image", "timeseries"})
       .value_name("TASK")
       .positional()
       .required();
-  o.add<std::string>(Group::Data, "split", "train or eval (image train sets are image-source files)")
+  o.add<std::string>(Group::data, "split", "train or eval (image train sets are image-source files)")
       .choices({"train", "eval"})
       .required();
-  o.add<int64_t>(Group::Data, "count",
+  o.add<int64_t>(Group::data, "count",
                  "tasks to write (image --split train: images); default for image and imported timeseries: "
                  "all available; required otherwise. Official eval sets: gp 48000 (3000 batches of 16), "
                  "copy 3200 (200 batches of 16)")
       .min(1);
-  o.add<int64_t>(Group::Data, "seed", int64_t{0}, "seed of the generator (official eval sets: 0)");
-  o.add<int64_t>(Group::Data, "batch-size", int64_t{16},
+  o.add<int64_t>(Group::data, "seed", int64_t{0}, "seed of the generator (official eval sets: 0)");
+  o.add<int64_t>(Group::data, "batch-size", int64_t{16},
                  "tasks per stored batch; tasks of a batch share Nc and Nt")
       .min(1);
   declare_task_options(o);
-  o.add<std::string>(Group::Output, "out", "output file (written to a temp file, then renamed)")
+  o.add<std::string>(Group::output, "out", "output file (written to a temp file, then renamed)")
       .value_name("FILE.h5")
       .required();
-  o.add<std::string>(Group::Output, "progress", std::string("auto"), "progress display on stderr")
+  o.add<std::string>(Group::output, "progress", std::string("auto"), "progress display on stderr")
       .choices({"auto", "bar", "lines", "none"})
       .transient();
 }

@@ -8,7 +8,7 @@
 #include <boost/make_shared.hpp>
 #include <fmt/format.h>
 
-#include "core/closest_match.hpp"
+#include "closest_match.hpp"
 #include "core/error.hpp"
 #include "io/json_io.hpp"
 #include "io/system_json.hpp"
@@ -26,11 +26,11 @@ constexpr int kStyle = po::command_line_style::unix_style ^ po::command_line_sty
 
 const char* group_title(Group g) {
   switch (g) {
-    case Group::Generic: return "generic options";
-    case Group::Data: return "data options";
-    case Group::Model: return "model options";
-    case Group::Optimisation: return "optimisation options";
-    case Group::Output: return "output options";
+    case Group::generic: return "generic options";
+    case Group::data: return "data options";
+    case Group::model: return "model options";
+    case Group::optimisation: return "optimisation options";
+    case Group::output: return "output options";
   }
   return "options";
 }
@@ -59,11 +59,11 @@ std::string value_text(const detail::OptionSpec& spec, const boost::any& a) {
 
 const char* source_name(Source source) {
   switch (source) {
-    case Source::None: return "unset";
-    case Source::BuiltIn: return "built-in default";
-    case Source::TaskDefault: return "task default";
-    case Source::ConfigFile: return "config file";
-    case Source::CommandLine: return "command line";
+    case Source::none: return "unset";
+    case Source::built_in: return "built-in default";
+    case Source::task_default: return "task default";
+    case Source::config_file: return "config file";
+    case Source::command_line: return "command line";
   }
   return "unset";
 }
@@ -82,13 +82,13 @@ std::string detail::number_text(double v) { return fmt::format("{}", v); }
 
 Options::Options(std::string command, std::string summary)
     : command_(std::move(command)), summary_(std::move(summary)) {
-  add_flag(Group::Generic, "help", "show this help and exit").transient();
-  add<std::string>(Group::Generic, "config",
+  add_flag(Group::generic, "help", "show this help and exit").transient();
+  add<std::string>(Group::generic, "config",
                    "read options from a flat JSON object keyed by the long option names (dashes "
                    "or underscores); command-line flags override it")
       .value_name("FILE")
       .transient();
-  add_flag(Group::Generic, "debug", "let unexpected errors propagate (stack trace) instead of one line")
+  add_flag(Group::generic, "debug", "let unexpected errors propagate (stack trace) instead of one line")
       .transient();
   const auto& meta = config_metadata_keys();
   ignored_config_keys_.insert(meta.begin(), meta.end());
@@ -151,7 +151,7 @@ const po::variable_value& Options::value(const std::string& name) const {
 Source Options::source(const std::string& name) const {
   value(name);  // rejects undeclared names
   auto it = sources_.find(dashed(name));
-  return it == sources_.end() ? Source::None : it->second;
+  return it == sources_.end() ? Source::none : it->second;
 }
 
 void Options::build_descriptions() {
@@ -195,11 +195,11 @@ bool Options::parse(const std::vector<std::string>& args) {
   try {
     command_line = po::command_line_parser(args).options(*all_).positional(positional_).style(kStyle).run();
   } catch (const po::unknown_option& e) {
-    throw UsageError(unknown_key_error(e.get_option_name(), Source::CommandLine, ""));
+    throw UsageError(unknown_key_error(e.get_option_name(), Source::command_line, ""));
   } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + " (see tca " + command_ + " --help)");
   }
-  store_layer(command_line, Source::CommandLine, "");
+  store_layer(command_line, Source::command_line, "");
 
   if (has("config")) {
     config_file_ = get<std::string>("config");
@@ -208,13 +208,13 @@ bool Options::parse(const std::vector<std::string>& args) {
       throw InputError(config_file_, "", "invalid config file",
                        "a flat JSON object keyed by option names", config.type_name());
     }
-    store_layer(options_from_json(config, Source::ConfigFile, config_file_), Source::ConfigFile,
+    store_layer(options_from_json(config, Source::config_file, config_file_), Source::config_file,
                 config_file_);
   }
   apply_dependent_defaults();
   for (const auto& s : specs_) {
     if (has(s->name) && !sources_.count(s->name)) {
-      sources_[s->name] = Source::BuiltIn;
+      sources_[s->name] = Source::built_in;
       origins_[s->name] = "--" + s->name + " (built-in default)";
     }
   }
@@ -226,7 +226,7 @@ std::string Options::unknown_key_error(const std::string& key, Source source,
                                        const std::string& origin) const {
   std::vector<std::string> names;
   for (const auto& s : specs_) names.push_back(s->name);
-  if (source == Source::CommandLine) {
+  if (source == Source::command_line) {
     const std::string bare = key.substr(key.find_first_not_of('-') == std::string::npos ? key.size() : key.find_first_not_of('-'));
     return "unknown option '" + key + "' (did you mean '--" + closest_match(dashed(bare), names) +
            "'? see tca " + command_ + " --help)";
@@ -241,11 +241,11 @@ po::parsed_options Options::options_from_json(const nlohmann::json& object, Sour
   po::parsed_options parsed(all_.get());
   std::set<std::string> seen;
   for (const auto& [key, val] : object.items()) {
-    if (source == Source::ConfigFile && ignored_config_keys_.count(underscored(key))) continue;
+    if (source == Source::config_file && ignored_config_keys_.count(underscored(key))) continue;
     const std::string name = dashed(key);
     const detail::OptionSpec* spec = find(name);
     if (!spec) throw UsageError(unknown_key_error(key, source, origin));
-    const std::string where = source == Source::ConfigFile
+    const std::string where = source == Source::config_file
                                   ? "'" + key + "' in config file " + origin
                                   : "--" + name + " (default for " + origin + ")";
     if (name == "config" || name == "help") throw UsageError(where + ": not allowed in a config file");
@@ -283,7 +283,7 @@ void Options::check_values(const po::parsed_options& parsed, Source source,
     if (!spec) throw std::logic_error("parsed an undeclared option " + o.string_key);
     // Boost takes the next token as the value even when it is an option (`--out --resume`).
     for (const auto& token : o.value) {
-      if (source == Source::CommandLine && token.rfind("--", 0) == 0 && token.size() > 2) {
+      if (source == Source::command_line && token.rfind("--", 0) == 0 && token.size() > 2) {
         throw UsageError("missing value for --" + spec->name + " (found the option '" + token +
                          "'; see tca " + command_ + " --help)");
       }
@@ -299,8 +299,8 @@ void Options::check_values(const po::parsed_options& parsed, Source source,
     }
     if (!ok) {
       std::string where = "--" + spec->name;
-      if (source == Source::ConfigFile) where = "'" + o.original_tokens.at(0) + "' in config file " + origin;
-      if (source == Source::TaskDefault) where += " (default for " + origin + ")";
+      if (source == Source::config_file) where = "'" + o.original_tokens.at(0) + "' in config file " + origin;
+      if (source == Source::task_default) where += " (default for " + origin + ")";
       throw UsageError("invalid value '" + join(o.value, " ") + "' for " + where + ": expected " +
                        spec->expected);
     }
@@ -319,9 +319,9 @@ void Options::store_layer(const po::parsed_options& parsed, Source source, const
     if (sources_.count(o.string_key)) continue;
     sources_[o.string_key] = source;
     const detail::OptionSpec* spec = find(o.string_key);
-    if (source == Source::CommandLine) {
+    if (source == Source::command_line) {
       origins_[o.string_key] = o.position_key >= 0 ? "argument " + spec->value_name : "--" + spec->name;
-    } else if (source == Source::ConfigFile) {
+    } else if (source == Source::config_file) {
       origins_[o.string_key] = "'" + o.original_tokens.at(0) + "' in config file " + origin;
     } else {
       origins_[o.string_key] = "--" + spec->name + " (default for " + origin + ")";
@@ -356,8 +356,8 @@ void Options::apply_dependent_defaults() {
   }
   if (dependent_row_.empty() || !d.table.contains(dependent_row_)) return;
   const std::string origin = d.selector + " '" + dependent_row_ + "'";
-  store_layer(options_from_json(d.table[dependent_row_], Source::TaskDefault, origin),
-              Source::TaskDefault, origin);
+  store_layer(options_from_json(d.table[dependent_row_], Source::task_default, origin),
+              Source::task_default, origin);
 }
 
 std::string Options::where(const std::string& name) const {
@@ -420,7 +420,7 @@ std::string Options::help_text() const {
   // One parent description so that every group shares the name column (at most 100 - 64 = 36
   // wide; a longer name gets its description on the next line).
   po::options_description all("", 100, 64);
-  for (Group g : {Group::Generic, Group::Data, Group::Model, Group::Optimisation, Group::Output}) {
+  for (Group g : {Group::generic, Group::data, Group::model, Group::optimisation, Group::output}) {
     po::options_description desc(group_title(g), 100, 64);
     bool any = false;
     for (const auto& s : specs_) {

@@ -24,10 +24,10 @@ namespace po = boost::program_options;
 
 class Options;
 
-enum class Group { Generic, Data, Model, Optimisation, Output };
+enum class Group { generic, data, model, optimisation, output };
 
 // Where an option's value came from, lowest precedence first (None: optional and not given).
-enum class Source { None, BuiltIn, TaskDefault, ConfigFile, CommandLine };
+enum class Source { none, built_in, task_default, config_file, command_line };
 const char* source_name(Source source);
 
 
@@ -53,7 +53,7 @@ namespace detail {
 // parse and help time (Boost's descriptions are immutable once added).
 struct OptionSpec {
   std::string name;        // dashed long name: "batch-size"
-  Group group = Group::Generic;
+  Group group = Group::generic;
   std::string help;
   std::string unit;        // shown as "[unit]" after the help
   std::string value_name;  // placeholder in --help: N, X, STR, FILE, ca|tca|perceiver
@@ -239,7 +239,7 @@ class Options {
   // Whether an option of this name (dashes or underscores) is declared (sweep grids check keys).
   bool declared(const std::string& name) const { return find(dashed(name)) != nullptr; }
   Source source(const std::string& name) const;
-  bool given(const std::string& name) const { return source(name) >= Source::ConfigFile; }
+  bool given(const std::string& name) const { return source(name) >= Source::config_file; }
   const std::string& config_file() const { return config_file_; }  // "" without --config
   const std::string& dependent_row() const { return dependent_row_; }  // "copy", or ""
 

@@ -125,13 +125,13 @@ int run_report(int argc, char** argv) {
   Options options("report",
                   "Print the comparison table of eval.json files (or of run directories holding one): task, "
                   "method, metric, tokens attended, % of N, latency per query.");
-  options.add<std::vector<std::string>>(Group::Data, "results", "eval.json files or run directories")
+  options.add<std::vector<std::string>>(Group::data, "results", "eval.json files or run directories")
       .positional(-1)
       .required()
       .value_name("RUN_DIR|EVAL.json");
-  options.add<std::string>(Group::Output, "format", std::string("text"), "table format")
+  options.add<std::string>(Group::output, "format", std::string("text"), "table format")
       .choices({"text", "md", "csv"});
-  options.add<std::string>(Group::Output, "get",
+  options.add<std::string>(Group::output, "get",
                            "print only this field of each file, one per line (dotted: tokens_attended.mean)")
       .value_name("KEY");
   if (!options.parse(argc, argv)) return 0;

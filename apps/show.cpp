@@ -22,6 +22,7 @@
 #include "models/cross_attention_model.hpp"
 #include "models/retreever_model.hpp"
 #include "models/retrieved_set.hpp"
+#include "models/tree_ordering.hpp"
 #include "options.hpp"
 #include "run_model.hpp"
 #include "viz/retrieval_pictures.hpp"
@@ -75,25 +76,31 @@ struct TcaView {
   Predictions predictions;
 };
 
+// On the inference path users run (tca.md 4.5): the index of the context set, then the queries
+// answered from it with the retrieval traced; the context order is the one the index was built on.
 TcaView tca_view(ReTreeverModel& model, const Batch& batch) {
-  RetreeverTrace trace;
+  RetreeverAnswerTrace trace;
   TcaView v;
-  v.predictions = model.infer(batch, false, &trace);
+  v.predictions = model.answer(model.index(batch), batch, TcaReadout::greedy, &trace);
   v.shape = TreeShape(batch.num_context(), model.config().branch_factor);
   std::vector<int64_t> order;
-  if (trace.order.defined()) {
-    for (int64_t i = 0; i < trace.order.numel(); ++i) order.push_back(trace.order.data_i32()[i]);
+  if (model.config().heuristic != "none") {
+    const Tensor perm = context_order(batch.xc, model.config().heuristic);
+    for (int64_t i = 0; i < perm.numel(); ++i) order.push_back(perm.data_i32()[i]);
   }
-  const int64_t m = batch.num_targets(), k = v.shape.k;
+  const int64_t m = batch.num_targets(), k = v.shape.k, b = v.shape.b;
+  const Retrieval& r = trace.retrieval;
   for (int64_t q = 0; q < m; ++q) {
     std::vector<int64_t> path;
-    for (int64_t l = 0; l < k; ++l) path.push_back(trace.descent.actions.data_i32()[q * k + l]);
+    for (int64_t l = 0; l < k; ++l) path.push_back(r.actions.data_i32()[q * k + l]);
     v.sets.push_back(describe_retrieved_set(v.shape, path, order));
   }
-  for (const auto& pi : trace.descent.policy) {
-    std::vector<double> p;
-    for (int64_t c = 0; c < v.shape.b; ++c) p.push_back(pi.value()[c]);
-    v.first_query_policy.push_back(p);
+  if (r.policy.defined() && m > 0) {
+    for (int64_t l = 0; l < k; ++l) {
+      std::vector<double> p;
+      for (int64_t c = 0; c < b; ++c) p.push_back(r.policy[l * b + c]);  // query 0's row of [Q, k, b]
+      v.first_query_policy.push_back(p);
+    }
   }
   return v;
 }
@@ -295,8 +302,7 @@ int run_show(int argc, char** argv) {
       auto* ca = dynamic_cast<CrossAttentionModel*>(r.model.get());
       if (!ca) continue;
       CrossAttentionTrace tr;
-      Rng unused(0);
-      ca->forward(queries, unused, false, &tr);
+      ca->forward(queries, nn::ForwardContext::inference(), &tr);
       const Tensor& wt = tr.attn_weights_per_head.value();  // [1, H, M, N]
       const int64_t heads = wt.dim(1), m = wt.dim(2), n = wt.dim(3);
       for (int64_t q = 0; q < m; ++q) {

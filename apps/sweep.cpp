@@ -75,9 +75,9 @@ int run_plan(int argc, char** argv) {
             "\"seeds\" the seed list, \"runs\" several blocks, \"eval_sets\" the files to score on) into a sweep "
             "directory: index.jsonl, commands.txt (GNU parallel), sweep.sbatch (Slurm job array). Re-planning "
             "the same grid is a no-op; a changed grid may add runs, never drop or redefine planned ones.");
-  o.add<std::string>(Group::Data, "grid", "the grid file").value_name("GRID.json").required();
-  o.add<std::string>(Group::Output, "out", "the sweep directory").value_name("DIR").required();
-  o.add<std::string>(Group::Generic, "tca", "the tca command written into commands.txt (default: this binary, "
+  o.add<std::string>(Group::data, "grid", "the grid file").value_name("GRID.json").required();
+  o.add<std::string>(Group::output, "out", "the sweep directory").value_name("DIR").required();
+  o.add<std::string>(Group::generic, "tca", "the tca command written into commands.txt (default: this binary, "
                      "relative to the current directory when inside it)").value_name("PATH");
   if (!o.parse(argc, argv)) return 0;
   const std::string grid_path = o.get<std::string>("grid"), dir = o.get<std::string>("out");
@@ -115,13 +115,13 @@ int run_run(int argc, char** argv) {
             "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX) or all of them with a local worker pool (--all). "
             "Finished runs are skipped, partial ones resumed from their checkpoint, failed ones recorded "
             "(DIR/runs/RUN_ID/sweep_run.json) without stopping the others. Exit 3 when any run failed.");
-  o.add<std::string>(Group::Data, "dir", "the sweep directory").value_name("DIR").positional().required();
-  o.add<int64_t>(Group::Generic, "index", "run this index of index.jsonl").min(0);
-  o.add<std::string>(Group::Generic, "index-env", "read the index from this environment variable").value_name("VAR");
-  o.add_flag(Group::Generic, "all", "run every unfinished run with a local worker pool");
-  o.add<int64_t>(Group::Generic, "jobs", int64_t{1}, "--all: runs side by side (x the grid's threads per run <= cores)").min(1);
-  o.add<double>(Group::Output, "status-every", 60.0, "--all: a status line with each running run's step and ETA this often (0 = never)").unit("s").min(0.0);
-  o.add<double>(Group::Generic, "wait-poll", 30.0, "--index: how often to look for the TCA result a matched run waits on").unit("s").min(0.1);
+  o.add<std::string>(Group::data, "dir", "the sweep directory").value_name("DIR").positional().required();
+  o.add<int64_t>(Group::generic, "index", "run this index of index.jsonl").min(0);
+  o.add<std::string>(Group::generic, "index-env", "read the index from this environment variable").value_name("VAR");
+  o.add_flag(Group::generic, "all", "run every unfinished run with a local worker pool");
+  o.add<int64_t>(Group::generic, "jobs", int64_t{1}, "--all: runs side by side (x the grid's threads per run <= cores)").min(1);
+  o.add<double>(Group::output, "status-every", 60.0, "--all: a status line with each running run's step and ETA this often (0 = never)").unit("s").min(0.0);
+  o.add<double>(Group::generic, "wait-poll", 30.0, "--index: how often to look for the TCA result a matched run waits on").unit("s").min(0.1);
   if (!o.parse(argc, argv)) return 0;
   const sweep::Sweep sw = sweep::read_sweep(o.get<std::string>("dir"));
   sweep::RunnerOptions opt;
@@ -159,9 +159,9 @@ int run_collect(int argc, char** argv) {
             "Aggregate a sweep's finished runs over seeds (mean, std, n) into tables (Markdown, LaTeX booktabs, "
             "CSV, JSON) under DIR/tables and, with --plots, gnuplot plots (SVG and PNG) under DIR/plots: metric vs "
             "tokens attended and training curves. Missing and failed runs are listed, never averaged over.");
-  o.add<std::string>(Group::Data, "dir", "the sweep directory").value_name("DIR").positional().required();
-  o.add<std::string>(Group::Output, "format", std::string("md,tex,csv,json"), "table formats, comma-separated");
-  o.add_flag(Group::Output, "plots", "also draw the plots with gnuplot");
+  o.add<std::string>(Group::data, "dir", "the sweep directory").value_name("DIR").positional().required();
+  o.add<std::string>(Group::output, "format", std::string("md,tex,csv,json"), "table formats, comma-separated");
+  o.add_flag(Group::output, "plots", "also draw the plots with gnuplot");
   if (!o.parse(argc, argv)) return 0;
   const sweep::Sweep sw = sweep::read_sweep(o.get<std::string>("dir"));
   sweep::CollectOptions opt;

@@ -25,31 +25,31 @@ const std::map<std::string, std::vector<std::string>>& task_option_table() {
 }  // namespace
 
 void declare_task_options(Options& o) {
-  o.add<int64_t>(Group::Data, "seq-len", int64_t{128}, "[copy] sequence length T, a power of two >= 4")
+  o.add<int64_t>(Group::data, "seq-len", int64_t{128}, "[copy] sequence length T, a power of two >= 4")
       .unit("tokens")
       .check([](const int64_t& t) {
         return t >= 4 && (t & (t - 1)) == 0 ? std::string() : std::string("expected a power of two >= 4");
       });
-  o.add<int64_t>(Group::Data, "num-chars", int64_t{10}, "[copy] number of symbols (one-hot width num_chars + 2)")
+  o.add<int64_t>(Group::data, "num-chars", int64_t{10}, "[copy] number of symbols (one-hot width num_chars + 2)")
       .range(1, 1000);
-  o.add<std::string>(Group::Data, "kernel", std::string("rbf"), "[gp] covariance kernel")
+  o.add<std::string>(Group::data, "kernel", std::string("rbf"), "[gp] covariance kernel")
       .choices({"rbf", "matern52", "periodic"});
-  o.add<int64_t>(Group::Data, "max-points",
+  o.add<int64_t>(Group::data, "max-points",
                  "[gp, image] P: Nc ~ U{3..P-4}, Nt ~ U{3..P-1-Nc}; default gp 50, image 200")
       .min(7);
-  o.add<std::string>(Group::Data, "source", std::string("fashion-mnist"), "[image] image collection")
+  o.add<std::string>(Group::data, "source", std::string("fashion-mnist"), "[image] image collection")
       .choices({"fashion-mnist", "emnist", "celeba"});
-  o.add<std::string>(Group::Data, "path",
+  o.add<std::string>(Group::data, "path",
                      "[image] your copy of emnist / celeba (a directory; fashion-mnist defaults to "
                      "/usr/share/datasets/fashion-mnist); [timeseries] a CSV or HDF5 file to import")
       .value_name("PATH");
-  o.add<std::string>(Group::Data, "classes",
+  o.add<std::string>(Group::data, "classes",
                      "[image] class filter: 0-4, 5-9, 0,2,7-9 or all (default fashion-mnist 0-4, emnist 0-9, "
                      "celeba all); [timeseries] number of classes K (default 7)")
       .value_name("SPEC");
-  o.add<int64_t>(Group::Data, "length", int64_t{50}, "[timeseries] time points per sequence L").unit("points").range(2, 100000);
-  o.add<int64_t>(Group::Data, "channels", int64_t{12}, "[timeseries] feature channels C").range(1, 1000);
-  o.add<int64_t>(Group::Data, "signature-seed", int64_t{0},
+  o.add<int64_t>(Group::data, "length", int64_t{50}, "[timeseries] time points per sequence L").unit("points").range(2, 100000);
+  o.add<int64_t>(Group::data, "channels", int64_t{12}, "[timeseries] feature channels C").range(1, 1000);
+  o.add<int64_t>(Group::data, "signature-seed", int64_t{0},
                  "[timeseries] seed of the fixed class signatures (keep it equal for train and eval)");
 }
 

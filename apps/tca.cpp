@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "command.hpp"
-#include "core/closest_match.hpp"
+#include "closest_match.hpp"
 #include "core/error.hpp"
 
 namespace tca::cli {
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   if (it == command_registry().end()) {
     std::vector<std::string> names;
     for (auto& [name, c] : command_registry()) names.push_back(name);
-    const std::string guess = tca::closest_match(argv[1], names);
+    const std::string guess = tca::cli::closest_match(argv[1], names);
     std::fprintf(stderr, "tca: error: unknown command '%s'%s (see tca --help)\n", argv[1],
                  guess.empty() ? "" : (" (did you mean '" + guess + "'?)").c_str());
     return tca::kExitUsage;

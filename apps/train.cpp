@@ -50,7 +50,7 @@ std::vector<std::string> arguments_with_resumed_config(int argc, char** argv) {
                     std::find(args.begin(), args.end(), "-h") != args.end();
   if (!resume || out.empty() || help) return args;
   // Before the options are checked: without its config the run's --model is not known yet.
-  RunDirectory::open(out, RunStart::Resume);  // UsageError when there is no run to resume
+  RunDirectory::open(out, RunStart::resume);  // UsageError when there is no run to resume
   const std::string stored = (std::filesystem::path(out) / RunDirectory::kConfig).string();
   if (!config && std::filesystem::exists(stored)) {
     args.push_back("--config");
@@ -165,7 +165,7 @@ int run_train(int argc, char** argv) {
   const SystemInfo sys = system_info();
   if (run.resuming()) check_resume(run, resolved, sys);
   run.write_config(resolved, sys);
-  run.write_status(RunState::Running);
+  run.write_status(RunState::running);
 
   Rng init = Rng(trainer_options.seed).fork(kInitStream);
   std::unique_ptr<Model> model = make_model(model_config, init);
@@ -179,10 +179,10 @@ int run_train(int argc, char** argv) {
   try {
     result = trainer.run();
   } catch (const Error& e) {
-    run.write_status(RunState::Failed, e.exit_code(), e.what());
+    run.write_status(RunState::failed, e.exit_code(), e.what());
     throw;
   } catch (const std::exception& e) {
-    run.write_status(RunState::Failed, kExitFailure, e.what());
+    run.write_status(RunState::failed, kExitFailure, e.what());
     throw;
   }
   run.write_status(run_state_for_exit_code(result.exit_code), result.exit_code);

@@ -37,78 +37,78 @@ std::string select_task(const Options& o) {
 }
 
 void declare_data_options(Options& o) {
-  o.add<std::string>(Group::Data, "task",
+  o.add<std::string>(Group::data, "task",
                      "train on batches drawn fresh every step from this task's generator")
       .choices({"copy", "gp", "image", "timeseries"});
-  o.add<std::string>(Group::Data, "train",
+  o.add<std::string>(Group::data, "train",
                      "train on a task file (a finite pool of batches, reshuffled every epoch) or an "
                      "image-source file, instead of --task")
       .value_name("FILE.h5");
-  o.add<std::string>(Group::Data, "eval", "fixed task file for the periodic evaluation").value_name("FILE.h5");
+  o.add<std::string>(Group::data, "eval", "fixed task file for the periodic evaluation").value_name("FILE.h5");
   declare_task_options(o);
 }
 
 void declare_model_options(Options& o) {
-  o.add<std::string>(Group::Model, "model", "the method: Cross Attention, Tree Cross Attention (ReTreever) or Perceiver IO")
+  o.add<std::string>(Group::model, "model", "the method: Cross Attention, Tree Cross Attention (ReTreever) or Perceiver IO")
       .choices({"ca", "tca", "perceiver"})
       .required();
-  o.add<int64_t>(Group::Model, "d-model", int64_t{64}, "model width D").min(1);
-  o.add<int64_t>(Group::Model, "heads", int64_t{4}, "attention heads (D must be divisible by them)").min(1);
-  o.add<int>(Group::Model, "layers", 6, "context encoder layers (0 = none, the copy task's \"constant\")").min(0);
-  o.add<int>(Group::Model, "emb-depth", 4, "Linear layers of the context and query embedders").min(1);
-  o.add<int64_t>(Group::Model, "dim-feedforward", int64_t{128}, "feed-forward width F (GEGLU)").min(1);
-  o.add<double>(Group::Model, "dropout", 0.0, "dropout probability").check([](const double& p) {
+  o.add<int64_t>(Group::model, "d-model", int64_t{64}, "model width D").min(1);
+  o.add<int64_t>(Group::model, "heads", int64_t{4}, "attention heads (D must be divisible by them)").min(1);
+  o.add<int>(Group::model, "layers", 6, "context encoder layers (0 = none, the copy task's \"constant\")").min(0);
+  o.add<int>(Group::model, "emb-depth", 4, "Linear layers of the context and query embedders").min(1);
+  o.add<int64_t>(Group::model, "dim-feedforward", int64_t{128}, "feed-forward width F (GEGLU)").min(1);
+  o.add<double>(Group::model, "dropout", 0.0, "dropout probability").check([](const double& p) {
     return p >= 0.0 && p < 1.0 ? std::string() : std::string("expected a value in [0, 1)");
   });
-  o.add<bool>(Group::Model, "norm-first", true, "pre-norm blocks (false: post-norm)");
-  o.add<bool>(Group::Model, "bound-std", false,
+  o.add<bool>(Group::model, "norm-first", true, "pre-norm blocks (false: post-norm)");
+  o.add<bool>(Group::model, "bound-std", false,
               "Gaussian std = 0.05 + 0.95 softplus(raw) instead of exp(raw) (regression tasks)");
-  o.add<int64_t>(Group::Model, "branch-factor", int64_t{2}, "[tca] tree branching factor b").min(2);
-  o.add<int>(Group::Model, "aggregation-layers", 1, "[tca] encoder layers of the node aggregator").min(1);
-  o.add_flag(Group::Model, "bptt", "[tca] let gradients flow through the tree levels into the encoder");
-  o.add<double>(Group::Model, "ca-loss-weight", 1.0, "[tca] weight of the L_CA (all leaves) loss term").min(0.0);
-  o.add<double>(Group::Model, "rl-loss-weight", 1.0, "[tca] weight of the REINFORCE loss term").min(0.0);
-  o.add<double>(Group::Model, "entropy-bonus", 0.01, "[tca] weight of the policy entropy bonus");
-  o.add<std::string>(Group::Model, "reward", std::string("acc"), "[tca] classification reward: accuracy or negative cross-entropy")
+  o.add<int64_t>(Group::model, "branch-factor", int64_t{2}, "[tca] tree branching factor b").min(2);
+  o.add<int>(Group::model, "aggregation-layers", 1, "[tca] encoder layers of the node aggregator").min(1);
+  o.add_flag(Group::model, "bptt", "[tca] let gradients flow through the tree levels into the encoder");
+  o.add<double>(Group::model, "ca-loss-weight", 1.0, "[tca] weight of the L_CA (all leaves) loss term").min(0.0);
+  o.add<double>(Group::model, "rl-loss-weight", 1.0, "[tca] weight of the REINFORCE loss term").min(0.0);
+  o.add<double>(Group::model, "entropy-bonus", 0.01, "[tca] weight of the policy entropy bonus");
+  o.add<std::string>(Group::model, "reward", std::string("acc"), "[tca] classification reward: accuracy or negative cross-entropy")
       .choices({"acc", "nce"});
-  o.add<std::string>(Group::Model, "heuristic", std::string("none"), "[tca] context ordering before the tree is built")
+  o.add<std::string>(Group::model, "heuristic", std::string("none"), "[tca] context ordering before the tree is built")
       .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
-  o.add<int64_t>(Group::Model, "num-latents", int64_t{8},
+  o.add<int64_t>(Group::model, "num-latents", int64_t{8},
                  "[perceiver] latent vectors L (compare at L = TCA's tokens attended)")
       .min(1);
-  o.add<int>(Group::Model, "num-latent-layers", 6, "[perceiver] self-attention layers over the latents").min(0);
+  o.add<int>(Group::model, "num-latent-layers", 6, "[perceiver] self-attention layers over the latents").min(0);
 }
 
 void declare_optimisation_options(Options& o) {
-  o.add<int64_t>(Group::Optimisation, "steps", int64_t{100000}, "optimiser steps (the cosine schedule spans them)").min(1);
-  o.add<int64_t>(Group::Optimisation, "batch-size", int64_t{16},
+  o.add<int64_t>(Group::optimisation, "steps", int64_t{100000}, "optimiser steps (the cosine schedule spans them)").min(1);
+  o.add<int64_t>(Group::optimisation, "batch-size", int64_t{16},
                  "tasks per step (--train task file: as stored unless given)")
       .min(1);
-  o.add<double>(Group::Optimisation, "lr", 5e-4, "peak learning rate, cosine-annealed to 0").min(0.0);
-  o.add<int64_t>(Group::Optimisation, "warmup-steps", int64_t{0}, "linear warm-up steps before the cosine decay").unit("steps").min(0);
-  o.add<double>(Group::Optimisation, "beta1", 0.9, "Adam beta1").range(0.0, 0.999999);
-  o.add<double>(Group::Optimisation, "beta2", 0.999, "Adam beta2").range(0.0, 0.999999);
-  o.add<double>(Group::Optimisation, "eps", 1e-8, "Adam epsilon").min(0.0);
-  o.add<double>(Group::Optimisation, "weight-decay", 0.0, "Adam L2 weight decay").min(0.0);
-  o.add<double>(Group::Optimisation, "clip", 1.0, "global gradient L2-norm clipping (0 = none)").min(0.0);
-  o.add<int64_t>(Group::Generic, "seed", int64_t{0},
+  o.add<double>(Group::optimisation, "lr", 5e-4, "peak learning rate, cosine-annealed to 0").min(0.0);
+  o.add<int64_t>(Group::optimisation, "warmup-steps", int64_t{0}, "linear warm-up steps before the cosine decay").unit("steps").min(0);
+  o.add<double>(Group::optimisation, "beta1", 0.9, "Adam beta1").range(0.0, 0.999999);
+  o.add<double>(Group::optimisation, "beta2", 0.999, "Adam beta2").range(0.0, 0.999999);
+  o.add<double>(Group::optimisation, "eps", 1e-8, "Adam epsilon").min(0.0);
+  o.add<double>(Group::optimisation, "weight-decay", 0.0, "Adam L2 weight decay").min(0.0);
+  o.add<double>(Group::optimisation, "clip", 1.0, "global gradient L2-norm clipping (0 = none)").min(0.0);
+  o.add<int64_t>(Group::generic, "seed", int64_t{0},
                  "seed of initialisation (stream 0), data (1), dropout and path sampling (2), file shuffling (3)")
       .min(0);
 }
 
 void declare_output_options(Options& o) {
-  o.add<std::string>(Group::Output, "out", "run directory").value_name("RUN_DIR").required();
-  o.add_flag(Group::Output, "resume",
+  o.add<std::string>(Group::output, "out", "run directory").value_name("RUN_DIR").required();
+  o.add_flag(Group::output, "resume",
              "continue the run in --out from its checkpoint (its config.json is the default --config)")
       .transient();
-  o.add_flag(Group::Output, "overwrite", "replace the run in --out").transient();
-  o.add<int64_t>(Group::Output, "log-every", int64_t{100}, "write a metrics.jsonl line every N steps").unit("steps").min(1);
-  o.add<int64_t>(Group::Output, "eval-every", int64_t{5000}, "evaluate on --eval every N steps and at the end (0 = never)")
+  o.add_flag(Group::output, "overwrite", "replace the run in --out").transient();
+  o.add<int64_t>(Group::output, "log-every", int64_t{100}, "write a metrics.jsonl line every N steps").unit("steps").min(1);
+  o.add<int64_t>(Group::output, "eval-every", int64_t{5000}, "evaluate on --eval every N steps and at the end (0 = never)")
       .unit("steps")
       .min(0);
-  o.add<int64_t>(Group::Output, "eval-batches", int64_t{0}, "evaluate on the first N batches of --eval (0 = all)").min(0);
-  o.add<int64_t>(Group::Output, "checkpoint-every", int64_t{1000}, "write checkpoint.h5 every N steps").unit("steps").min(1);
-  o.add<std::string>(Group::Output, "progress", std::string("auto"), "progress on stderr: bar on a TTY, else lines")
+  o.add<int64_t>(Group::output, "eval-batches", int64_t{0}, "evaluate on the first N batches of --eval (0 = all)").min(0);
+  o.add<int64_t>(Group::output, "checkpoint-every", int64_t{1000}, "write checkpoint.h5 every N steps").unit("steps").min(1);
+  o.add<std::string>(Group::output, "progress", std::string("auto"), "progress on stderr: bar on a TTY, else lines")
       .choices({"auto", "bar", "lines", "none"})
       .transient();
 }

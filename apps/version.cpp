@@ -15,7 +15,7 @@ namespace tca::cli {
 
 static int run_version(int argc, char** argv) {
   Options options("version", "Print the tool version, git sha, oneDNN version, ISA, threads and CPU.");
-  options.add_flag(Group::Output, "json", "print {\"versions\": ..., \"machine\": ...} as JSON");
+  options.add_flag(Group::output, "json", "print {\"versions\": ..., \"machine\": ...} as JSON");
   if (!options.parse(argc, argv)) return 0;
 
   const SystemInfo info = system_info();

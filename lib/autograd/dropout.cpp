@@ -18,6 +18,7 @@
 #include "autograd/elementwise_kernels.hpp"
 #include "autograd/grad_sink.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/write_or_accumulate.hpp"
 #include "core/error.hpp"
 
 namespace tca::ops {
@@ -83,13 +84,10 @@ void apply_mask(uint64_t seed, uint32_t threshold, float scale, const float* in,
       const int64_t m = std::min(kPerRound, end - i0);
       const float* x = in + i0;
       float* y = out + i0;
-      if (accumulate) {
+      with_accumulate(accumulate, [&](auto acc) {
 #pragma omp simd
-        for (int64_t j = 0; j < m; ++j) y[j] += x[j] * (u[j] >= threshold ? scale : 0.0f);
-      } else {
-#pragma omp simd
-        for (int64_t j = 0; j < m; ++j) y[j] = x[j] * (u[j] >= threshold ? scale : 0.0f);
-      }
+        for (int64_t j = 0; j < m; ++j) store(acc, y[j], x[j] * (u[j] >= threshold ? scale : 0.0f));
+      });
     }
   }
 }

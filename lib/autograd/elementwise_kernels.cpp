@@ -6,6 +6,7 @@
 
 #include "autograd/bound_primitive.hpp"
 #include "autograd/broadcast.hpp"
+#include "autograd/write_or_accumulate.hpp"
 #include "core/error.hpp"
 
 namespace tca::ops {
@@ -87,13 +88,10 @@ const char* alg_name(BinaryAlg alg) {
 // compile time so that the row vectorises.
 template <int SA, int SB, class Op>
 void row(Op op, const float* a, const float* b, float* d, int64_t n, bool acc, float scale) {
-  if (acc) {
+  with_accumulate(acc, [&](auto accumulate) {
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) d[j] += op(scale * a[j * SA], b[j * SB]);
-  } else {
-#pragma omp simd
-    for (int64_t j = 0; j < n; ++j) d[j] = op(scale * a[j * SA], b[j * SB]);
-  }
+    for (int64_t j = 0; j < n; ++j) store(accumulate, d[j], op(scale * a[j * SA], b[j * SB]));
+  });
 }
 
 template <class Op>

@@ -1,4 +1,4 @@
-#include "autograd/gathered_attention.hpp"
+#include "autograd/ops.hpp"
 
 #include <omp.h>
 

@@ -17,6 +17,7 @@
 #include "autograd/elementwise_kernels.hpp"
 #include "autograd/grad_sink.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/write_or_accumulate.hpp"
 #include "core/error.hpp"
 
 namespace tca::ops {
@@ -94,21 +95,14 @@ Var geglu(const Var& h) {
       const float* g = pg + r * F;
       float* da = t.data + r * 2 * F;
       float* db = da + F;
-      if (t.accumulate) {
+      with_accumulate(t.accumulate, [&](auto acc) {
 #pragma omp simd
         for (int64_t j = 0; j < F; ++j) {
           const GeluParts p = gelu_parts(b[j]);
-          da[j] += g[j] * (b[j] * p.cdf);
-          db[j] += g[j] * a[j] * (p.cdf + b[j] * p.pdf);
+          store(acc, da[j], g[j] * (b[j] * p.cdf));
+          store(acc, db[j], g[j] * a[j] * (p.cdf + b[j] * p.pdf));
         }
-      } else {
-#pragma omp simd
-        for (int64_t j = 0; j < F; ++j) {
-          const GeluParts p = gelu_parts(b[j]);
-          da[j] = g[j] * (b[j] * p.cdf);
-          db[j] = g[j] * a[j] * (p.cdf + b[j] * p.pdf);
-        }
-      }
+      });
     }
   });
 }

@@ -7,6 +7,10 @@
 #include "autograd/variable.hpp"
 #include "core/rng.hpp"
 
+namespace dnnl {
+enum class algorithm;  // dnnl.hpp; eltwise() below names one, and this header stays light
+}
+
 namespace tca::ops {
 
 // ---- matmul.cpp ------------------------------------------------------------------------------
@@ -24,7 +28,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 enum class LinearActivation { none, relu, elu };
 Var linear_act(const Var& x, const Var& weight, const Var& bias, LinearActivation act);
 
-// ---- elementwise.cpp (NumPy broadcasting) ----------------------------------------------------
+// ---- binary.cpp (elementwise, NumPy broadcasting) --------------------------------------------
 Var add(const Var& a, const Var& b);
 Var sub(const Var& a, const Var& b);
 Var mul(const Var& a, const Var& b);
@@ -32,15 +36,19 @@ Var div(const Var& a, const Var& b);
 Var add_scalar(const Var& a, float s);
 Var mul_scalar(const Var& a, float s);
 Var neg(const Var& a);
-Var square(const Var& a);
 
-// ---- activation.cpp --------------------------------------------------------------------------
+// ---- unary.cpp (elementwise) -----------------------------------------------------------------
+// y = f(x) for a oneDNN eltwise algorithm; alpha/beta as in dnnl::eltwise_forward::desc: relu
+// negative slope, elu alpha, linear alpha * x + beta; ignored by the others. The named ops below
+// are each one algorithm.
+Var eltwise(const Var& x, dnnl::algorithm alg, float alpha = 0.0f, float beta = 0.0f);
 Var relu(const Var& x);
 Var elu(const Var& x, float alpha = 1.0f);
 Var gelu(const Var& x);  // exact erf form
 Var exp(const Var& x);
 Var log(const Var& x);
 Var softplus(const Var& x);  // log(1 + e^x)
+Var square(const Var& x);
 
 // ---- geglu.cpp -------------------------------------------------------------------------------
 // h [..., 2F] -> a * gelu(b) [..., F], a and b the first and second halves of the last axis (the
@@ -64,6 +72,45 @@ Var permute(const Var& x, const std::vector<int>& perm);
 Var concat(const std::vector<Var>& xs, int axis);
 Var slice(const Var& x, int axis, int64_t start, int64_t end);  // [start, end)
 std::vector<Var> split(const Var& x, int axis, const std::vector<int64_t>& sizes);
+
+// ---- short_attention.cpp ---------------------------------------------------------------------
+// Multi-head attention over a few keys as one op (forward and backward): the TCA aggregator's
+// self-attention over b children or P leaf tokens (tca.md 4.2), and the GP encoders' and decoders'
+// attention over ~25 context points. Through the general path each such attention is three
+// head-split permutes, two batched matmuls of tiny [M x 16] blocks, a masked softmax, dropout and
+// a merge permute, forward and again backward; on small models that is mostly per-op cost
+// (issue 12). Here one pass reads q, k and v in place (heads are column blocks of a row) and
+// writes the head-merged result, ready for the output projection.
+//
+// The most keys the op takes; beyond, the matmul path is the faster one.
+constexpr int64_t kShortAttentionMaxKeys = 8;
+// Whether short_attention takes these keys and this mask: keys <= kShortAttentionMaxKeys and the
+// mask undefined or [B, 1, M, N] (the same for every head).
+bool short_attention_applies(int64_t batch, int64_t queries, int64_t keys, const Tensor& mask);
+// q [B, M, D], kv [B, N, 2D] (each row: the key, then the value; MultiHeadAttention::project_kv),
+// D = heads * dh:
+//   w[b, h, m, :] = softmax_j(scale <q[b, m, h], k[b, j, h]>)   (mask 0: the most negative float,
+//                   as ops::softmax; a fully masked row is uniform, tca.md 1)
+//   out[b, m, h dh + x] = sum_j dropout(w)[b, h, m, j] v[b, j, h dh + x]          -> [B, M, D]
+// Dropout (p, training) draws its keep-mask through ops::dropout over [B, H, M, N], the general
+// path's order. Backward into q and kv.
+Var short_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t heads, float scale, float dropout,
+                    Rng& rng, bool training);
+
+// ---- gathered_attention.cpp ------------------------------------------------------------------
+// Attention of single queries over per-query sets of rows gathered from a shared table (the
+// retrieval step of Tree Cross Attention, tca.md 4.3): instead of gathering [Q, n, D] copies,
+// permuting them into heads and running Q tiny batched matmuls, these two ops read the rows in
+// place. Q queries, H heads of width dh (D = H dh, head-major features), n rows per query.
+//
+// logits[q, h, j] = scale * <query[q, h*dh:(h+1)*dh], table[rows[q, j], h*dh:(h+1)*dh]>
+// query [Q, D], table [R, D], rows i32 [Q, n] -> [Q, H, n]. Backward: into query and (scatter-add)
+// into table.
+Var gathered_dot(const Var& query, const Var& table, const Tensor& rows, int64_t heads, float scale);
+// out[q, h*dh + x] = sum_j weights[q, h, j] * table[rows[q, j], h*dh + x]
+// weights [Q, H, n], table [R, D], rows i32 [Q, n] -> [Q, D]. Backward: into weights and
+// (scatter-add) into table.
+Var gathered_weighted_sum(const Var& weights, const Var& table, const Tensor& rows);
 
 // ---- index.cpp -------------------------------------------------------------------------------
 // Rows of x [R, ...] picked by index [K] (i32, values in [0, R)) -> [K, ...]; backward scatter-adds.

@@ -1,4 +1,3 @@
-#include "autograd/short_attention.hpp"
 
 #include <algorithm>
 #include <cfloat>

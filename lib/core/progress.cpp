@@ -44,19 +44,19 @@ std::string format_rate(double r) {
 }  // namespace
 
 ProgressMode parse_progress_mode(const std::string& text) {
-  if (text == "auto") return ProgressMode::Auto;
-  if (text == "bar") return ProgressMode::Bar;
-  if (text == "lines") return ProgressMode::Lines;
-  if (text == "none") return ProgressMode::None;
+  if (text == "auto") return ProgressMode::automatic;
+  if (text == "bar") return ProgressMode::bar;
+  if (text == "lines") return ProgressMode::lines;
+  if (text == "none") return ProgressMode::none;
   throw UsageError("invalid progress mode '" + text + "': expected auto, bar, lines or none");
 }
 
 const char* progress_mode_name(ProgressMode mode) {
   switch (mode) {
-    case ProgressMode::Auto: return "auto";
-    case ProgressMode::Bar: return "bar";
-    case ProgressMode::Lines: return "lines";
-    case ProgressMode::None: return "none";
+    case ProgressMode::automatic: return "auto";
+    case ProgressMode::bar: return "bar";
+    case ProgressMode::lines: return "lines";
+    case ProgressMode::none: return "none";
   }
   return "auto";
 }
@@ -71,7 +71,7 @@ std::string format_duration(double seconds) {
 
 Progress::Progress(ProgressOptions options) : opt_(std::move(options)) {
   mode_ = opt_.mode;
-  if (mode_ == ProgressMode::Auto) mode_ = is_terminal(opt_.out) ? ProgressMode::Bar : ProgressMode::Lines;
+  if (mode_ == ProgressMode::automatic) mode_ = is_terminal(opt_.out) ? ProgressMode::bar : ProgressMode::lines;
   t0_ = now();
   last_line_t_ = t0_;
   last_line_done_ = opt_.start;
@@ -114,9 +114,9 @@ void Progress::update(int64_t done, const std::vector<ProgressField>& fields) {
   done_ = done;
   if (!fields.empty()) fields_ = fields;
   dirty_ = true;
-  if (mode_ == ProgressMode::None) return;
+  if (mode_ == ProgressMode::none) return;
   const double t = now();
-  if (mode_ == ProgressMode::Bar) {
+  if (mode_ == ProgressMode::bar) {
     if (t - last_draw_ >= opt_.bar_refresh_s) draw_bar();
     return;
   }
@@ -182,7 +182,7 @@ void Progress::write_line() {
 }
 
 void Progress::message(const std::string& line) {
-  if (mode_ == ProgressMode::Bar && !finished_) {
+  if (mode_ == ProgressMode::bar && !finished_) {
     std::fprintf(opt_.out, "\r\x1b[K%s\n", line.c_str());
     draw_bar();
     return;
@@ -194,11 +194,11 @@ void Progress::message(const std::string& line) {
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
-  if (mode_ == ProgressMode::Bar) {
+  if (mode_ == ProgressMode::bar) {
     draw_bar();
     std::fputc('\n', opt_.out);
     std::fflush(opt_.out);
-  } else if (mode_ == ProgressMode::Lines && (dirty_ || done_ != last_line_done_)) {
+  } else if (mode_ == ProgressMode::lines && (dirty_ || done_ != last_line_done_)) {
     write_line();
   }
 }

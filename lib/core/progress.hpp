@@ -12,7 +12,7 @@
 
 namespace tca {
 
-enum class ProgressMode { Auto, Bar, Lines, None };
+enum class ProgressMode { automatic, bar, lines, none };
 
 // "auto|bar|lines|none" (the --progress flag); anything else is a UsageError.
 ProgressMode parse_progress_mode(const std::string& text);
@@ -24,7 +24,7 @@ struct ProgressField {
 };
 
 struct ProgressOptions {
-  ProgressMode mode = ProgressMode::Auto;
+  ProgressMode mode = ProgressMode::automatic;
   std::string label = "progress";  // "train", "make-dataset", "build-tree"
   std::string unit = "step";       // shown in the rate: "step/s", "task/s"
   int64_t total = 0;               // 0 = unknown: no percentage and no ETA

@@ -307,22 +307,25 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
   const ModelConfig& cfg = rc.config;
   // Eval mode: the greedy descent.
   RetreeverTrace ev;
-  model.infer(rc.batch, false, &ev);
-  compare_common(c, ev.context_embeddings, ev.query_embeddings, ev.encoder_layers, ev.encoder_output, ev.query_normed);
-  c.compare("activations/tree/leaves", ev.tree.leaves, Tolerance::activation);
-  c.compare("activations/tree/leaves_mask", ev.tree.leaves_mask, Tolerance::exact);
-  for (int64_t l = 0; l <= ev.tree.shape.k; ++l) {
-    c.compare("activations/tree/level_" + std::to_string(l), ev.tree.levels[static_cast<size_t>(l)], Tolerance::activation);
-    c.compare("activations/tree/level_" + std::to_string(l) + "_mask", ev.tree.level_masks[static_cast<size_t>(l)], Tolerance::exact);
+  {
+    NoGradGuard no_grad;
+    model.forward(rc.batch, nn::ForwardContext::inference(), TcaPath::greedy(), &ev);
   }
-  if (ev.tree.shape.k > 0) compare_descent(c, "eval/", ev.tree, ev.descent, Var(), cfg.heads);
-  c.compare("eval/pred_emb", ev.pred_emb, Tolerance::activation);
-  c.compare("eval/encoding", ev.encoding, Tolerance::activation);
+  compare_common(c, ev.context_embeddings, ev.query_embeddings, ev.encoder_layers, ev.encoder_output, ev.decoder.query_normed);
+  c.compare("activations/tree/leaves", ev.decoder.tree.leaves, Tolerance::activation);
+  c.compare("activations/tree/leaves_mask", ev.decoder.tree.leaves_mask, Tolerance::exact);
+  for (int64_t l = 0; l <= ev.decoder.tree.shape.k; ++l) {
+    c.compare("activations/tree/level_" + std::to_string(l), ev.decoder.tree.levels[static_cast<size_t>(l)], Tolerance::activation);
+    c.compare("activations/tree/level_" + std::to_string(l) + "_mask", ev.decoder.tree.level_masks[static_cast<size_t>(l)], Tolerance::exact);
+  }
+  if (ev.decoder.tree.shape.k > 0) compare_descent(c, "eval/", ev.decoder.tree, ev.decoder.descent, Var(), cfg.heads);
+  c.compare("eval/pred_emb", ev.decoder.pred_emb, Tolerance::activation);
+  c.compare("eval/encoding", ev.decoder.encoding, Tolerance::activation);
   compare_task(c, "eval/", ev.tca, cfg);
   compare_task_scalars(c, "eval/", ev.tca, cfg);
   c.compare_scalar("eval/tca_loss", ev.tca.loss.item());
   c.compare_scalar("eval/loss", ev.tca.loss.item());
-  // The inference path users run (build the index once, greedy_retrieve over it) must agree too.
+  // The inference path users run (build the index once, answer from it) must agree too.
   Predictions fast = model.predict(rc.batch);
   const std::string tag = " [index path]";
   if (cfg.loss == TaskLoss::classification) {
@@ -337,16 +340,16 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
   model.zero_grad();
   RetreeverTrace tr;
   Rng rng(0);
-  LossOutput out = model.train_forward(rc.batch, rng, rc.forced_actions, &tr);
+  LossOutput out = model.forward(rc.batch, nn::ForwardContext::training(rng), TcaPath::given(rc.forced_actions), &tr);
   out.total.backward();
-  compare_descent(c, "train/", tr.tree, tr.descent, tr.set_weights, cfg.heads);
-  c.compare("train/pred_emb", tr.pred_emb, Tolerance::activation);
-  c.compare("train/encoding", tr.encoding, Tolerance::activation);
+  compare_descent(c, "train/", tr.decoder.tree, tr.decoder.descent, tr.decoder.set_weights, cfg.heads);
+  c.compare("train/pred_emb", tr.decoder.pred_emb, Tolerance::activation);
+  c.compare("train/encoding", tr.decoder.encoding, Tolerance::activation);
   compare_task(c, "train/", tr.tca, cfg);
   compare_task_scalars(c, "train/", tr.tca, cfg);
-  c.compare("train/leaf_pred_emb", tr.leaf_pred_emb, Tolerance::activation);
-  c.compare("train/leaf_encoding", tr.leaf_encoding, Tolerance::activation);
-  c.compare("train/leaf_attn_per_head", swap_heads_queries(tr.leaf_weights.value()), Tolerance::activation);
+  c.compare("train/leaf_pred_emb", tr.decoder.leaf_pred_emb, Tolerance::activation);
+  c.compare("train/leaf_encoding", tr.decoder.leaf_encoding, Tolerance::activation);
+  c.compare("train/leaf_attn_per_head", swap_heads_queries(tr.decoder.leaf_weights.value()), Tolerance::activation);
   compare_task(c, "train/leaf_", tr.leaf, cfg);
   c.compare("train/rl_reward", tr.tca.reward, Tolerance::activation);
   c.compare_scalar("train/rl_baseline", tr.tca.baseline);
@@ -364,13 +367,13 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
     model.zero_grad();
     RetreeverTrace t;
     Rng r(0);
-    model.train_forward(rc.batch, r, rc.forced_actions, &t);
+    model.forward(rc.batch, nn::ForwardContext::training(r), TcaPath::given(rc.forced_actions), &t);
     const std::string name = term;
     Var v = name == "tca_loss" ? t.tca.loss
             : name == "tca_leaf_loss" ? t.leaf.loss
             : name == "rl_loss" ? t.rl_loss
             : name == "rl_reinforce" ? t.rl_reinforce
-            : t.descent.entropy;
+            : t.decoder.descent.entropy;
     v.backward();
     compare_grads(c, f, model, cfg.is_sequential, "grads_by_term/" + name);
   }
@@ -383,7 +386,7 @@ void check_ca(Comparer& c, const H5File& f, ReferenceCase& rc) {
   CrossAttentionTrace tr;
   Rng rng(0);
   // Dropout is 0 in the reference files, so the training forward is also the eval forward.
-  TaskOutput t = model.forward(rc.batch, rng, true, &tr);
+  TaskOutput t = model.forward(rc.batch, nn::ForwardContext::training(rng), &tr);
   t.loss.backward();
   compare_common(c, tr.context_embeddings, tr.query_embeddings, tr.encoder_layers, tr.encoder_output, tr.query_normed);
   c.compare("activations/ca_attn_out", tr.attn_out, Tolerance::activation);

@@ -16,29 +16,28 @@ CrossAttentionModel::CrossAttentionModel(const ModelConfig& cfg, Rng& init_rng)
   register_module("decoder.cross_ff", cross_ff);
 }
 
-TaskOutput CrossAttentionModel::forward(const Batch& batch, Rng& rng, bool training,
+TaskOutput CrossAttentionModel::forward(const Batch& batch, const nn::ForwardContext& mode,
                                         CrossAttentionTrace* trace) {
-  Var ctx = context_embedder(context_tokens(batch), rng, training);
-  Var q = query_embedder(Var(batch.xt), rng, training);
-  std::vector<Var> layers = encoder.forward_all(ctx, Tensor(), rng, training);
+  Var ctx = context_embedder(context_tokens(batch), mode);
+  Var q = query_embedder(Var(batch.xt), mode);
+  std::vector<Var> layers = encoder.forward_all(ctx, Tensor(), mode);
   Var E = layers.empty() ? ctx : layers.back();
   Var q_in = cross_attn.query_input(q);
-  nn::AttentionResult a = cross_attn.attn(q_in, E, Tensor(), rng, training, trace != nullptr);
+  nn::AttentionResult a = cross_attn.attn(q_in, E, Tensor(), mode, trace != nullptr);
   Var u = cross_attn.residual(q, q_in, a.out);
-  Var encoding = cross_ff(u, rng, training);
+  Var encoding = cross_ff(u, mode);
   if (trace) *trace = {ctx, q, E, q_in, u, encoding, layers, a.weights_per_head};
   return predictor.task(encoding, batch);
 }
 
 LossOutput CrossAttentionModel::loss(const Batch& batch, Rng& rng) {
-  TaskOutput t = forward(batch, rng, true);
+  TaskOutput t = forward(batch, nn::ForwardContext::training(rng));
   return {t.loss, {{"loss", t.loss.item()}, {predictor.metric_name(), t.metric}}};
 }
 
 Predictions CrossAttentionModel::predict(const Batch& batch) {
   NoGradGuard no_grad;
-  Rng unused(0);
-  TaskOutput t = forward(batch, unused, false);
+  TaskOutput t = forward(batch, nn::ForwardContext::inference());
   Predictions p;
   fill_task(p, t);
   const int64_t B = batch.batch_size(), M = batch.num_targets();

@@ -22,8 +22,9 @@ class CrossAttentionModel : public Model {
   LossOutput loss(const Batch& batch, Rng& rng) override;
   Predictions predict(const Batch& batch) override;
 
-  // The forward pass shared by loss and predict; fills `trace` when given.
-  TaskOutput forward(const Batch& batch, Rng& rng, bool training, CrossAttentionTrace* trace = nullptr);
+  // The forward pass shared by loss (training context) and predict (inference); fills `trace`
+  // when given.
+  TaskOutput forward(const Batch& batch, const nn::ForwardContext& ctx, CrossAttentionTrace* trace = nullptr);
 
   nn::Encoder encoder;
   nn::AttentionBlock cross_attn;

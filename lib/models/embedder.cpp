@@ -15,12 +15,12 @@ Embedder::Embedder(int64_t in_dim, const ModelConfig& cfg, Rng& rng)
   }
 }
 
-Var Embedder::operator()(const Var& x, Rng& rng, bool training) const {
+Var Embedder::operator()(const Var& x, const nn::ForwardContext& ctx) const {
   Var h = mlp(x);
   if (!seq_mlp) return h;
   const int64_t T = x.dim(1);
   h = ops::add(h, Var(nn::positional_encoding(T, dim_)));
-  h = ops::dropout(h, dropout_, rng, training);
+  h = ops::dropout(h, dropout_, ctx.rng(), ctx.is_training());
   return (*seq_mlp)(h);
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "models/model_config.hpp"
+#include "nn/forward_context.hpp"
 #include "nn/mlp.hpp"
 
 namespace tca {
@@ -13,7 +14,7 @@ class Embedder : public nn::Module {
  public:
   Embedder(int64_t in_dim, const ModelConfig& cfg, Rng& rng);
   // x [B, T, in] -> [B, T, D]
-  Var operator()(const Var& x, Rng& rng, bool training) const;
+  Var operator()(const Var& x, const nn::ForwardContext& ctx) const;
 
   nn::Mlp mlp;
   std::optional<nn::Mlp> seq_mlp;  // sequential data only

@@ -24,30 +24,34 @@ PerceiverIoModel::PerceiverIoModel(const ModelConfig& cfg, Rng& init_rng)
   register_module("decode_ff", decode_ff);
 }
 
-Var PerceiverIoModel::encode(const Batch& batch, Rng& rng, bool training) const {
-  Var ctx = context_embedder(context_tokens(batch), rng, training);
-  const int64_t B = batch.batch_size();
-  // Broadcast the shared latents over the batch (the add's backward sums their gradient).
-  Var z = ops::add(Var(Tensor::zeros({B, cfg_.num_latents, cfg_.d_model})), latents);
-  z = encode_ff(encode_attn(z, ctx, Tensor(), rng, training), rng, training);
-  return latent_encoder(z, Tensor(), rng, training);
+Var PerceiverIoModel::encode(const Batch& batch, const nn::ForwardContext& ctx) const {
+  return encode_embedded(context_embedder(context_tokens(batch), ctx), ctx);
 }
 
-TaskOutput PerceiverIoModel::decode(const Var& z, const Batch& batch, Rng& rng, bool training) const {
-  Var q = query_embedder(Var(batch.xt), rng, training);
-  Var u = decode_attn(q, z, Tensor(), rng, training);
-  return predictor.task(decode_ff(u, rng, training), batch);
+Var PerceiverIoModel::encode_embedded(const Var& embedded, const nn::ForwardContext& ctx) const {
+  const int64_t B = embedded.dim(0);
+  // Broadcast the shared latents over the batch (the add's backward sums their gradient).
+  Var z = ops::add(Var(Tensor::zeros({B, cfg_.num_latents, cfg_.d_model})), latents);
+  z = encode_ff(encode_attn(z, embedded, Tensor(), ctx), ctx);
+  return latent_encoder(z, Tensor(), ctx);
+}
+
+TaskOutput PerceiverIoModel::decode(const Var& z, const Batch& batch, const nn::ForwardContext& ctx) const {
+  Var q = query_embedder(Var(batch.xt), ctx);
+  Var u = decode_attn(q, z, Tensor(), ctx);
+  return predictor.task(decode_ff(u, ctx), batch);
 }
 
 LossOutput PerceiverIoModel::loss(const Batch& batch, Rng& rng) {
-  TaskOutput t = decode(encode(batch, rng, true), batch, rng, true);
+  const auto ctx = nn::ForwardContext::training(rng);
+  TaskOutput t = decode(encode(batch, ctx), batch, ctx);
   return {t.loss, {{"loss", t.loss.item()}, {predictor.metric_name(), t.metric}}};
 }
 
 Predictions PerceiverIoModel::predict(const Batch& batch) {
   NoGradGuard no_grad;
-  Rng unused(0);
-  TaskOutput t = decode(encode(batch, unused, false), batch, unused, false);
+  const auto ctx = nn::ForwardContext::inference();
+  TaskOutput t = decode(encode(batch, ctx), batch, ctx);
   Predictions p;
   fill_task(p, t);
   const int64_t B = batch.batch_size(), M = batch.num_targets();

@@ -16,9 +16,12 @@ class PerceiverIoModel : public Model {
   Predictions predict(const Batch& batch) override;
 
   // The latents after encoding a batch's context: [B, L, D] (built once per context set).
-  Var encode(const Batch& batch, Rng& rng, bool training) const;
+  Var encode(const Batch& batch, const nn::ForwardContext& ctx) const;
+  // The latents [B, L, D] after attending to the context embeddings E [B, N, D] (encode after the
+  // context embedder).
+  Var encode_embedded(const Var& embedded, const nn::ForwardContext& ctx) const;
   // Queries [B, M, D] read the encoded latents.
-  TaskOutput decode(const Var& latents, const Batch& batch, Rng& rng, bool training) const;
+  TaskOutput decode(const Var& latents, const Batch& batch, const nn::ForwardContext& ctx) const;
 
   Var latents;
   nn::AttentionBlock encode_attn;

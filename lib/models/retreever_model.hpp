@@ -1,5 +1,12 @@
 // ReTreever (tca.md 5): embedder -> Transformer encoder -> Tree Cross Attention decoder ->
-// predictor, trained with loss = L_TCA + w_CA L_CA + w_RL L_RL (tca.md 4.4).
+// predictor, trained with loss = L_TCA + w_CA L_CA + w_RL L_RL (tca.md 4.4). The model composes
+// its parts; the decoder's own steps (tree, descent, attention over S) are TreeCrossAttention's.
+//
+// Two paths, as the decoder has:
+//   forward   training (and the checks): the autograd forward and every loss term, on a sampled,
+//             forced or greedy path;
+//   inference build the index of the context sets once (`index`), then answer any number of
+//             query batches from it (`answer`); predict(batch) = answer(index(batch), batch).
 #pragma once
 #include <vector>
 
@@ -9,46 +16,46 @@
 
 namespace tca {
 
-// Every intermediate of one forward, for the reference checks and debugging.
+// Every intermediate of one autograd forward, for the reference checks and debugging.
 struct RetreeverTrace {
   Tensor order;  // i32 [B, N] context order applied
-  Var context_embeddings, query_embeddings, encoder_output, query_normed;
+  Var context_embeddings, query_embeddings, encoder_output;
   std::vector<Var> encoder_layers;
-  TcaTree tree;
-  Descent descent;
-  Var set_weights;                   // [Q, H, 1, L]
-  Var pred_emb, encoding;            // TCA branch [B, M, D] (pred_emb = attention block output)
-  Var leaf_pred_emb, leaf_encoding;  // L_CA branch
-  Var leaf_weights;                  // [B, H, M, Np]
-  TaskOutput tca, leaf;
+  TcaForward decoder;  // the tree, the descent, the attention weights and the decoder outputs
+  TaskOutput tca, leaf;  // predictor outputs of the two branches (the same when k = 0)
   Var rl_reinforce, rl_loss, total;
+};
+
+// What inference retrieved for a query batch (eval, visualisation): the greedy descent (S as rows
+// of index.memory, its mask, the picks and the per-level policy); empty for ReTreever-Full and
+// k = 0, where every query reads all N tokens.
+struct RetreeverAnswerTrace {
+  Retrieval retrieval;
 };
 
 class ReTreeverModel : public Model {
  public:
   ReTreeverModel(const ModelConfig& cfg, Rng& init_rng);
+  // forward(batch, training context, sampled path).
   LossOutput loss(const Batch& batch, Rng& rng) override;
+  // answer(index(batch), batch): the greedy descent.
   Predictions predict(const Batch& batch) override;
 
-  // The training forward (all loss terms) with the path sampled, or taken from `forced`
-  // (i32 [B, M, k]) when given; fills `trace` when given.
-  LossOutput train_forward(const Batch& batch, Rng& rng, const Tensor& forced = Tensor(),
-                           RetreeverTrace* trace = nullptr);
-  // The inference forward on the greedy path (or answering from all leaves with `full`,
-  // tca.md 4.3 "ReTreever-Full"); fills `trace` when given.
-  Predictions infer(const Batch& batch, bool full = false, RetreeverTrace* trace = nullptr);
+  // The autograd forward with every loss term (tca.md 4.4) on the path `path` picks; fills
+  // `trace` when given (which also computes the root and keeps the attention weights).
+  LossOutput forward(const Batch& batch, const nn::ForwardContext& ctx, const TcaPath& path,
+                     RetreeverTrace* trace = nullptr);
 
-  // Inference in two steps (tca.md 4.5). The index of a batch's context sets (xc, yc; ordered,
-  // embedded, encoded, aggregated, projected), built once; with_root also keeps the root.
-  TcaIndex build_index(const Batch& context, bool with_root = false);
-  // The same from already encoded (and ordered) context tokens E [B, N, D].
-  TcaIndex index_from_encoded(const Var& encoded, bool with_root = false) const;
-  // An index from stored node embeddings (`tca build-tree --checkpoint`): memory [B, Ntot, D]
-  // and its mask; the key/value projections are recomputed with this model's weights.
-  TcaIndex index_from_memory(const TreeShape& shape, const Tensor& memory, const Tensor& memory_mask);
+  // Inference (tca.md 4.5). The index of a batch's context sets (xc, yc; ordered, embedded,
+  // encoded, aggregated, projected), built once; with_root also keeps the root.
+  TcaIndex index(const Batch& context, bool with_root = false) const;
+  // The context sets' encoder output E [B, N, D], in the heuristic's order (no grad).
+  Var encode_context(const Batch& context) const;
   // Answers the batch's queries (xt; and yt/labels for the loss and metric) about an index of
-  // its context sets, descending greedily.
-  Predictions answer(const TcaIndex& index, const Batch& queries);
+  // its context sets: the greedy descent, or all leaves with TcaReadout::full ("ReTreever-Full",
+  // tca.md 4.3). `trace` receives what was retrieved.
+  Predictions answer(const TcaIndex& index, const Batch& queries, TcaReadout readout = TcaReadout::greedy,
+                     RetreeverAnswerTrace* trace = nullptr) const;
 
   nn::Encoder encoder;
   TreeCrossAttention decoder;
@@ -56,13 +63,11 @@ class ReTreeverModel : public Model {
  private:
   struct Encoded {
     Batch batch;  // context reordered
-    Var ctx, q, E, qn, q_proj;
+    Var ctx, q, E;
     std::vector<Var> layers;
     Tensor order;
   };
-  Encoded encode(const Batch& batch, Rng& rng, bool training) const;
-  // The trace fields both forwards share.
-  static void trace_encoding(RetreeverTrace& trace, const Encoded& e, const TcaTree& tree, const Descent& d);
+  Encoded encode(const Batch& batch, const nn::ForwardContext& ctx) const;
 };
 
 }  // namespace tca

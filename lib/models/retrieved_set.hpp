@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 namespace tca {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "core/tensor.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 namespace tca {
 

@@ -52,17 +52,20 @@ float dot(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
-Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t heads, int64_t per_task) {
+Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t heads, float logit_scale,
+                          int64_t per_task, bool with_policy) {
   const TreeShape& s = index.shape;
   const int64_t Q = q_proj.dim(0), D = index.dim, H = heads, dh = D / H;
   const int64_t b = s.b, k = s.k, P = s.leaf_size, L = s.set_slots(), Ntot = s.memory_size(), KB = k * b;
   const int64_t C = k * (b - 1) + P;  // the slots of S that can be unmasked
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const float scale = logit_scale;
   Retrieval r;
   r.attended = Tensor::zeros({Q, D});
   r.actions = Tensor::empty({Q, k}, DType::i32);
   r.set_rows = Tensor::empty({Q, L}, DType::i32);
   r.set_mask = Tensor::empty({Q, L});
+  if (with_policy) r.policy = Tensor::empty({Q, k, b});
+  float* policy = with_policy ? r.policy.data() : nullptr;
   const float* keys = index.keys.data();
   const float* values = index.values.data();
   const float* mmask = index.memory_mask.data();
@@ -71,8 +74,11 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
   int32_t* set_rows = r.set_rows.data_i32();
   float* set_mask = r.set_mask.data();
   std::vector<int64_t> parent(static_cast<size_t>(Q), 0);
-  std::vector<int64_t> offset(static_cast<size_t>(k + 2));  // memory_offset(l), l = 1..k+1
-  for (int64_t l = 1; l <= k + 1; ++l) offset[static_cast<size_t>(l)] = s.memory_offset(l);
+  // Row of decision i's first child of node 0 (s.child_row(i, 0, 0)), i = 0..k-1, then of the
+  // first leaf token (s.token_row(0, 0)): the per-query loops add parent * b (or * P).
+  std::vector<int64_t> offset(static_cast<size_t>(k + 1));
+  for (int64_t i = 0; i < k; ++i) offset[static_cast<size_t>(i)] = s.child_row(i, 0, 0);
+  offset[static_cast<size_t>(k)] = s.token_row(0, 0);
   // The scaled logits of every scored child, per query, slot and head [Q, k b, H]: the final
   // attention over S needs exactly these for its node slots (same query, same keys), so they are
   // kept rather than recomputed, and the node keys are never read twice.
@@ -95,8 +101,8 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
     // The decision of query q at level i: its parent's b children (adjacent rows) scored per head,
     // the argmax of the head-averaged policy picked, the b slots of S written.
     auto decide = [&](int64_t q, int64_t i) {
-      const int64_t base = memory_row(q) + offset[static_cast<size_t>(i + 1)] + parent[static_cast<size_t>(q)] * b;
-      float* logits = node_logits.data() + (q * KB + i * b) * H;
+      const int64_t base = memory_row(q) + offset[static_cast<size_t>(i)] + parent[static_cast<size_t>(q)] * b;
+      float* logits = node_logits.data() + (q * KB + s.node_slot(i, 0)) * H;
       for (int64_t j = 0; j < b; ++j) {
         const bool masked = mmask[base + j] == 0.0f;
         for (int64_t h = 0; h < H; ++h) {
@@ -111,10 +117,12 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
         for (int64_t h = 0; h < H; ++h) pi[j] += w[j * H + h];
         a = pi[j] / static_cast<float>(H) > pi[a] / static_cast<float>(H) ? j : a;
       }
+      if (policy)
+        for (int64_t j = 0; j < b; ++j) policy[(q * k + i) * b + j] = pi[j] / static_cast<float>(H);
       actions[q * k + i] = static_cast<int32_t>(a);
       for (int64_t j = 0; j < b; ++j) {
-        set_rows[q * L + i * b + j] = static_cast<int32_t>(base + j);
-        set_mask[q * L + i * b + j] = j == a ? 0.0f : 1.0f;  // unpicked siblings, even all-padding ones
+        set_rows[q * L + s.node_slot(i, j)] = static_cast<int32_t>(base + j);
+        set_mask[q * L + s.node_slot(i, j)] = j == a ? 0.0f : 1.0f;  // unpicked siblings, even all-padding ones
       }
       parent[static_cast<size_t>(q)] = parent[static_cast<size_t>(q)] * b + a;
     };
@@ -125,22 +133,22 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
     // over all k b + P slots (a fully masked S, which would be uniform over all slots, cannot
     // occur: the unpicked siblings are always unmasked, and for k = 0 the C slots are all of S).
     auto attend = [&](int64_t q) {
-      const int64_t base = memory_row(q) + offset[static_cast<size_t>(k + 1)] + parent[static_cast<size_t>(q)] * P;
+      const int64_t base = memory_row(q) + offset[static_cast<size_t>(k)] + parent[static_cast<size_t>(q)] * P;
       int32_t* rows = set_rows + q * L;
       float* mask = set_mask + q * L;
       for (int64_t j = 0; j < P; ++j) {
-        rows[KB + j] = static_cast<int32_t>(base + j);
-        mask[KB + j] = mmask[base + j];
+        rows[s.token_slot(j)] = static_cast<int32_t>(base + j);
+        mask[s.token_slot(j)] = mmask[base + j];
       }
       for (int64_t c = 0; c < C - P; ++c) {  // the c-th unpicked sibling
         const int64_t i = c / (b - 1), x = c % (b - 1);
-        slot[c] = i * b + x + (x >= actions[q * k + i] ? 1 : 0);
+        slot[c] = s.node_slot(i, x + (x >= actions[q * k + i] ? 1 : 0));
       }
-      for (int64_t j = 0; j < P; ++j) slot[C - P + j] = KB + j;
+      for (int64_t j = 0; j < P; ++j) slot[C - P + j] = s.token_slot(j);
       const float* logits = node_logits.data() + q * KB * H;
       for (int64_t c = 0; c < C - P; ++c) std::copy_n(logits + slot[c] * H, H, w + c * H);
       for (int64_t j = 0; j < P; ++j) {
-        const bool masked = mask[KB + j] == 0.0f;
+        const bool masked = mask[s.token_slot(j)] == 0.0f;
         for (int64_t h = 0; h < H; ++h) {
           const float l = dot(qp + q * D + h * dh, keys + (base + j) * D + h * dh, dh) * scale;
           w[(C - P + j) * H + h] = masked ? -FLT_MAX : l;

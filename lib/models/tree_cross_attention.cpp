@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "autograd/gathered_attention.hpp"
+#include "autograd/ops.hpp"
 #include "core/error.hpp"
 
 namespace tca {
@@ -21,8 +21,10 @@ TreeCrossAttention::TreeCrossAttention(const ModelConfig& cfg, Rng& rng)
   register_module("query_ff", query_ff);
 }
 
-Var TreeCrossAttention::aggregate(const Var& children, const Tensor& mask, Rng& rng, bool training) const {
-  // tca.md 4.2: encoder layer(s) over the children with key mask m_i m_j, then the masked mean.
+TreeCrossAttention::Level TreeCrossAttention::aggregate(const Var& children, const Tensor& mask,
+                                                        const nn::ForwardContext& ctx) const {
+  // tca.md 4.2: encoder layer(s) over the children with key mask m_i m_j, then the masked mean;
+  // a node is real if any child is.
   const int64_t G = children.dim(0), c = children.dim(1);
   Tensor pair_mask = Tensor::empty({G, 1, c, c});
   for (int64_t g = 0; g < G; ++g)
@@ -30,7 +32,15 @@ Var TreeCrossAttention::aggregate(const Var& children, const Tensor& mask, Rng& 
       for (int64_t j = 0; j < c; ++j) pair_mask[(g * c + i) * c + j] = mask[g * c + i] * mask[g * c + j];
   // bptt = false: the aggregator's input is a constant for gradients (tca.md 4.2).
   Var x = cfg_.bptt ? children : children.detach();
-  return ops::masked_mean(aggregator(x, pair_mask, rng, training), mask);
+  Level level;
+  level.nodes = ops::masked_mean(aggregator(x, pair_mask, ctx), mask);
+  level.node_mask = Tensor::empty({G});
+  for (int64_t g = 0; g < G; ++g) {
+    float any = 0;
+    for (int64_t i = 0; i < c; ++i) any = std::max(any, mask[g * c + i] != 0.0f ? 1.0f : 0.0f);
+    level.node_mask[g] = any;
+  }
+  return level;
 }
 
 // Padding of one context set's N tokens [N, D] up to `count` more rows: like the reference, copies
@@ -40,17 +50,7 @@ static void write_padding(const float* tokens, int64_t N, int64_t count, int64_t
     for (int64_t d = 0; d < D; ++d) dst[j * D + d] = tokens[(j % N) * D + d] + 1e-5f;
 }
 
-static Tensor any_child(const Tensor& mask, int64_t groups, int64_t c) {
-  Tensor out = Tensor::empty({groups});
-  for (int64_t g = 0; g < groups; ++g) {
-    float any = 0;
-    for (int64_t i = 0; i < c; ++i) any = std::max(any, mask[g * c + i] != 0.0f ? 1.0f : 0.0f);
-    out[g] = any;
-  }
-  return out;
-}
-
-TcaTree TreeCrossAttention::build_tree(const Var& encoded, Rng& rng, bool training, bool with_root) const {
+TcaTree TreeCrossAttention::build_tree(const Var& encoded, const nn::ForwardContext& ctx, bool with_root) const {
   const int64_t B = encoded.dim(0), N = encoded.dim(1), D = encoded.dim(2);
   TcaTree t;
   t.shape = TreeShape(N, cfg_.branch_factor);
@@ -77,9 +77,9 @@ TcaTree TreeCrossAttention::build_tree(const Var& encoded, Rng& rng, bool traini
     Var children = l == k ? t.leaves : t.levels[static_cast<size_t>(l + 1)];
     const Tensor& child_mask = l == k ? t.leaves_mask : t.level_masks[static_cast<size_t>(l + 1)];
     Tensor m = child_mask.reshape({B * nodes, c});
-    Var node = aggregate(ops::reshape(children, {B * nodes, c, D}), m, rng, training);
-    t.levels[static_cast<size_t>(l)] = ops::reshape(node, {B, nodes, D});
-    t.level_masks[static_cast<size_t>(l)] = any_child(m, B * nodes, c).reshape({B, nodes});
+    const Level level = aggregate(ops::reshape(children, {B * nodes, c, D}), m, ctx);
+    t.levels[static_cast<size_t>(l)] = ops::reshape(level.nodes, {B, nodes, D});
+    t.level_masks[static_cast<size_t>(l)] = level.node_mask.reshape({B, nodes});
   }
   // Memory = levels 1..k then the leaf tokens; project keys and values once.
   std::vector<Var> parts;
@@ -108,7 +108,6 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
     throw ShapeError("build_index: encoded context must be [B, N, " + std::to_string(cfg_.d_model) + "], found " +
                      to_string(encoded.shape()));
   NoGradGuard no_grad;
-  Rng unused(0);  // inference: no dropout, nothing is drawn
   const int64_t B = encoded.dim(0), N = encoded.dim(1), D = encoded.dim(2);
   TcaIndex index;
   index.shape = TreeShape(N, cfg_.branch_factor);
@@ -162,8 +161,9 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
         const int64_t bi = (g0 + g) / nodes, node = (g0 + g) % nodes;
         for (int64_t i = 0; i < c; ++i) mask[g * c + i] = mem_mask[bi * Ntot + child_off + node * c + i];
       }
-      const Tensor out = aggregate(Var(children), mask, unused, false).value();
-      const Tensor any = any_child(mask, G, c);
+      const Level level = aggregate(Var(children), mask, nn::ForwardContext::inference());
+      const Tensor& out = level.nodes.value();
+      const Tensor& any = level.node_mask;
       for (int64_t g = 0; g < G; ++g) {
         const int64_t bi = (g0 + g) / nodes, node = (g0 + g) % nodes;
         std::memcpy(node_row(bi, node), out.data() + g * D, static_cast<size_t>(D) * sizeof(float));
@@ -188,14 +188,34 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
   return index;
 }
 
+TcaIndex TreeCrossAttention::index_from_memory(const TreeShape& shape, const Tensor& memory, const Tensor& memory_mask) const {
+  NoGradGuard no_grad;
+  const int64_t B = memory.dim(0), Ntot = shape.memory_size(), D = cfg_.d_model;
+  if (memory.rank() != 3 || memory.dim(1) != Ntot || memory.dim(2) != D || memory_mask.numel() != B * Ntot)
+    throw ShapeError("index_from_memory: memory " + to_string(memory.shape()) + " does not fit a tree of " +
+                     std::to_string(Ntot) + " rows of width " + std::to_string(D));
+  TcaIndex index;
+  index.shape = shape;
+  index.batch = B;
+  index.dim = D;
+  index.memory = memory;
+  index.memory_mask = memory_mask.reshape({B, Ntot});
+  Var flat(memory.reshape({B * Ntot, D}));
+  index.keys = query_attn.attn.project_k(flat).value();
+  index.values = query_attn.attn.project_v(flat).value();
+  return index;
+}
+
 Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int64_t queries_per_task,
-                                    DescentMode mode, Rng& rng, const Tensor& forced) const {
+                                    const TcaPath& path, const nn::ForwardContext& ctx) const {
   const TreeShape& s = tree.shape;
   const int64_t Q = q_rows.dim(0), H = query_attn.attn.heads(), b = s.b, k = s.k, P = s.leaf_size;
   const int64_t Ntot = s.memory_size(), L = s.set_slots();
   const float scale = query_attn.attn.logit_scale();
-  if (mode == DescentMode::forced && (!forced.defined() || forced.numel() != Q * k))
+  const DescentMode mode = path.mode;
+  if (mode == DescentMode::forced && (!path.forced.defined() || path.forced.numel() != Q * k))
     throw ShapeError("descend: forced actions must be [" + std::to_string(Q) + ", " + std::to_string(k) + "]");
+  const Tensor forced = mode == DescentMode::forced ? path.forced.reshape({Q, k}) : Tensor();
   Descent d;
   d.actions = Tensor::empty({Q, k}, DType::i32);
   d.set_rows = Tensor::empty({Q, L}, DType::i32);
@@ -206,9 +226,8 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
     Tensor rows = Tensor::empty({Q, b}, DType::i32);
     Tensor child_mask = Tensor::empty({Q, 1, b});
     Tensor picked = Tensor::empty({Q}, DType::i32);
-    const int64_t level_off = s.memory_offset(i + 1);
     for (int64_t q = 0; q < Q; ++q) {
-      const int64_t base = (q / queries_per_task) * Ntot + level_off + parent[static_cast<size_t>(q)] * b;
+      const int64_t base = (q / queries_per_task) * Ntot + s.child_row(i, parent[static_cast<size_t>(q)], 0);
       for (int64_t j = 0; j < b; ++j) {
         rows.data_i32()[q * b + j] = static_cast<int32_t>(base + j);
         child_mask[q * b + j] = tree.memory_mask[base + j];
@@ -226,7 +245,7 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
         a = forced.data_i32()[q * k + i];
         if (a < 0 || a >= b) throw ShapeError("descend: forced action " + std::to_string(a) + " out of range");
       } else if (mode == DescentMode::sample) {
-        a = rng.categorical(pp + q * b, b);
+        a = ctx.rng().categorical(pp + q * b, b);
       } else {
         for (int64_t j = 1; j < b; ++j)  // argmax, lowest index on ties
           if (pp[q * b + j] > pp[q * b + a]) a = j;
@@ -236,8 +255,8 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
       // S gets the b children of this decision; the picked one's slot is masked. Unpicked
       // all-padding siblings stay unmasked (reference quirk kept, tca.md 4.3).
       for (int64_t j = 0; j < b; ++j) {
-        d.set_rows.data_i32()[q * L + i * b + j] = rows.data_i32()[q * b + j];
-        d.set_mask[q * L + i * b + j] = j == a ? 0.0f : 1.0f;
+        d.set_rows.data_i32()[q * L + s.node_slot(i, j)] = rows.data_i32()[q * b + j];
+        d.set_mask[q * L + s.node_slot(i, j)] = j == a ? 0.0f : 1.0f;
       }
       parent[static_cast<size_t>(q)] = parent[static_cast<size_t>(q)] * b + a;
     }
@@ -249,12 +268,11 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
     entropy_sum = entropy_sum.defined() ? ops::add(entropy_sum, ent) : ent;
   }
   // The picked leaf's P tokens with their real/padding masks.
-  const int64_t leaf_off = s.memory_offset(k + 1);
   for (int64_t q = 0; q < Q; ++q) {
-    const int64_t base = (q / queries_per_task) * Ntot + leaf_off + parent[static_cast<size_t>(q)] * P;
+    const int64_t base = (q / queries_per_task) * Ntot + s.token_row(parent[static_cast<size_t>(q)], 0);
     for (int64_t t = 0; t < P; ++t) {
-      d.set_rows.data_i32()[q * L + k * b + t] = static_cast<int32_t>(base + t);
-      d.set_mask[q * L + k * b + t] = tree.memory_mask[base + t];
+      d.set_rows.data_i32()[q * L + s.token_slot(t)] = static_cast<int32_t>(base + t);
+      d.set_mask[q * L + s.token_slot(t)] = tree.memory_mask[base + t];
     }
   }
   if (k > 0) d.entropy = ops::mul_scalar(entropy_sum, -1.0f / static_cast<float>(Q * H * k));
@@ -269,23 +287,99 @@ Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const 
   return query_attn.attn.output(ops::gathered_weighted_sum(w, tree.values, d.set_rows));
 }
 
-Var TreeCrossAttention::attend_leaves(const TcaTree& tree, const Var& q_proj, Var* weights) const {
-  const TreeShape& s = tree.shape;
-  const int64_t B = tree.batch, Ntot = s.memory_size(), Np = s.padded, D = tree.keys.dim(1);
+Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const Var& values, const Tensor& leaves_mask,
+                                      const Var& q_proj, Var* weights) const {
+  const int64_t B = q_proj.dim(0), Ntot = s.memory_size(), Np = s.padded, D = keys.dim(1);
   const auto& attn = query_attn.attn;
   auto leaf_part = [&](const Var& m) {
-    return attn.split_heads(ops::slice(ops::reshape(m, {B, Ntot, D}), 1, Ntot - Np, Ntot));
+    // k = 0: the memory is the leaf tokens alone, taken as they are.
+    Var all = ops::reshape(m, {B, Ntot, D});
+    return attn.split_heads(Ntot == Np ? all : ops::slice(all, 1, Ntot - Np, Ntot));
   };
-  Var w = attn.attention_weights(attn.split_heads(q_proj), leaf_part(tree.keys), tree.leaves_mask.reshape({B, 1, 1, Np}));
+  Var w = attn.attention_weights(attn.split_heads(q_proj), leaf_part(keys), leaves_mask.reshape({B, 1, 1, Np}));
   if (weights) *weights = w;
-  return attn.output(attn.merge_heads(ops::matmul(w, leaf_part(tree.values))));
+  return attn.output(attn.merge_heads(ops::matmul(w, leaf_part(values))));
 }
 
-Var TreeCrossAttention::finish(const Var& q, const Var& q_normed, const Var& attn_out, Rng& rng, bool training) const {
-  Var u = query_attn.residual(q, q_normed, attn_out);
+TreeCrossAttention::Finished TreeCrossAttention::finish(const Var& q, const Var& q_normed, const Var& attn_out,
+                                                        const nn::ForwardContext& ctx) const {
+  Finished f;
+  f.pred_emb = query_attn.residual(q, q_normed, attn_out);
   // Pre-norm TCA adds the raw query again before the FF block (reference README 4.4 step 4).
-  if (query_attn.norm_first()) u = ops::add(u, q);
-  return query_ff(u, rng, training);
+  f.encoding = query_ff(query_attn.norm_first() ? ops::add(f.pred_emb, q) : f.pred_emb, ctx);
+  return f;
+}
+
+// q_proj [B, M, D] -> [B*M, D]: one row per query.
+static Var query_rows(const Var& q_proj) {
+  return ops::reshape(q_proj, {q_proj.dim(0) * q_proj.dim(1), q_proj.dim(2)});
+}
+
+TcaForward TreeCrossAttention::forward(const Var& encoded, const Var& queries, const nn::ForwardContext& ctx,
+                                       const TcaPath& path, bool trace) const {
+  const int64_t B = queries.dim(0), M = queries.dim(1), D = queries.dim(2);
+  TcaForward out;
+  out.query_normed = query_attn.query_input(queries);
+  const Var q_proj = query_attn.attn.project_q(out.query_normed);
+  out.tree = build_tree(encoded, ctx, trace);
+  const TcaTree& tree = out.tree;
+  // L_CA: query_model over all (padded, masked) leaf tokens; not detached, so it trains the
+  // encoder (tca.md 4.4).
+  Var leaf_attn = attend_leaves(tree.shape, tree.keys, tree.values, tree.leaves_mask, q_proj,
+                                trace ? &out.leaf_weights : nullptr);
+  Finished leaf = finish(queries, out.query_normed, leaf_attn, ctx);
+  out.leaf_pred_emb = leaf.pred_emb;
+  out.leaf_encoding = leaf.encoding;
+  if (tree.shape.k == 0) {
+    // tca.md 4.1: with k = 0 the model answers with its L_CA branch.
+    out.encoding = out.leaf_encoding;
+    return out;
+  }
+  const Var qh = query_rows(q_proj);
+  out.descent = descend(tree, qh, M, path, ctx);
+  Var set_attn = ops::reshape(attend_set(tree, out.descent, qh, trace ? &out.set_weights : nullptr), {B, M, D});
+  Finished set = finish(queries, out.query_normed, set_attn, ctx);
+  out.pred_emb = set.pred_emb;
+  out.encoding = set.encoding;
+  out.log_prob = out.descent.log_prob;
+  out.entropy = out.descent.entropy;
+  return out;
+}
+
+Tensor TreeCrossAttention::project_queries(const Var& queries) const {
+  NoGradGuard no_grad;
+  return query_rows(query_attn.attn.project_q(query_attn.query_input(queries))).value();
+}
+
+Retrieval TreeCrossAttention::retrieve(const TcaIndex& index, const Tensor& q_rows, int64_t queries_per_task,
+                                       bool trace) const {
+  return greedy_retrieve(index, q_rows, query_attn.attn.heads(), query_attn.attn.logit_scale(), queries_per_task, trace);
+}
+
+TcaAnswer TreeCrossAttention::answer(const TcaIndex& index, const Var& queries, TcaReadout readout, bool trace) const {
+  NoGradGuard no_grad;
+  const int64_t B = queries.dim(0), M = queries.dim(1), D = queries.dim(2);
+  if (B != index.batch)
+    throw ShapeError("answer: " + std::to_string(B) + " query sets for an index of " + std::to_string(index.batch));
+  const TreeShape& s = index.shape;
+  const auto ctx = nn::ForwardContext::inference();
+  const Var qn = query_attn.query_input(queries);
+  const Var q_proj = query_attn.attn.project_q(qn);
+  TcaAnswer a;
+  Var attn;
+  if (readout == TcaReadout::full || s.k == 0) {
+    // All P b^k leaf tokens of each set (ReTreever-Full; k = 0 always, tca.md 4.1).
+    const int64_t Ntot = s.memory_size(), leaf_off = s.token_row(0, 0);
+    Tensor leaves_mask = Tensor::empty({B, s.padded});
+    for (int64_t bi = 0; bi < B; ++bi)
+      for (int64_t i = 0; i < s.padded; ++i) leaves_mask[bi * s.padded + i] = index.memory_mask[bi * Ntot + leaf_off + i];
+    attn = attend_leaves(s, Var(index.keys), Var(index.values), leaves_mask, q_proj, nullptr);
+  } else {
+    a.retrieval = retrieve(index, query_rows(q_proj).value(), M, trace);
+    attn = query_attn.attn.output(Var(a.retrieval.attended.reshape({B, M, D})));
+  }
+  a.encoding = finish(queries, qn, attn, ctx).encoding;
+  return a;
 }
 
 }  // namespace tca

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autograd/short_attention.hpp"
+#include "autograd/ops.hpp"
 #include "core/error.hpp"
 
 namespace tca::nn {
@@ -45,21 +45,21 @@ Var MultiHeadAttention::project_kv(const Var& x) const {
 }
 
 AttentionResult MultiHeadAttention::operator()(const Var& q_in, const Var& kv_in,
-                                               const Tensor& mask, Rng& rng, bool training,
+                                               const Tensor& mask, const ForwardContext& ctx,
                                                bool return_weights) const {
   // Few keys (the aggregator's groups, GP context sets): the fused op, unless the per-head
   // weights are wanted (traces, reference checks).
   if (!return_weights && q_in.rank() == 3 && kv_in.rank() == 3 && kv_in.dim(0) == q_in.dim(0) &&
       ops::short_attention_applies(q_in.dim(0), q_in.dim(1), kv_in.dim(1), mask)) {
-    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, logit_scale(), dropout_, rng,
-                                        training)),
+    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, logit_scale(), dropout_, ctx.rng(),
+                                        ctx.is_training())),
             Var()};
   }
   Var q = split_heads(to_q(q_in));
   Var k = split_heads(to_k(kv_in));
   Var v = split_heads(to_v(kv_in));
   Var w = attention_weights(q, k, mask);
-  Var w_drop = ops::dropout(w, dropout_, rng, training);
+  Var w_drop = ops::dropout(w, dropout_, ctx.rng(), ctx.is_training());
   Var out = to_out(merge_heads(ops::matmul(w_drop, v)));
   return {out, return_weights ? w : Var()};
 }

@@ -5,6 +5,7 @@
 // Tree Cross Attention can project node keys/values once and gather them per query.
 #pragma once
 #include <cmath>
+#include "nn/forward_context.hpp"
 #include "nn/linear.hpp"
 
 namespace tca::nn {
@@ -19,9 +20,9 @@ class MultiHeadAttention : public Module {
   MultiHeadAttention(int64_t dim, int64_t heads, float dropout, Rng& rng);
 
   // Qin [B, M, D], Kin = Vin [B, N, D]; mask f32 0/1 broadcastable to [B, H, M, N] (e.g.
-  // [B, 1, M, N] or [B, 1, 1, N]) or undefined. Dropout applies when training.
-  AttentionResult operator()(const Var& q_in, const Var& kv_in, const Tensor& mask, Rng& rng,
-                             bool training, bool return_weights = false) const;
+  // [B, 1, M, N] or [B, 1, 1, N]) or undefined. Dropout applies in a training context.
+  AttentionResult operator()(const Var& q_in, const Var& kv_in, const Tensor& mask, const ForwardContext& ctx,
+                             bool return_weights = false) const;
 
   // Steps: [.., T, D] -> [.., T, D] projections; heads(x [B, T, D]) -> [B, H, T, dh].
   Var project_q(const Var& x) const { return to_q(x); }

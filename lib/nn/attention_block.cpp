@@ -9,11 +9,11 @@ AttentionBlock::AttentionBlock(int64_t dim, int64_t heads, float attn_dropout, b
   register_module("attn", attn);
 }
 
-Var AttentionBlock::operator()(const Var& x, const Var& context, const Tensor& mask, Rng& rng,
-                               bool training) const {
+Var AttentionBlock::operator()(const Var& x, const Var& context, const Tensor& mask,
+                               const ForwardContext& ctx) const {
   Var q_in = query_input(x);
   // Self-attention passes the raw x as keys/values (official encoder layer), not LN(x).
-  Var out = attn(q_in, context, mask, rng, training).out;
+  Var out = attn(q_in, context, mask, ctx).out;
   return residual(x, q_in, out);
 }
 
@@ -29,17 +29,17 @@ FeedForwardBlock::FeedForwardBlock(int64_t dim, int64_t hidden, float dropout, b
   register_module("linear2", linear2);
 }
 
-Var FeedForwardBlock::feed_forward(const Var& x, Rng& rng, bool training) const {
+Var FeedForwardBlock::feed_forward(const Var& x, const ForwardContext& ctx) const {
   // linear1's output [..., 2 * hidden] holds a | b; GEGLU is a * gelu(b).
-  return ops::dropout(linear2(ops::geglu(linear1(x))), dropout_, rng, training);
+  return ops::dropout(linear2(ops::geglu(linear1(x))), dropout_, ctx.rng(), ctx.is_training());
 }
 
-Var FeedForwardBlock::operator()(const Var& x, Rng& rng, bool training) const {
+Var FeedForwardBlock::operator()(const Var& x, const ForwardContext& ctx) const {
   if (norm_first_) {
     Var n = norm(x);
-    return ops::add(feed_forward(n, rng, training), n);
+    return ops::add(feed_forward(n, ctx), n);
   }
-  return norm(ops::add(x, feed_forward(x, rng, training)));
+  return norm(ops::add(x, feed_forward(x, ctx)));
 }
 
 }  // namespace tca::nn

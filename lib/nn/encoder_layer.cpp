@@ -9,8 +9,8 @@ EncoderLayer::EncoderLayer(const TransformerConfig& cfg, Rng& rng)
   register_module("ff", ff);
 }
 
-Var EncoderLayer::operator()(const Var& x, const Tensor& mask, Rng& rng, bool training) const {
-  return ff(self_attn(x, x, mask, rng, training), rng, training);
+Var EncoderLayer::operator()(const Var& x, const Tensor& mask, const ForwardContext& ctx) const {
+  return ff(self_attn(x, x, mask, ctx), ctx);
 }
 
 Encoder::Encoder(const TransformerConfig& cfg, int num_layers, Rng& rng) {
@@ -20,16 +20,16 @@ Encoder::Encoder(const TransformerConfig& cfg, int num_layers, Rng& rng) {
   }
 }
 
-Var Encoder::operator()(const Var& x, const Tensor& mask, Rng& rng, bool training) const {
+Var Encoder::operator()(const Var& x, const Tensor& mask, const ForwardContext& ctx) const {
   Var h = x;
-  for (auto& layer : layers_) h = (*layer)(h, mask, rng, training);
+  for (auto& layer : layers_) h = (*layer)(h, mask, ctx);
   return h;
 }
 
-std::vector<Var> Encoder::forward_all(const Var& x, const Tensor& mask, Rng& rng, bool training) const {
+std::vector<Var> Encoder::forward_all(const Var& x, const Tensor& mask, const ForwardContext& ctx) const {
   std::vector<Var> outs;
   Var h = x;
-  for (auto& layer : layers_) outs.push_back(h = (*layer)(h, mask, rng, training));
+  for (auto& layer : layers_) outs.push_back(h = (*layer)(h, mask, ctx));
   return outs;
 }
 

@@ -18,7 +18,7 @@ struct TransformerConfig {
 class EncoderLayer : public Module {
  public:
   EncoderLayer(const TransformerConfig& cfg, Rng& rng);
-  Var operator()(const Var& x, const Tensor& mask, Rng& rng, bool training) const;
+  Var operator()(const Var& x, const Tensor& mask, const ForwardContext& ctx) const;
 
   AttentionBlock self_attn;
   FeedForwardBlock ff;
@@ -27,9 +27,9 @@ class EncoderLayer : public Module {
 class Encoder : public Module {
  public:
   Encoder(const TransformerConfig& cfg, int num_layers, Rng& rng);
-  Var operator()(const Var& x, const Tensor& mask, Rng& rng, bool training) const;
+  Var operator()(const Var& x, const Tensor& mask, const ForwardContext& ctx) const;
   // Output of every layer (for the reference checks); out[i] = layer i's output.
-  std::vector<Var> forward_all(const Var& x, const Tensor& mask, Rng& rng, bool training) const;
+  std::vector<Var> forward_all(const Var& x, const Tensor& mask, const ForwardContext& ctx) const;
   size_t num_layers() const { return layers_.size(); }
   const EncoderLayer& layer(size_t i) const { return *layers_[i]; }
 

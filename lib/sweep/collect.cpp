@@ -148,15 +148,15 @@ Collected aggregate_sweep(const Sweep& sweep) {
 
   for (const auto& run : sweep.runs) {
     const RunRecord rec = read_run_record(sweep, run);
-    if (rec.progress == RunProgress::NotStarted) {
+    if (rec.progress == RunProgress::not_started) {
       c.missing.push_back({run.run_id, "not finished", ""});
       continue;
     }
-    if (rec.progress == RunProgress::Failed) {
+    if (rec.progress == RunProgress::failed) {
       c.failed.push_back({run.run_id, "failed at " + (rec.stage.empty() ? std::string("train") : rec.stage) + ": " + rec.error, ""});
       continue;
     }
-    if (rec.progress == RunProgress::Partial) {
+    if (rec.progress == RunProgress::partial) {
       c.missing.push_back({run.run_id, "not finished", partial_reason(sweep, run, rec)});
       continue;
     }

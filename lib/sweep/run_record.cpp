@@ -14,10 +14,10 @@ std::string eval_file_name(const std::string& eval_set) { return "eval-" + eval_
 
 const char* run_progress_name(RunProgress p) {
   switch (p) {
-    case RunProgress::NotStarted: return "missing";
-    case RunProgress::Partial: return "partial";
-    case RunProgress::Failed: return "failed";
-    case RunProgress::Done: return "done";
+    case RunProgress::not_started: return "missing";
+    case RunProgress::partial: return "partial";
+    case RunProgress::failed: return "failed";
+    case RunProgress::done: return "done";
   }
   return "missing";
 }
@@ -26,13 +26,13 @@ RunRecord read_run_record(const Sweep& sweep, const PlannedRun& run) {
   RunRecord rec;
   const std::string dir = sweep.run_dir(run);
   if (!fs::exists(dir)) return rec;
-  rec.progress = RunProgress::Partial;
+  rec.progress = RunProgress::partial;
   rec.has_checkpoint = fs::exists(fs::path(dir) / RunDirectory::kCheckpoint);
   if (fs::exists(fs::path(dir) / RunDirectory::kStatus)) {
     const RunStatus st = read_run_status(dir);
-    rec.train_done = st.state == RunState::Done;
-    if (st.state == RunState::Failed) {
-      rec.progress = RunProgress::Failed;
+    rec.train_done = st.state == RunState::done;
+    if (st.state == RunState::failed) {
+      rec.progress = RunProgress::failed;
       rec.stage = "train";
       rec.error = st.error;
     }
@@ -44,15 +44,15 @@ RunRecord read_run_record(const Sweep& sweep, const PlannedRun& run) {
   const fs::path sr = fs::path(dir) / kSweepRunFile;
   if (fs::exists(sr)) {
     rec.sweep_run = read_json_file(sr.string());
-    if (rec.sweep_run.value("state", std::string()) == "failed" && rec.progress != RunProgress::Failed) {
-      rec.progress = RunProgress::Failed;
+    if (rec.sweep_run.value("state", std::string()) == "failed" && rec.progress != RunProgress::failed) {
+      rec.progress = RunProgress::failed;
       rec.stage = rec.sweep_run.value("stage", std::string());
       const auto& err = rec.sweep_run.value("error", nlohmann::json());
       rec.error = err.is_string() ? err.get<std::string>() : "";
     }
   }
-  if (rec.progress != RunProgress::Failed && rec.train_done && rec.evals.size() == run.eval_sets.size()) {
-    rec.progress = RunProgress::Done;
+  if (rec.progress != RunProgress::failed && rec.train_done && rec.evals.size() == run.eval_sets.size()) {
+    rec.progress = RunProgress::done;
   }
   return rec;
 }

@@ -19,11 +19,11 @@ namespace tca::sweep {
 inline constexpr const char* kSweepRunFile = RunDirectory::kSweepRun;
 std::string eval_file_name(const std::string& eval_set);  // "eval-rbf.json"
 
-enum class RunProgress { NotStarted, Partial, Failed, Done };
+enum class RunProgress { not_started, partial, failed, done };
 const char* run_progress_name(RunProgress p);  // "missing", "partial", "failed", "done"
 
 struct RunRecord {
-  RunProgress progress = RunProgress::NotStarted;
+  RunProgress progress = RunProgress::not_started;
   bool train_done = false;
   bool has_checkpoint = false;
   std::map<std::string, nlohmann::json> evals;  // eval set name -> its eval JSON

@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-enum class Outcome { Done, AlreadyDone, Busy, Failed, Interrupted, Waiting };
+enum class Outcome { done, already_done, busy, failed, interrupted, waiting };
 
 std::string duration_text(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -119,7 +119,7 @@ std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run
 
 bool dependency_failed(const Sweep& sweep, const PlannedRun& run) {
   const PlannedRun* tca = sweep.find(run.match_run_id);
-  return tca && read_run_record(sweep, *tca).progress == RunProgress::Failed;
+  return tca && read_run_record(sweep, *tca).progress == RunProgress::failed;
 }
 
 void check_child(const ChildResult& r, const std::string& stage, const std::string& log) {
@@ -163,7 +163,7 @@ Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& 
   json record = {{"state", "done"}, {"run_id", run.run_id}};
   if (!run.match_run_id.empty()) {
     const auto latents = matched_latents(sweep, run);
-    if (!latents) return Outcome::Waiting;
+    if (!latents) return Outcome::waiting;
     train_config["num_latents"] = *latents;
     record["num_latents"] = *latents;
     record["matched_to"] = run.match_run_id;
@@ -197,7 +197,7 @@ Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& 
                 "eval", log);
   }
   write_sweep_record(rdir, record);
-  return Outcome::Done;
+  return Outcome::done;
 }
 
 // Seconds per training step of finished runs, per (task, model): the ETA of the others.
@@ -268,11 +268,11 @@ int exit_code_for_stop() {
 Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, Reporter& report, Estimates& est,
                    const std::string& position) {
   const PlannedRun& run = sweep.runs[index];
-  if (read_run_record(sweep, run).progress == RunProgress::Done) return Outcome::AlreadyDone;
+  if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
   FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"), false);
-  if (!lock.held()) return Outcome::Busy;
-  if (read_run_record(sweep, run).progress == RunProgress::Done) return Outcome::AlreadyDone;
-  if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::Waiting;
+  if (!lock.held()) return Outcome::busy;
+  if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
+  if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::waiting;
   const auto estimate = est.seconds(run.config);
   report.line(fmt::format("start {} {} (index {}{})", position, run.run_id, index,
                           estimate ? ", est. " + duration_text(*estimate) : ""));
@@ -280,7 +280,7 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
   try {
     const Outcome o = execute(sweep, run, opt, report);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (o == Outcome::Done) {
+    if (o == Outcome::done) {
       est.add(run.config, s);
       report.line(fmt::format("done  {} {} in {}", position, run.run_id, duration_text(s)));
     }
@@ -289,11 +289,11 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
     write_sweep_record(sweep.run_dir(run), {{"state", "failed"}, {"run_id", run.run_id}, {"stage", f.stage},
                                            {"exit_code", f.exit_code}, {"error", f.error}});
     report.line(fmt::format("FAILED {} {} at {} (exit {}): {}", position, run.run_id, f.stage, f.exit_code, f.error));
-    return Outcome::Failed;
+    return Outcome::failed;
   } catch (const Interruption& r) {
     write_sweep_record(sweep.run_dir(run), {{"state", "interrupted"}, {"run_id", run.run_id}, {"exit_code", r.exit_code}});
     report.line(fmt::format("interrupted {} {} (exit {}; checkpoint kept, a re-run resumes it)", position, run.run_id, r.exit_code));
-    return Outcome::Interrupted;
+    return Outcome::interrupted;
   }
 }
 
@@ -312,12 +312,12 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
   for (;;) {
     const Outcome o = run_locked(sweep, index, opt, report, est, fmt::format("{}/{}", index + 1, sweep.runs.size()));
     switch (o) {
-      case Outcome::Done: return kExitOk;
-      case Outcome::AlreadyDone: report.line("already done: " + run.run_id); return kExitOk;
-      case Outcome::Busy: report.line("taken by another worker (locked): " + run.run_id); return kExitOk;
-      case Outcome::Failed: return kExitFailure;
-      case Outcome::Interrupted: return exit_code_for_stop();
-      case Outcome::Waiting: break;
+      case Outcome::done: return kExitOk;
+      case Outcome::already_done: report.line("already done: " + run.run_id); return kExitOk;
+      case Outcome::busy: report.line("taken by another worker (locked): " + run.run_id); return kExitOk;
+      case Outcome::failed: return kExitFailure;
+      case Outcome::interrupted: return exit_code_for_stop();
+      case Outcome::waiting: break;
     }
     if (dependency_failed(sweep, run)) {
       write_sweep_record(sweep.run_dir(run), {{"state", "failed"}, {"run_id", run.run_id}, {"stage", "match"}, {"exit_code", kExitFailure},
@@ -342,15 +342,15 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
   Reporter report;
   Estimates est;
   seed_estimates(sweep, est);
-  enum class State { Pending, Running, Finished };
+  enum class State { pending, running, finished };
   const size_t n = sweep.runs.size();
-  std::vector<State> state(n, State::Pending);
-  std::vector<Outcome> outcome(n, Outcome::Waiting);
+  std::vector<State> state(n, State::pending);
+  std::vector<Outcome> outcome(n, Outcome::waiting);
   size_t already = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (read_run_record(sweep, sweep.runs[i]).progress == RunProgress::Done) {
-      state[i] = State::Finished;
-      outcome[i] = Outcome::AlreadyDone;
+    if (read_run_record(sweep, sweep.runs[i]).progress == RunProgress::done) {
+      state[i] = State::finished;
+      outcome[i] = Outcome::already_done;
       ++already;
     }
   }
@@ -365,10 +365,10 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
     double remaining = 0;
     bool unknown = false;
     for (size_t i = 0; i < n; ++i) {
-      if (state[i] == State::Running) ++running;
-      if (state[i] == State::Finished) {
-        done += outcome[i] == Outcome::Done || outcome[i] == Outcome::AlreadyDone;
-        failed += outcome[i] == Outcome::Failed;
+      if (state[i] == State::running) ++running;
+      if (state[i] == State::finished) {
+        done += outcome[i] == Outcome::done || outcome[i] == Outcome::already_done;
+        failed += outcome[i] == Outcome::failed;
       } else if (auto s = est.seconds(sweep.runs[i].config)) {
         remaining += *s;
       } else {
@@ -383,7 +383,7 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
   // The next runnable index, or n when none is runnable now. Marks dependents of failed runs.
   auto next = [&]() -> size_t {
     for (size_t i = 0; i < n; ++i) {
-      if (state[i] != State::Pending) continue;
+      if (state[i] != State::pending) continue;
       const PlannedRun& r = sweep.runs[i];
       std::string cause;
       try {
@@ -396,8 +396,8 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
         write_sweep_record(sweep.run_dir(r), {{"state", "failed"}, {"run_id", r.run_id}, {"stage", "match"}, {"exit_code", kExitFailure},
                                               {"error", cause}});
         report.line("FAILED " + r.run_id + ": " + cause);
-        state[i] = State::Finished;
-        outcome[i] = Outcome::Failed;
+        state[i] = State::finished;
+        outcome[i] = Outcome::failed;
         ++finished;
       }
     }
@@ -412,15 +412,15 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
       if (i == n) {
         bool pending = false, running = false;
         for (size_t j = 0; j < n; ++j) {
-          pending |= state[j] == State::Pending;
-          running |= state[j] == State::Running;
+          pending |= state[j] == State::pending;
+          running |= state[j] == State::running;
         }
         if (!pending) return;
         // Pending runs wait on a TCA run: ours (running) or another worker's (poll the disk).
         changed.wait_for(lock, std::chrono::seconds(running ? 5 : 30));
         continue;
       }
-      state[i] = State::Running;
+      state[i] = State::running;
       const std::string position = fmt::format("{}/{}", i + 1, n);
       lock.unlock();
       Outcome o;
@@ -428,17 +428,17 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
         o = run_locked(sweep, i, opt, report, est, position);
       } catch (const Error& e) {
         report.line(fmt::format("FAILED {} {}: {}", position, sweep.runs[i].run_id, e.what()));
-        o = Outcome::Failed;
+        o = Outcome::failed;
       }
       lock.lock();
-      if (o == Outcome::Waiting) {
-        state[i] = State::Pending;
+      if (o == Outcome::waiting) {
+        state[i] = State::pending;
       } else {
-        state[i] = State::Finished;
+        state[i] = State::finished;
         outcome[i] = o;
         ++finished;
-        if (o == Outcome::Busy) report.line("taken by another worker (locked): " + sweep.runs[i].run_id);
-        if (o == Outcome::Done || o == Outcome::Failed) report.line(summary());
+        if (o == Outcome::busy) report.line("taken by another worker (locked): " + sweep.runs[i].run_id);
+        if (o == Outcome::done || o == Outcome::failed) report.line(summary());
       }
       changed.notify_all();
     }
@@ -452,13 +452,13 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
     auto last = Clock::now();
     while (finished < n && RunnerSignals::count() == 0) {
       bool any_running = false;
-      for (size_t i = 0; i < n; ++i) any_running |= state[i] == State::Running;
+      for (size_t i = 0; i < n; ++i) any_running |= state[i] == State::running;
       changed.wait_for(lock, std::chrono::milliseconds(500));
       if (opt.status_every_s > 0 && std::chrono::duration<double>(Clock::now() - last).count() >= opt.status_every_s && any_running) {
         last = Clock::now();
         std::string live;
         for (size_t i = 0; i < n; ++i) {
-          if (state[i] == State::Running) live += fmt::format("; {} {}", sweep.runs[i].run_id, live_progress(sweep, sweep.runs[i]));
+          if (state[i] == State::running) live += fmt::format("; {} {}", sweep.runs[i].run_id, live_progress(sweep, sweep.runs[i]));
         }
         report.line(summary() + live);
       }
@@ -468,12 +468,12 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
 
   size_t done = 0, failed = 0, busy = 0, interrupted = 0, waiting = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (state[i] == State::Pending) ++waiting;
-    if (state[i] != State::Finished) continue;
-    done += outcome[i] == Outcome::Done || outcome[i] == Outcome::AlreadyDone;
-    failed += outcome[i] == Outcome::Failed;
-    busy += outcome[i] == Outcome::Busy;
-    interrupted += outcome[i] == Outcome::Interrupted;
+    if (state[i] == State::pending) ++waiting;
+    if (state[i] != State::finished) continue;
+    done += outcome[i] == Outcome::done || outcome[i] == Outcome::already_done;
+    failed += outcome[i] == Outcome::failed;
+    busy += outcome[i] == Outcome::busy;
+    interrupted += outcome[i] == Outcome::interrupted;
   }
   report.line(fmt::format("finished: {}/{} done, {} failed, {} taken by other workers, {} interrupted, {} not started", done, n, failed,
                           busy, interrupted, waiting));

@@ -81,7 +81,7 @@ void clear_run_files(const std::string& path) {
 }
 
 RunState parse_state(const std::string& s, const std::string& file) {
-  for (RunState st : {RunState::Running, RunState::Done, RunState::Failed, RunState::Interrupted}) {
+  for (RunState st : {RunState::running, RunState::done, RunState::failed, RunState::interrupted}) {
     if (s == run_state_name(st)) return st;
   }
   throw InputError(file, "state", "invalid run status", "running, done, failed or interrupted",
@@ -94,23 +94,23 @@ RunStart run_start_from_flags(bool resume, bool overwrite) {
   if (resume && overwrite) {
     throw UsageError("--resume and --overwrite exclude each other (continue the run or replace it)");
   }
-  return resume ? RunStart::Resume : overwrite ? RunStart::Overwrite : RunStart::New;
+  return resume ? RunStart::resume : overwrite ? RunStart::overwrite : RunStart::fresh;
 }
 
 const char* run_state_name(RunState state) {
   switch (state) {
-    case RunState::Running: return "running";
-    case RunState::Done: return "done";
-    case RunState::Failed: return "failed";
-    case RunState::Interrupted: return "interrupted";
+    case RunState::running: return "running";
+    case RunState::done: return "done";
+    case RunState::failed: return "failed";
+    case RunState::interrupted: return "interrupted";
   }
   return "failed";
 }
 
 RunState run_state_for_exit_code(int exit_code) {
-  if (exit_code == kExitOk) return RunState::Done;
-  if (exit_code == kExitRequeue || exit_code == kExitInterrupted) return RunState::Interrupted;
-  return RunState::Failed;
+  if (exit_code == kExitOk) return RunState::done;
+  if (exit_code == kExitRequeue || exit_code == kExitInterrupted) return RunState::interrupted;
+  return RunState::failed;
 }
 
 const std::vector<std::string>& RunDirectory::known_files() {
@@ -126,7 +126,7 @@ RunDirectory RunDirectory::open(const std::string& path, RunStart start) {
   if (exists && !fs::is_directory(status)) {
     throw UsageError("run directory " + path + " exists and is not a directory");
   }
-  if (start == RunStart::Resume) {
+  if (start == RunStart::resume) {
     if (!exists || !fs::exists(fs::path(path) / kCheckpoint)) {
       throw UsageError("cannot --resume " + path + ": it has no " + kCheckpoint +
                        " (start a new run without --resume)");
@@ -134,7 +134,7 @@ RunDirectory RunDirectory::open(const std::string& path, RunStart start) {
     return RunDirectory(path, true);
   }
   if (exists) {
-    if (start == RunStart::Overwrite) {
+    if (start == RunStart::overwrite) {
       clear_run_files(path);
     } else if (!list_directory(path).empty()) {
       throw UsageError("run directory " + path +

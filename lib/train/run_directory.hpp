@@ -13,17 +13,17 @@
 namespace tca {
 
 // How a command starts on its --out directory: the --resume / --overwrite flags.
-enum class RunStart { New, Overwrite, Resume };
+enum class RunStart { fresh, overwrite, resume };
 // UsageError when both flags are given.
 RunStart run_start_from_flags(bool resume, bool overwrite);
 
-enum class RunState { Running, Done, Failed, Interrupted };
+enum class RunState { running, done, failed, interrupted };
 const char* run_state_name(RunState state);  // "running", "done", "failed", "interrupted"
 // 0 -> Done, 75 / 130 -> Interrupted, anything else -> Failed.
 RunState run_state_for_exit_code(int exit_code);
 
 struct RunStatus {
-  RunState state = RunState::Running;
+  RunState state = RunState::running;
   std::optional<int> exit_code;  // unset while running
   std::string error;             // the one-line error of a failed run, else empty
 };

@@ -30,7 +30,7 @@ struct TrainerOptions {
   int64_t log_every = 100;
   int64_t eval_every = 5000;  // 0 = never (also skipped without an eval callback)
   int64_t checkpoint_every = 1000;
-  ProgressMode progress = ProgressMode::Auto;
+  ProgressMode progress = ProgressMode::automatic;
 };
 
 // An evaluation on the fixed eval file: a flat record of metrics ({"loss", "accuracy"|"tar_ll",

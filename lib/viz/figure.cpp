@@ -106,7 +106,7 @@ void Figure::text(double x, double y, const std::string& s, double size, Rgb col
   cairo_set_font_size(cr_, size);
   cairo_text_extents_t ext;
   cairo_text_extents(cr_, s.c_str(), &ext);
-  const double dx = align == Align::Left ? 0 : align == Align::Centre ? -ext.x_advance / 2 : -ext.x_advance;
+  const double dx = align == Align::left ? 0 : align == Align::centre ? -ext.x_advance / 2 : -ext.x_advance;
   set_colour(cr_, colour);
   cairo_move_to(cr_, x + dx, y);
   cairo_show_text(cr_, s.c_str());
@@ -165,21 +165,21 @@ double Axes::py(double v) const { return y + h - (v - ymin) / (ymax - ymin) * h;
 void Axes::frame(const std::string& title, const std::string& xlabel, const std::string& ylabel) {
   for (double t : nice_ticks(xmin, xmax)) {
     fig.line(px(t), y, px(t), y + h, colours::kGrid, 0.6);
-    fig.text(px(t), y + h + 13, fmt::format("{:g}", t), 9, colours::kText, Align::Centre);
+    fig.text(px(t), y + h + 13, fmt::format("{:g}", t), 9, colours::kText, Align::centre);
   }
   for (double t : nice_ticks(ymin, ymax)) {
     fig.line(x, py(t), x + w, py(t), colours::kGrid, 0.6);
-    fig.text(x - 4, py(t) + 3, fmt::format("{:g}", t), 9, colours::kText, Align::Right);
+    fig.text(x - 4, py(t) + 3, fmt::format("{:g}", t), 9, colours::kText, Align::right);
   }
   fig.stroke_rect(x, y, w, h, colours::kText, 0.8);
-  if (!title.empty()) fig.text(x + w / 2, y - 8, title, 11, colours::kText, Align::Centre, true);
-  if (!xlabel.empty()) fig.text(x + w / 2, y + h + 28, xlabel, 10, colours::kText, Align::Centre);
+  if (!title.empty()) fig.text(x + w / 2, y - 8, title, 11, colours::kText, Align::centre, true);
+  if (!xlabel.empty()) fig.text(x + w / 2, y + h + 28, xlabel, 10, colours::kText, Align::centre);
   if (!ylabel.empty()) {
     cairo_t* cr = fig.cairo();
     cairo_save(cr);
     cairo_translate(cr, x - 34, y + h / 2);
     cairo_rotate(cr, -M_PI / 2);
-    fig.text(0, 0, ylabel, 10, colours::kText, Align::Centre);
+    fig.text(0, 0, ylabel, 10, colours::kText, Align::centre);
     cairo_restore(cr);
   }
 }

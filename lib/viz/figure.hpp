@@ -27,7 +27,7 @@ inline constexpr Rgb kSibling{1.00, 0.50, 0.05};  // TCA: the unpicked siblings'
 inline constexpr Rgb kQuery{0.58, 0.40, 0.74};    // the query
 }  // namespace colours
 
-enum class Align { Left, Centre, Right };
+enum class Align { left, centre, right };
 
 class Figure {
  public:
@@ -50,7 +50,7 @@ class Figure {
   void band(const std::vector<double>& xs, const std::vector<double>& lower, const std::vector<double>& upper, Rgb fill);
   void circle(double x, double y, double radius, Rgb fill, Rgb stroke = Rgb{0, 0, 0, 0}, double line_width = 1);
   // Text with its baseline at y; size in points.
-  void text(double x, double y, const std::string& s, double size = 11, Rgb colour = colours::kText, Align align = Align::Left,
+  void text(double x, double y, const std::string& s, double size = 11, Rgb colour = colours::kText, Align align = Align::left,
             bool bold = false);
 
   // Writes the picture as PNG (scale x, for a sharper bitmap) or SVG, chosen by the extension,

@@ -76,7 +76,7 @@ Figure image_figure(const ImagePicture& p) {
 void draw_image_picture(Figure& f, const ImagePicture& p) {
   const double cell = std::max(2.0, 112.0 / static_cast<double>(std::max(p.height, p.width)));
   const double pw = cell * static_cast<double>(p.width), ph = cell * static_cast<double>(p.height), gap = 22;
-  f.text(gap, 20, p.title, 12, colours::kText, Align::Left, true);
+  f.text(gap, 20, p.title, 12, colours::kText, Align::left, true);
   std::vector<bool> context(static_cast<size_t>(p.height * p.width), false);
   for (int64_t px : p.context_pixel) context[static_cast<size_t>(px)] = true;
   double y = 50;
@@ -192,7 +192,7 @@ Figure copy_figure(const CopyPicture& p) {
   const double cell = std::max(1.5, std::min(12.0, 560.0 / std::max(n, m)));
   const double x0 = 70, y0 = 66;
   Figure f(std::max(x0 + n * cell + 40, 480.0), y0 + m * cell + 70);
-  f.text(16, 20, p.title, 12, colours::kText, Align::Left, true);
+  f.text(16, 20, p.title, 12, colours::kText, Align::left, true);
   f.text(16, 34, "columns: context positions (their symbols on top); rows: queries;", 9);
   f.text(16, 46, "red: the picked leaf's tokens; orange: the unpicked siblings' regions", 9);
   f.fill_rect(x0, y0, n * cell, m * cell, Rgb{0.97, 0.97, 0.97});
@@ -208,12 +208,12 @@ Figure copy_figure(const CopyPicture& p) {
   f.stroke_rect(x0, y0, n * cell, m * cell, colours::kText, 0.6);
   if (cell >= 8) {
     for (size_t t = 0; t < p.tokens.size(); ++t) {
-      f.text(x0 + (static_cast<double>(t) + 0.5) * cell, y0 - 4, std::to_string(p.tokens[t]), 7, colours::kText, Align::Centre);
+      f.text(x0 + (static_cast<double>(t) + 0.5) * cell, y0 - 4, std::to_string(p.tokens[t]), 7, colours::kText, Align::centre);
     }
   }
-  for (double t : nice_ticks(0, n - 1, 8)) f.text(x0 + (t + 0.5) * cell, y0 + m * cell + 12, fmt::format("{:g}", t), 8, colours::kText, Align::Centre);
-  for (double q : nice_ticks(0, m - 1, 8)) f.text(x0 - 4, y0 + (q + 0.5) * cell + 3, fmt::format("{:g}", q), 8, colours::kText, Align::Right);
-  f.text(x0 + n * cell / 2, y0 + m * cell + 28, "context position", 10, colours::kText, Align::Centre);
+  for (double t : nice_ticks(0, n - 1, 8)) f.text(x0 + (t + 0.5) * cell, y0 + m * cell + 12, fmt::format("{:g}", t), 8, colours::kText, Align::centre);
+  for (double q : nice_ticks(0, m - 1, 8)) f.text(x0 - 4, y0 + (q + 0.5) * cell + 3, fmt::format("{:g}", q), 8, colours::kText, Align::right);
+  f.text(x0 + n * cell / 2, y0 + m * cell + 28, "context position", 10, colours::kText, Align::centre);
   f.text(8, y0 + m * cell / 2, "query", 10);
   return f;
 }
@@ -222,7 +222,7 @@ Figure tree_figure(const TreePicture& p) {
   const double box = 46, gap = 10, row_h = 58, x0 = 130;
   const double width = x0 + static_cast<double>(p.branch_factor) * (box + gap) + 40;
   Figure f(std::max(width, 560.0), 76 + static_cast<double>(p.depth + 1) * row_h + 20);
-  f.text(16, 22, p.title, 12, colours::kText, Align::Left, true);
+  f.text(16, 22, p.title, 12, colours::kText, Align::left, true);
   f.text(16, 38, fmt::format("N = {} tokens, b = {}, depth k = {}, leaf size P = {}.", p.tokens, p.branch_factor, p.depth, p.leaf_size), 9);
   f.text(16, 50, "At each level the query picks one child (red; policy pi below each); the others join its retrieved set.", 9);
   int64_t node = 0;
@@ -235,10 +235,10 @@ Figure tree_figure(const TreePicture& p) {
       const bool picked = c == pick;
       f.fill_rect(x, y, box, box * 0.6, picked ? colours::kTca : with_alpha(colours::kSibling, 0.5));
       f.stroke_rect(x, y, box, box * 0.6, colours::kText, 0.6);
-      f.text(x + box / 2, y + box * 0.38, fmt::format("#{}", node * p.branch_factor + c), 8, picked ? Rgb{1, 1, 1} : colours::kText, Align::Centre);
+      f.text(x + box / 2, y + box * 0.38, fmt::format("#{}", node * p.branch_factor + c), 8, picked ? Rgb{1, 1, 1} : colours::kText, Align::centre);
       if (l - 1 < static_cast<int64_t>(p.policy.size()) && c < static_cast<int64_t>(p.policy[static_cast<size_t>(l - 1)].size())) {
         f.text(x + box / 2, y + box * 0.6 + 12, fmt::format("{:.2f}", p.policy[static_cast<size_t>(l - 1)][static_cast<size_t>(c)]), 9,
-               colours::kText, Align::Centre, picked);
+               colours::kText, Align::centre, picked);
       }
     }
     if (pick >= 0) node = node * p.branch_factor + pick;

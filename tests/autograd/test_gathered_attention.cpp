@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/gathered_attention.hpp"
+#include "autograd/ops.hpp"
 #include "gradcheck.hpp"
 
 using namespace tca;

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "autograd/short_attention.hpp"
+#include "autograd/ops.hpp"
 #include "gradcheck.hpp"
 
 using namespace tca;

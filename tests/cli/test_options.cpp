@@ -39,19 +39,19 @@ struct TempFile {
 struct TrainLike {
   Options o{"train", "train a model"};
   TrainLike() {
-    o.add<std::string>(Group::Model, "model", "method").choices({"ca", "tca", "perceiver"}).required();
-    o.add<std::string>(Group::Data, "task", "gp", "task generator").choices({"copy", "gp", "image"});
-    o.add<int>(Group::Optimisation, "batch-size", 16, "tasks per batch").min(1);
-    o.add<double>(Group::Model, "dropout", 0.0, "dropout probability").range(0.0, 1.0);
-    o.add<std::vector<double>>(Group::Optimisation, "betas", {0.9, 0.999}, "Adam betas");
-    o.add<int>(Group::Model, "layers", 6, "encoder layers").min(0);
-    o.add<double>(Group::Optimisation, "lr", 5e-4, "peak learning rate").unit("1/step");
-    o.add<uint64_t>(Group::Optimisation, "seed", 0, "random seed");
-    o.add<int64_t>(Group::Optimisation, "steps", 100000, "optimiser steps").unit("steps");
-    o.add<std::string>(Group::Data, "eval", "fixed evaluation task file").value_name("FILE");
-    o.add<std::string>(Group::Output, "out", "run directory").value_name("RUN_DIR");
-    o.add_flag(Group::Output, "resume", "continue from the checkpoint").transient();
-    o.add_flag(Group::Model, "greedy", "greedy retrieval");
+    o.add<std::string>(Group::model, "model", "method").choices({"ca", "tca", "perceiver"}).required();
+    o.add<std::string>(Group::data, "task", "gp", "task generator").choices({"copy", "gp", "image"});
+    o.add<int>(Group::optimisation, "batch-size", 16, "tasks per batch").min(1);
+    o.add<double>(Group::model, "dropout", 0.0, "dropout probability").range(0.0, 1.0);
+    o.add<std::vector<double>>(Group::optimisation, "betas", {0.9, 0.999}, "Adam betas");
+    o.add<int>(Group::model, "layers", 6, "encoder layers").min(0);
+    o.add<double>(Group::optimisation, "lr", 5e-4, "peak learning rate").unit("1/step");
+    o.add<uint64_t>(Group::optimisation, "seed", 0, "random seed");
+    o.add<int64_t>(Group::optimisation, "steps", 100000, "optimiser steps").unit("steps");
+    o.add<std::string>(Group::data, "eval", "fixed evaluation task file").value_name("FILE");
+    o.add<std::string>(Group::output, "out", "run directory").value_name("RUN_DIR");
+    o.add_flag(Group::output, "resume", "continue from the checkpoint").transient();
+    o.add_flag(Group::model, "greedy", "greedy retrieval");
     o.set_dependent_defaults(
         {"task",
          {{"copy", {{"batch_size", 128}, {"dropout", 0.1}, {"betas", {0.1, 0.999}}, {"layers", 0}}}},
@@ -85,10 +85,10 @@ TEST_CASE("built-in defaults apply when no other source sets an option") {
   CHECK(t.o.get<int>("batch-size") == 16);
   CHECK(t.o.get<double>("lr") == 5e-4);
   CHECK(t.o.get<std::vector<double>>("betas") == std::vector<double>{0.9, 0.999});
-  CHECK(t.o.source("batch_size") == Source::BuiltIn);
-  CHECK(t.o.source("model") == Source::CommandLine);
+  CHECK(t.o.source("batch_size") == Source::built_in);
+  CHECK(t.o.source("model") == Source::command_line);
   CHECK_FALSE(t.o.has("eval"));
-  CHECK(t.o.source("eval") == Source::None);
+  CHECK(t.o.source("eval") == Source::none);
   CHECK_FALSE(t.o.maybe<std::string>("eval").has_value());
   CHECK(t.o.get<bool>("greedy") == false);
 }
@@ -102,7 +102,7 @@ TEST_CASE("precedence is built-in defaults < task defaults < config file < comma
     CHECK(t.o.get<double>("dropout") == 0.1);
     CHECK(t.o.get<int>("layers") == 0);
     CHECK(t.o.get<std::vector<double>>("betas") == std::vector<double>{0.1, 0.999});
-    CHECK(t.o.source("batch-size") == Source::TaskDefault);
+    CHECK(t.o.source("batch-size") == Source::task_default);
     CHECK(t.o.get<double>("lr") == 5e-4);  // not in the copy row
     CHECK(t.o.dependent_row() == "copy");
   }
@@ -110,7 +110,7 @@ TEST_CASE("precedence is built-in defaults < task defaults < config file < comma
     TrainLike t;
     REQUIRE(t.parse({"--model", "ca", "--task", "copy", "--config", config.path}));
     CHECK(t.o.get<int>("batch-size") == 64);
-    CHECK(t.o.source("batch-size") == Source::ConfigFile);
+    CHECK(t.o.source("batch-size") == Source::config_file);
     CHECK(t.o.get<double>("lr") == 0.001);
     CHECK(t.o.get<double>("dropout") == 0.1);  // task default still below the file
   }
@@ -118,7 +118,7 @@ TEST_CASE("precedence is built-in defaults < task defaults < config file < comma
     TrainLike t;
     REQUIRE(t.parse({"--batch-size", "32", "--config", config.path, "--task", "copy", "--model", "ca"}));
     CHECK(t.o.get<int>("batch-size") == 32);
-    CHECK(t.o.source("batch-size") == Source::CommandLine);
+    CHECK(t.o.source("batch-size") == Source::command_line);
     CHECK(t.o.get<double>("lr") == 0.001);
   }
   SUBCASE("the task itself may come from the config file") {
@@ -132,15 +132,15 @@ TEST_CASE("precedence is built-in defaults < task defaults < config file < comma
     TrainLike t;
     REQUIRE(t.parse({"--model", "ca", "--task", "image"}));
     CHECK(t.o.get<int>("batch-size") == 16);
-    CHECK(t.o.source("batch-size") == Source::BuiltIn);
+    CHECK(t.o.source("batch-size") == Source::built_in);
   }
 }
 
 TEST_CASE("a select callback picks the task-default row when the selector cannot") {
   Options o("train", "");
-  o.add<std::string>(Group::Data, "task", "task");
-  o.add<std::string>(Group::Data, "train", "training file");
-  o.add<int>(Group::Optimisation, "batch-size", 16, "tasks per batch");
+  o.add<std::string>(Group::data, "task", "task");
+  o.add<std::string>(Group::data, "train", "training file");
+  o.add<int>(Group::optimisation, "batch-size", 16, "tasks per batch");
   o.set_dependent_defaults({"task", {{"copy", {{"batch-size", 128}}}}, [](const Options& opts) {
                               // stands in for reading the task attribute of --train FILE.h5
                               return opts.has("train") ? std::string("copy") : std::string();
@@ -269,8 +269,8 @@ TEST_CASE("a missing required option is a usage error naming it") {
 
 TEST_CASE("positional arguments fill the declared positionals and extra ones are rejected") {
   Options o("make-dataset", "generate a task file");
-  o.add<std::string>(Group::Data, "task", "task to generate").choices({"copy", "gp"}).positional().required();
-  o.add<int>(Group::Data, "count", 10, "tasks");
+  o.add<std::string>(Group::data, "task", "task to generate").choices({"copy", "gp"}).positional().required();
+  o.add<int>(Group::data, "count", 10, "tasks");
   REQUIRE(o.parse(std::vector<std::string>{"gp", "--count", "3"}));
   CHECK(o.get<std::string>("task") == "gp");
   CHECK(o.get<int>("count") == 3);
@@ -284,11 +284,11 @@ TEST_CASE("flags are switches on the command line and booleans in a config file"
   TrainLike t;
   REQUIRE(t.parse({"--model", "ca", "--greedy"}));
   CHECK(t.o.get<bool>("greedy"));
-  CHECK(t.o.source("greedy") == Source::CommandLine);
+  CHECK(t.o.source("greedy") == Source::command_line);
   TempFile off(R"({"greedy": false, "resume": true})");
   REQUIRE(t.parse({"--model", "ca", "--config", off.path}));
   CHECK_FALSE(t.o.get<bool>("greedy"));
-  CHECK(t.o.source("greedy") == Source::ConfigFile);
+  CHECK(t.o.source("greedy") == Source::config_file);
   CHECK(t.o.get<bool>("resume"));
   CHECK(contains(usage_error(t.o, {"--model", "ca", "--greedy=false"}), "--greedy"));
 }
@@ -304,9 +304,9 @@ TEST_CASE("list options take several values on the command line or an array in a
 
 TEST_CASE("negative numbers are values, options are not") {
   Options o("test", "");
-  o.add<double>(Group::Model, "bias", 0.0, "a signed value");
-  o.add<std::string>(Group::Output, "out", "run directory");
-  o.add_flag(Group::Output, "resume", "continue");
+  o.add<double>(Group::model, "bias", 0.0, "a signed value");
+  o.add<std::string>(Group::output, "out", "run directory");
+  o.add_flag(Group::output, "resume", "continue");
   REQUIRE(o.parse(std::vector<std::string>{"--bias=-0.5"}));
   CHECK(o.get<double>("bias") == -0.5);
   REQUIRE(o.parse(std::vector<std::string>{"--bias", "-1e-3"}));
@@ -378,15 +378,15 @@ TEST_CASE("help lists groups, defaults, units and the task-default table") {
 
 TEST_CASE("declaring options wrongly is a programming error") {
   Options o("test", "");
-  o.add<int>(Group::Model, "layers", 1, "layers");
-  CHECK_THROWS_AS(o.add<int>(Group::Model, "layers", 2, "again"), std::logic_error);
-  CHECK_THROWS_AS(o.add<int>(Group::Model, "Bad_Name", 2, "x"), std::logic_error);
-  CHECK_THROWS_AS(o.add<int>(Group::Model, "omp-threads", 2, "collides with config.json metadata"),
+  o.add<int>(Group::model, "layers", 1, "layers");
+  CHECK_THROWS_AS(o.add<int>(Group::model, "layers", 2, "again"), std::logic_error);
+  CHECK_THROWS_AS(o.add<int>(Group::model, "Bad_Name", 2, "x"), std::logic_error);
+  CHECK_THROWS_AS(o.add<int>(Group::model, "omp-threads", 2, "collides with config.json metadata"),
                   std::logic_error);
   o.set_dependent_defaults({"layers", {{"x", {{"no-such-option", 1}}}}, {}});
   CHECK_THROWS_AS(o.parse(std::vector<std::string>{}), std::logic_error);
   Options p("test", "");
-  p.add<int>(Group::Model, "layers", 1, "layers");
+  p.add<int>(Group::model, "layers", 1, "layers");
   REQUIRE(p.parse(std::vector<std::string>{}));
   CHECK_THROWS_AS(p.get<double>("layers"), std::logic_error);
   CHECK_THROWS_AS(p.get<int>("heads"), std::logic_error);

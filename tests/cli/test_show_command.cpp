@@ -1,6 +1,6 @@
 // `tca show` (issue 22): valid PNG / SVG pictures, and the retrieved sets it draws (--json) are the
 // ones the model's descent returns, checked on data: each query's leaf tokens and sibling regions
-// rebuilt from the descent's memory rows (trace.descent.set_rows) of the same run and task.
+// rebuilt from the descent's memory rows (trace.retrieval.set_rows) of the same run and task.
 #include <filesystem>
 #include <set>
 
@@ -63,15 +63,15 @@ TEST_CASE("tca show draws the copy task's retrieved sets, the tree and the GP cu
   tca::Batch one{row(b.xc, 3), tca::Tensor(), row(b.xt, 3), tca::Tensor(), row(b.labels, 3)};
   tca::cli::LoadedRun run = tca::cli::load_run(dir.file("tca"));
   auto& model = dynamic_cast<tca::ReTreeverModel&>(*run.model);
-  tca::RetreeverTrace trace;
-  model.infer(one, false, &trace);
+  tca::RetreeverAnswerTrace trace;
+  model.answer(model.index(one), one, tca::TcaReadout::greedy, &trace);
   const tca::TreeShape s(one.num_context(), 2);
   REQUIRE(sets["queries"].size() == static_cast<size_t>(one.num_targets()));
   for (int64_t q = 0; q < one.num_targets(); ++q) {
     std::set<int64_t> leaf, siblings;
     for (int64_t slot = 0; slot < s.set_slots(); ++slot) {
-      const int64_t r = trace.descent.set_rows.data_i32()[q * s.set_slots() + slot];
-      const bool unmasked = trace.descent.set_mask.data()[q * s.set_slots() + slot] != 0;
+      const int64_t r = trace.retrieval.set_rows.data_i32()[q * s.set_slots() + slot];
+      const bool unmasked = trace.retrieval.set_mask.data()[q * s.set_slots() + slot] != 0;
       const auto tokens = tokens_of_row(s, r);
       if (slot >= s.k * s.b) {
         leaf.insert(tokens.begin(), tokens.end());

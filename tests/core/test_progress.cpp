@@ -37,12 +37,12 @@ struct FakeClock {
 }  // namespace
 
 TEST_CASE("progress modes parse from the --progress values and reject others") {
-  CHECK(tca::parse_progress_mode("auto") == tca::ProgressMode::Auto);
-  CHECK(tca::parse_progress_mode("bar") == tca::ProgressMode::Bar);
-  CHECK(tca::parse_progress_mode("lines") == tca::ProgressMode::Lines);
-  CHECK(tca::parse_progress_mode("none") == tca::ProgressMode::None);
+  CHECK(tca::parse_progress_mode("auto") == tca::ProgressMode::automatic);
+  CHECK(tca::parse_progress_mode("bar") == tca::ProgressMode::bar);
+  CHECK(tca::parse_progress_mode("lines") == tca::ProgressMode::lines);
+  CHECK(tca::parse_progress_mode("none") == tca::ProgressMode::none);
   CHECK_THROWS_AS(tca::parse_progress_mode("fancy"), tca::UsageError);
-  CHECK(std::string(tca::progress_mode_name(tca::ProgressMode::Lines)) == "lines");
+  CHECK(std::string(tca::progress_mode_name(tca::ProgressMode::lines)) == "lines");
 }
 
 TEST_CASE("auto mode writes plain lines when the output is not a terminal") {
@@ -50,7 +50,7 @@ TEST_CASE("auto mode writes plain lines when the output is not a terminal") {
   tca::ProgressOptions o;
   o.out = f;
   tca::Progress p(o);
-  CHECK(p.mode() == tca::ProgressMode::Lines);
+  CHECK(p.mode() == tca::ProgressMode::lines);
   p.finish();
   std::fclose(f);
 }
@@ -60,7 +60,7 @@ TEST_CASE("lines mode writes a line every N steps with loss, rate and ETA, and a
   FakeClock clock;
   {
     tca::ProgressOptions o;
-    o.mode = tca::ProgressMode::Lines;
+    o.mode = tca::ProgressMode::lines;
     o.label = "train";
     o.total = 1000;
     o.line_every = 100;
@@ -86,7 +86,7 @@ TEST_CASE("lines mode also writes a line after T seconds, between step marks") {
   std::FILE* f = std::tmpfile();
   FakeClock clock;
   tca::ProgressOptions o;
-  o.mode = tca::ProgressMode::Lines;
+  o.mode = tca::ProgressMode::lines;
   o.label = "make-dataset";
   o.unit = "task";
   o.line_every = 0;
@@ -112,7 +112,7 @@ TEST_CASE("bar mode redraws in place at most once per refresh interval and ends 
   std::FILE* f = std::tmpfile();
   FakeClock clock;
   tca::ProgressOptions o;
-  o.mode = tca::ProgressMode::Bar;
+  o.mode = tca::ProgressMode::bar;
   o.label = "train";
   o.total = 100;
   o.bar_refresh_s = 0.1;
@@ -140,7 +140,7 @@ TEST_CASE("bar mode redraws in place at most once per refresh interval and ends 
 TEST_CASE("none mode writes nothing but messages") {
   std::FILE* f = std::tmpfile();
   tca::ProgressOptions o;
-  o.mode = tca::ProgressMode::None;
+  o.mode = tca::ProgressMode::none;
   o.total = 10;
   o.out = f;
   {
@@ -156,7 +156,7 @@ TEST_CASE("a resumed run's rate counts only the steps done since it started") {
   std::FILE* f = std::tmpfile();
   FakeClock clock;
   tca::ProgressOptions o;
-  o.mode = tca::ProgressMode::Lines;
+  o.mode = tca::ProgressMode::lines;
   o.total = 2000;
   o.start = 1000;
   o.line_every = 100;

@@ -2,7 +2,7 @@
 // the objective of a forced-path training forward with the REINFORCE rewards held fixed.
 #pragma once
 #include "models/retreever_model.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 namespace tca::testing {
 
@@ -37,6 +37,28 @@ inline Tensor path_to_leaf(int64_t B, int64_t M, const TreeShape& s, int64_t lea
   return actions;
 }
 
+// The autograd forward on the greedy path in inference mode (what the index path must reproduce),
+// as the inference path reports it: predictions and tokens attended per query.
+inline Predictions greedy_forward(ReTreeverModel& model, const Batch& batch, RetreeverTrace& tr) {
+  NoGradGuard no_grad;
+  model.forward(batch, nn::ForwardContext::inference(), TcaPath::greedy(), &tr);
+  Predictions p;
+  p.logits = tr.tca.logits;
+  p.mean = tr.tca.mean;
+  p.std = tr.tca.std;
+  const TreeShape& s = tr.decoder.tree.shape;
+  const int64_t B = batch.batch_size(), M = batch.num_targets(), L = s.set_slots();
+  p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));
+  p.tokens_unmasked = Tensor::full({B, M}, static_cast<float>(s.n));
+  if (s.k > 0)
+    for (int64_t q = 0; q < B * M; ++q) {
+      float c = 0;
+      for (int64_t j = 0; j < L; ++j) c += tr.decoder.descent.set_mask[q * L + j];
+      p.tokens_unmasked[q] = c;
+    }
+  return p;
+}
+
 // loss = L_TCA + w_CA L_CA + w_RL (-mean_q[log pi(path_q) (R0_q - baseline)] - w_H H_mean) on the
 // forced path, with the rewards R0 given (held constant, reference README 6) instead of the
 // rewards of this forward.
@@ -44,12 +66,12 @@ inline Var forced_loss_with_rewards(ReTreeverModel& model, const Batch& batch, c
                                     const Tensor& rewards, float baseline) {
   Rng rng(0);  // dropout is 0 in these tests; the forced path needs no sampling
   RetreeverTrace tr;
-  model.train_forward(batch, rng, forced, &tr);
+  model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr);
   const ModelConfig& c = model.config();
   Tensor advantage = Tensor::empty(rewards.shape());
   for (int64_t q = 0; q < rewards.numel(); ++q) advantage[q] = rewards[q] - baseline;
-  Var reinforce = ops::neg(ops::mean_all(ops::mul(tr.descent.log_prob, Var(advantage))));
-  Var rl = ops::sub(reinforce, ops::mul_scalar(tr.descent.entropy, c.entropy_bonus));
+  Var reinforce = ops::neg(ops::mean_all(ops::mul(tr.decoder.descent.log_prob, Var(advantage))));
+  Var rl = ops::sub(reinforce, ops::mul_scalar(tr.decoder.descent.entropy, c.entropy_bonus));
   return ops::add(ops::add(tr.tca.loss, ops::mul_scalar(tr.leaf.loss, c.ca_loss_weight)),
                   ops::mul_scalar(rl, c.rl_loss_weight));
 }

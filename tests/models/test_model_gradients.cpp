@@ -93,7 +93,7 @@ TEST_CASE(
   Tensor forced = random_real_path(2, 3, s, path_rng);
   Rng rng(0);
   RetreeverTrace tr0;
-  LossOutput out0 = model.train_forward(batch, rng, forced, &tr0);
+  LossOutput out0 = model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr0);
   const Tensor rewards = tr0.tca.reward.clone();
   auto objective = [&]() {
     return forced_loss_with_rewards(model, batch, forced, rewards, tr0.tca.baseline);
@@ -114,7 +114,7 @@ TEST_CASE(
   Tensor forced = random_real_path(2, 3, TreeShape(11, 2), path_rng);
   auto objective = [&]() {
     Rng rng(0);
-    return model.train_forward(batch, rng, forced).total;
+    return model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced)).total;
   };
   // With bptt = false the node embeddings are functions of detached inputs; the parameters that act
   // after the tree is built (query embedder, query model, query FF, predictor) are exact.
@@ -136,9 +136,9 @@ TEST_CASE("TCA policy term sends no gradient into the encoder without bptt and d
     ReTreeverModel model(cfg, init);
     Rng rng(0);
     RetreeverTrace tr;
-    model.train_forward(batch, rng, forced, &tr);
+    model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr);
     // Only the log-probabilities of the path: they see the context only through node embeddings.
-    Var policy_only = ops::neg(ops::mean_all(tr.descent.log_prob));
+    Var policy_only = ops::neg(ops::mean_all(tr.decoder.descent.log_prob));
     model.zero_grad();
     policy_only.backward();
     auto grad_norm = [&](const std::string& prefix) {
@@ -185,7 +185,7 @@ TEST_CASE("post-norm CA and TCA gradients match finite differences") {
     ReTreeverModel model(cfg, init);
     Tensor forced = random_real_path(2, 3, TreeShape(11, 2), path_rng);
     RetreeverTrace tr0;
-    model.train_forward(batch, rng, forced, &tr0);
+    model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr0);
     const Tensor rewards = tr0.tca.reward.clone();
     auto objective = [&]() {
       return forced_loss_with_rewards(model, batch, forced, rewards, tr0.tca.baseline);

@@ -68,9 +68,9 @@ TEST_CASE(
   for (int64_t leaf = 0; leaf < s.num_leaves(); ++leaf) {
     Rng rng(0);
     RetreeverTrace tr;
-    model.train_forward(batch, rng, path_to_leaf(B, M, s, leaf), &tr);
+    model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(path_to_leaf(B, M, s, leaf)), &tr);
     Var expected_r =
-        ops::mean_all(ops::mul(ops::exp(tr.descent.log_prob), Var(advantage_of(tr.tca))));
+        ops::mean_all(ops::mul(ops::exp(tr.decoder.descent.log_prob), Var(advantage_of(tr.tca))));
     ops::neg(expected_r).backward();
   }
   const std::vector<double> exact = flat_grads(model);
@@ -84,7 +84,7 @@ TEST_CASE(
   Rng rng(403);
   for (int n = 0; n < samples; ++n) {
     RetreeverTrace tr;
-    model.train_forward(batch, rng, Tensor(), &tr);
+    model.forward(batch, nn::ForwardContext::training(rng), TcaPath::sampled(), &tr);
     model.zero_grad();
     tr.rl_reinforce.backward();
     const std::vector<double> g = flat_grads(model);

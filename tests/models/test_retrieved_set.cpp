@@ -36,7 +36,7 @@ TEST_CASE("the picked leaf and the unpicked siblings cover every context token e
   CHECK_THROWS_AS(describe_retrieved_set(TreeShape(9, 2), {0, 2, 0}), std::invalid_argument);
 }
 
-TEST_CASE("the siblings' memory rows are the unmasked node slots of the model's greedy retrieved set") {
+TEST_CASE("the siblings' memory rows are the unmasked node slots of the retrieved set on the inference path") {
   ModelConfig c;
   c.model = "tca";
   c.loss = TaskLoss::gaussian_nll;
@@ -62,12 +62,12 @@ TEST_CASE("the siblings' memory rows are the unmasked node slots of the model's 
     batch.yc = fill({B, N, 1});
     batch.xt = fill({B, M, 1});
     batch.yt = fill({B, M, 1});
-    RetreeverTrace trace;
-    model.infer(batch, false, &trace);
+    RetreeverAnswerTrace trace;
+    model.answer(model.index(batch), batch, TcaReadout::greedy, &trace);
     const TreeShape s(N, b);
-    const Tensor& actions = trace.descent.actions;
-    const Tensor& rows = trace.descent.set_rows;
-    const Tensor& mask = trace.descent.set_mask;
+    const Tensor& actions = trace.retrieval.actions;
+    const Tensor& rows = trace.retrieval.set_rows;
+    const Tensor& mask = trace.retrieval.set_mask;
     for (int64_t q = 0; q < B * M; ++q) {
       std::vector<int64_t> path;
       for (int64_t l = 0; l < s.k; ++l) path.push_back(actions.data_i32()[q * s.k + l]);

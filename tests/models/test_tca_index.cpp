@@ -1,5 +1,5 @@
-// The inference path users run (TcaIndex + greedy_retrieve) must equal the autograd descent it
-// replaces, for any branching factor and context size, padding and k = 0 included.
+// The inference path users run (TcaIndex + greedy_retrieve) must equal the autograd forward's
+// greedy descent, for any branching factor and context size, padding and k = 0 included.
 #include <doctest/doctest.h>
 
 #include <omp.h>
@@ -8,8 +8,10 @@
 
 #include "models/retreever_model.hpp"
 #include "models/tca_retrieval.hpp"
+#include "models/tca_test_util.hpp"
 
 using namespace tca;
+using tca::testing::greedy_forward;
 
 namespace {
 
@@ -62,7 +64,7 @@ TEST_CASE("the index path predicts what the autograd greedy descent predicts, fo
       Rng data(7);
       Batch batch = random_batch(3, N, 6, data);
       RetreeverTrace trace;
-      Predictions slow = model.infer(batch, false, &trace);
+      Predictions slow = greedy_forward(model, batch, trace);
       Predictions fast = model.predict(batch);
       CHECK(max_diff(slow.mean, fast.mean) < 1e-5);
       CHECK(max_diff(slow.std, fast.std) < 1e-5);
@@ -71,14 +73,19 @@ TEST_CASE("the index path predicts what the autograd greedy descent predicts, fo
       const TreeShape s(N, b);
       CHECK(fast.tokens_attended[0] == static_cast<float>(s.tokens_attended()));
       if (s.k > 0) {
-        // Same actions at every level.
-        TcaIndex index = model.build_index(batch);
-        Var qn = model.decoder.query_attn.query_input(trace.query_embeddings);
-        Tensor qp = model.decoder.query_attn.attn.project_q(qn).value().reshape({3 * 6, 16});
-        Retrieval r = greedy_retrieve(index, qp, 2, 6);
-        CHECK(max_diff(r.actions, trace.descent.actions) == 0);
-        CHECK(max_diff(r.set_mask, trace.descent.set_mask) == 0);
-        CHECK(max_diff(r.set_rows, trace.descent.set_rows) == 0);
+        // Same actions at every level, and the traced policy is the autograd one.
+        TcaIndex index = model.index(batch);
+        RetreeverAnswerTrace answered;
+        model.answer(index, batch, TcaReadout::greedy, &answered);
+        const Retrieval& r = answered.retrieval;
+        for (int64_t i = 0; i < s.k; ++i)
+          for (int64_t q = 0; q < 3 * 6; ++q)
+            for (int64_t j = 0; j < b; ++j)
+              CHECK(std::abs(r.policy[(q * s.k + i) * b + j] -
+                             trace.decoder.descent.policy[static_cast<size_t>(i)].value()[q * b + j]) < 1e-5);
+        CHECK(max_diff(r.actions, trace.decoder.descent.actions) == 0);
+        CHECK(max_diff(r.set_mask, trace.decoder.descent.set_mask) == 0);
+        CHECK(max_diff(r.set_rows, trace.decoder.descent.set_rows) == 0);
       }
     }
   }
@@ -89,8 +96,8 @@ TEST_CASE("an index rebuilt from stored node embeddings answers exactly like the
   ReTreeverModel model(small_gp_config(2), init);
   Rng data(4);
   Batch batch = random_batch(2, 21, 5, data);
-  TcaIndex built = model.build_index(batch, true);
-  TcaIndex restored = model.index_from_memory(built.shape, built.memory.clone(), built.memory_mask.clone());
+  TcaIndex built = model.index(batch, true);
+  TcaIndex restored = model.decoder.index_from_memory(built.shape, built.memory.clone(), built.memory_mask.clone());
   Predictions a = model.answer(built, batch);
   Predictions b = model.answer(restored, batch);
   CHECK(max_diff(a.mean, b.mean) == 0);
@@ -111,9 +118,8 @@ TEST_CASE("the chunked index build equals build_tree: memory, masks, keys, value
       Rng data(11);
       const Batch batch = random_batch(3, N, 2, data);
       NoGradGuard no_grad;
-      Rng unused(0);
-      const Var E = model.context_embedder(model.context_tokens(batch), unused, false);
-      const TcaTree tree = model.decoder.build_tree(E, unused, false, true);
+      const Var E = model.context_embedder(model.context_tokens(batch), nn::ForwardContext::inference());
+      const TcaTree tree = model.decoder.build_tree(E, nn::ForwardContext::inference(), true);
       const int64_t Ntot = tree.shape.memory_size();
       for (int64_t chunk : {1, 3, 5, 4096}) {
         CAPTURE(chunk);
@@ -149,26 +155,54 @@ TEST_CASE("greedy_retrieve matches the autograd descent and attention at D = 64,
       const int64_t B = 2, M = 20;  // 40 queries: several blocks of greedy_retrieve
       Batch batch = random_batch(B, N, M, data);
       RetreeverTrace trace;
-      model.infer(batch, false, &trace);
+      greedy_forward(model, batch, trace);
       const TreeShape s(N, b);
       REQUIRE(s.k > 0);
-      TcaIndex index = model.build_index(batch);
-      const auto& attn = model.decoder.query_attn.attn;
-      Tensor qp = attn.project_q(model.decoder.query_attn.query_input(trace.query_embeddings)).value().reshape({B * M, 64});
-      Retrieval r = greedy_retrieve(index, qp, 4, M);
-      CHECK(max_diff(r.actions, trace.descent.actions) == 0);
-      CHECK(max_diff(r.set_rows, trace.descent.set_rows) == 0);
-      CHECK(max_diff(r.set_mask, trace.descent.set_mask) == 0);
-      Var expected = model.decoder.attend_set(trace.tree, trace.descent, Var(qp));
-      CHECK(max_diff(attn.output(Var(r.attended)).value(), expected.value()) < 1e-5);
+      TcaIndex index = model.index(batch);
+      const Tensor qp = model.decoder.project_queries(trace.query_embeddings);
+      Retrieval r = model.decoder.retrieve(index, qp, M);
+      CHECK(max_diff(r.actions, trace.decoder.descent.actions) == 0);
+      CHECK(max_diff(r.set_rows, trace.decoder.descent.set_rows) == 0);
+      CHECK(max_diff(r.set_mask, trace.decoder.descent.set_mask) == 0);
+      // The attention over S, output-projected, then the query_attn block: pred_emb.
+      const auto& qa = model.decoder.query_attn;
+      NoGradGuard no_grad;
+      const Var qn = qa.query_input(trace.query_embeddings);
+      const Var pred_emb = qa.residual(trace.query_embeddings, qn, qa.attn.output(Var(r.attended.reshape({B, M, 64}))));
+      CHECK(max_diff(pred_emb.value(), trace.decoder.pred_emb.value()) < 1e-5);
       const int threads = omp_get_max_threads();
       for (int t : {2, 3}) {
         omp_set_num_threads(t);
-        Retrieval rt = greedy_retrieve(index, qp, 4, M);
+        Retrieval rt = model.decoder.retrieve(index, qp, M);
         CHECK(max_diff(rt.attended, r.attended) == 0);
         CHECK(max_diff(rt.set_rows, r.set_rows) == 0);
       }
       omp_set_num_threads(threads);
+    }
+  }
+}
+
+// ReTreever-Full (tca.md 4.3) answers from the index's leaf rows; the autograd forward's L_CA
+// branch is the same attention over the tree's leaf tokens. For k = 0 this is also the greedy
+// answer (tca.md 4.1). (Observed equal to the bit here and in `tca eval --full`; not promised:
+// the index projects keys and values in chunks.)
+TEST_CASE("ReTreever-Full from the index predicts what the autograd forward's L_CA branch predicts") {
+  for (int64_t b : {2, 3}) {
+    for (int64_t N : {1, 3, 9, 30}) {
+      CAPTURE(b);
+      CAPTURE(N);
+      Rng init(static_cast<uint64_t>(b * 10 + N));
+      ReTreeverModel model(small_gp_config(b), init);
+      Rng data(13);
+      const Batch batch = random_batch(3, N, 4, data);
+      RetreeverTrace trace;
+      greedy_forward(model, batch, trace);
+      const TcaIndex index = model.index(batch);
+      const Predictions full = model.answer(index, batch, TcaReadout::full);
+      CHECK(max_diff(full.mean, trace.leaf.mean) < 1e-5);
+      CHECK(max_diff(full.std, trace.leaf.std) < 1e-5);
+      CHECK(full.tokens_attended[0] == static_cast<float>(N));
+      CHECK(full.nodes_scored == 0.0);
     }
   }
 }

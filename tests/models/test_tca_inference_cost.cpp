@@ -34,15 +34,13 @@ Timing time_stages(ReTreeverModel& model, const Batch& batch, int64_t full_queri
   const int64_t M = batch.num_targets(), D = cfg.d_model;
   Timing t;
   auto t0 = std::chrono::steady_clock::now();
-  const TcaIndex index = model.build_index(batch);
+  const TcaIndex index = model.index(batch);
   t.build = seconds_since(t0);
   t.shape = index.shape;
   NoGradGuard no_grad;
-  Rng unused(0);
   const auto& attn = model.decoder.query_attn.attn;
-  Var q_proj = attn.project_q(
-      model.decoder.query_attn.query_input(model.query_embedder(Var(batch.xt), unused, false)));
-  const Tensor qp = q_proj.value().reshape({M, D});
+  const Tensor qp = model.decoder.project_queries(model.query_embedder(Var(batch.xt), nn::ForwardContext::inference()));
+  const Var q_proj(qp.reshape({1, M, D}));
   // The O(N) alternative for contrast: the same attention over all leaf tokens (the L_CA / full
   // path).
   const int64_t Ntot = t.shape.memory_size(), Np = t.shape.padded;
@@ -58,7 +56,7 @@ Timing time_stages(ReTreeverModel& model, const Batch& batch, int64_t full_queri
     model.answer(index, batch);
     t.answer = std::min(t.answer, seconds_since(t0));
     t0 = std::chrono::steady_clock::now();
-    t.retrieval = greedy_retrieve(index, qp, cfg.heads, M);
+    t.retrieval = model.decoder.retrieve(index, qp, M);
     t.retrieve = std::min(t.retrieve, seconds_since(t0));
     t0 = std::chrono::steady_clock::now();
     Var w = attn.attention_weights(few, leaf_part(index.keys), leaf_mask);

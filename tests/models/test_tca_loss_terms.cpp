@@ -76,7 +76,7 @@ void check_objective(const ModelConfig& cfg, const Batch& batch, uint64_t seed) 
                 H = cfg.heads;
   Tensor forced = random_real_path(B, M, s, path_rng);
   RetreeverTrace tr;
-  LossOutput out = model.train_forward(batch, rng, forced, &tr);
+  LossOutput out = model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr);
 
   const NaiveTask tca = naive_task(cfg, tr.tca.output, batch),
                   leaf = naive_task(cfg, tr.leaf.output, batch);
@@ -91,15 +91,15 @@ void check_objective(const ModelConfig& cfg, const Batch& batch, uint64_t seed) 
     for (int64_t i = 0; i < k; ++i) {
       const int32_t a = forced.data_i32()[q * k + i];
       log_prob += std::log(
-          static_cast<double>(tr.descent.policy[static_cast<size_t>(i)].value()[q * b + a]));
-      const Tensor& w = tr.descent.policy_per_head[static_cast<size_t>(i)].value();  // [Q, H, b]
+          static_cast<double>(tr.decoder.descent.policy[static_cast<size_t>(i)].value()[q * b + a]));
+      const Tensor& w = tr.decoder.descent.policy_per_head[static_cast<size_t>(i)].value();  // [Q, H, b]
       for (int64_t h = 0; h < H; ++h)
         for (int64_t j = 0; j < b; ++j) {
           const double p = w[(q * H + h) * b + j];
           entropy -= p * std::log(p + 1e-9) / static_cast<double>(Q * H * k);
         }
     }
-    CHECK(tr.descent.log_prob.value()[q] == doctest::Approx(log_prob).epsilon(1e-5));
+    CHECK(tr.decoder.descent.log_prob.value()[q] == doctest::Approx(log_prob).epsilon(1e-5));
     reinforce -=
         log_prob * (tca.reward[static_cast<size_t>(q)] - tca.baseline) / static_cast<double>(Q);
   }

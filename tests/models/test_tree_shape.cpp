@@ -8,7 +8,7 @@
 #include "models/model_test_util.hpp"
 #include "models/retreever_model.hpp"
 #include "models/tca_test_util.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 using namespace tca;
 using namespace tca::testing;
@@ -122,33 +122,32 @@ TEST_CASE(
     for (int trial = 0; trial < 2; ++trial) {
       Rng rng(204 + trial);
       RetreeverTrace tr;
-      t.model.train_forward(batch, rng, trial ? random_real_path(B, M, s, path_rng) : Tensor(),
-                            &tr);
+      t.model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(trial ? random_real_path(B, M, s, path_rng) : Tensor()), &tr);
       const int64_t Q = B * M, H = t.cfg.heads, L = s.set_slots(), Np = s.padded;
       const int64_t Ntot = s.memory_size(), leaf_off = s.memory_offset(s.k + 1);
-      const Tensor& w = tr.set_weights.value();  // [Q, H, 1, L]
+      const Tensor& w = tr.decoder.set_weights.value();  // [Q, H, 1, L]
       for (int64_t q = 0; q < Q; ++q)
         for (int64_t j = s.k * b; j < L; ++j) {
           const int64_t token =
-              tr.descent.set_rows.data_i32()[q * L + j] - (q / M) * Ntot - leaf_off;
+              tr.decoder.descent.set_rows.data_i32()[q * L + j] - (q / M) * Ntot - leaf_off;
           REQUIRE(token >= 0);
           REQUIRE(token < Np);
-          CHECK(tr.descent.set_mask[q * L + j] == (token < N ? 1.0f : 0.0f));
+          CHECK(tr.decoder.descent.set_mask[q * L + j] == (token < N ? 1.0f : 0.0f));
           if (token >= N)
             for (int64_t h = 0; h < H; ++h) CHECK(w[(q * H + h) * L + j] == 0.0f);
         }
-      const Tensor& lw = tr.leaf_weights.value();  // [B, H, M, Np]
+      const Tensor& lw = tr.decoder.leaf_weights.value();  // [B, H, M, Np]
       for (int64_t i = 0; i < B * H * M; ++i)
         for (int64_t j = N; j < Np; ++j) CHECK(lw[i * Np + j] == 0.0f);
       // The policy gives padding children probability 0, so sampling never picks one.
       for (int64_t i = 0; i < s.k; ++i) {
-        const Tensor& pi = tr.descent.policy[static_cast<size_t>(i)].value();
+        const Tensor& pi = tr.decoder.descent.policy[static_cast<size_t>(i)].value();
         for (int64_t q = 0; q < Q; ++q)
           for (int64_t j = 0; j < b; ++j) {
-            const int64_t row = tr.descent.set_rows.data_i32()[q * L + i * b + j] - (q / M) * Ntot;
-            const bool padding = tr.tree.memory_mask[(q / M) * Ntot + row] == 0.0f;
+            const int64_t row = tr.decoder.descent.set_rows.data_i32()[q * L + i * b + j] - (q / M) * Ntot;
+            const bool padding = tr.decoder.tree.memory_mask[(q / M) * Ntot + row] == 0.0f;
             if (padding) CHECK(pi[q * b + j] == 0.0f);
-            if (padding && trial == 0) CHECK(tr.descent.actions.data_i32()[q * s.k + i] != j);
+            if (padding && trial == 0) CHECK(tr.decoder.descent.actions.data_i32()[q * s.k + i] != j);
           }
       }
       // Nodes over padding only are the zero vector with mask 0; the others have mask 1.
@@ -157,11 +156,11 @@ TEST_CASE(
         for (int64_t bi = 0; bi < B; ++bi)
           for (int64_t n = 0; n < nodes; ++n) {
             const bool real = n * span < N;
-            CHECK(tr.tree.level_masks[static_cast<size_t>(l)][bi * nodes + n] ==
+            CHECK(tr.decoder.tree.level_masks[static_cast<size_t>(l)][bi * nodes + n] ==
                   (real ? 1.0f : 0.0f));
             if (!real)
               for (int64_t d = 0; d < t.cfg.d_model; ++d)
-                CHECK(tr.tree.levels[static_cast<size_t>(l)]
+                CHECK(tr.decoder.tree.levels[static_cast<size_t>(l)]
                           .value()[(bi * nodes + n) * t.cfg.d_model + d] == 0.0f);
           }
       }
@@ -176,14 +175,14 @@ TEST_CASE("a node with padding children equals the aggregation of its real child
   Rng data(205), rng(0);
   Batch batch = gp_batch(1, 11, 2, data);
   RetreeverTrace tr;
-  t.model.train_forward(batch, rng, Tensor(), &tr);
+  t.model.forward(batch, nn::ForwardContext::training(rng), TcaPath::sampled(), &tr);
   const int64_t D = t.cfg.d_model;
   auto node = [&](int64_t level, int64_t n) {
-    return ops::slice(tr.tree.levels[static_cast<size_t>(level)], 1, n, n + 1);  // [1, 1, D]
+    return ops::slice(tr.decoder.tree.levels[static_cast<size_t>(level)], 1, n, n + 1);  // [1, 1, D]
   };
   auto alone = [&](const Var& x) {  // the aggregator over one child: its layers, mean of one
     NoGradGuard no_grad;
-    return t.model.decoder.aggregator(x, Tensor(), rng, false);
+    return t.model.decoder.aggregator(x, Tensor(), nn::ForwardContext::inference());
   };
   auto max_diff = [&](const Var& a, const Var& b) {
     double m = 0;
@@ -216,13 +215,12 @@ TEST_CASE(
       Var E, q;
       {
         NoGradGuard no_grad;
-        Rng unused(0);
-        Var ctx = t.model.context_embedder(ops::concat({Var(batch.xc), Var(batch.yc)}, -1), unused,
-                                           false);
-        E = t.model.encoder(ctx, Tensor(), unused, false);
-        q = t.model.query_embedder(Var(batch.xt), unused, false);
-        Var u = ops::add(t.model.decoder.query_attn(q, E, Tensor(), unused, false), q);
-        TaskOutput ref = t.model.predictor.task(t.model.decoder.query_ff(u, unused, false), batch);
+        const auto inference = nn::ForwardContext::inference();
+        Var ctx = t.model.context_embedder(ops::concat({Var(batch.xc), Var(batch.yc)}, -1), inference);
+        E = t.model.encoder(ctx, Tensor(), inference);
+        q = t.model.query_embedder(Var(batch.xt), inference);
+        Var u = ops::add(t.model.decoder.query_attn(q, E, Tensor(), inference), q);
+        TaskOutput ref = t.model.predictor.task(t.model.decoder.query_ff(u, inference), batch);
         for (int64_t i = 0; i < p.mean.numel(); ++i) {
           CHECK(p.mean[i] == doctest::Approx(ref.mean[i]).epsilon(1e-5).scale(1.0));
           CHECK(p.std[i] == doctest::Approx(ref.std[i]).epsilon(1e-5));

@@ -40,7 +40,7 @@ TEST_CASE(
   nv::randomize_parameters(attn, rng);
   Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
   Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
-  nn::AttentionResult r = attn(Var(q), Var(kv), Tensor(), rng, false, true);
+  nn::AttentionResult r = attn(Var(q), Var(kv), Tensor(), nn::ForwardContext::inference(), true);
   REQUIRE(r.out.shape() == Shape{c.B, c.M, c.D});
   REQUIRE(r.weights_per_head.shape() == Shape{c.B, c.H, c.M, c.N});
   for (int64_t b = 0; b < c.B; ++b) {
@@ -65,7 +65,7 @@ TEST_CASE("multi-head attention masks keys per query and a fully masked row atte
   for (int64_t b = 0; b < c.B; ++b)
     for (int64_t m = 0; m < c.M; ++m) mask[(b * c.M + m) * c.N + m] = 1.0f;
   for (int64_t j = 0; j < c.N; ++j) mask[1 * c.N + j] = 0.0f;
-  nn::AttentionResult r = attn(Var(q), Var(kv), mask, rng, false, true);
+  nn::AttentionResult r = attn(Var(q), Var(kv), mask, nn::ForwardContext::inference(), true);
   for (int64_t b = 0; b < c.B; ++b) {
     nv::Mat m = nv::to_mat(mask, c.M, c.N, b * c.M);
     nv::AttentionOut ref = naive_of(attn, q, kv, b, c, &m);
@@ -93,7 +93,7 @@ TEST_CASE(
   Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
   Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
   Tensor key_mask = Tensor::from({1, 1, 0, 1, 0, 0, 1, 1, 1, 1}, {c.B, 1, 1, c.N});
-  nn::AttentionResult r = attn(Var(q), Var(kv), key_mask, rng, false, true);
+  nn::AttentionResult r = attn(Var(q), Var(kv), key_mask, nn::ForwardContext::inference(), true);
   for (int64_t b = 0; b < c.B; ++b) {
     nv::Mat m(c.M, c.N);
     for (int64_t i = 0; i < c.M; ++i)
@@ -110,10 +110,10 @@ TEST_CASE("attention dropout is inactive at inference and active in training") {
   nv::randomize_parameters(attn, rng);
   Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
   Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
-  Var eval_out = attn(Var(q), Var(kv), Tensor(), rng, false).out;
+  Var eval_out = attn(Var(q), Var(kv), Tensor(), nn::ForwardContext::inference()).out;
   nv::AttentionOut ref = naive_of(attn, q, kv, 0, c, nullptr);
   CHECK(nv::relative_error(ref.out, eval_out.value()) < 1e-5);
-  Var train_out = attn(Var(q), Var(kv), Tensor(), rng, true).out;
+  Var train_out = attn(Var(q), Var(kv), Tensor(), nn::ForwardContext::training(rng)).out;
   CHECK(nv::relative_error(ref.out, train_out.value()) > 1e-3);
 }
 
@@ -134,7 +134,7 @@ TEST_CASE("with gradients off, attention over few keys (the fused kernel) equals
     for (int64_t j = 0; j < c.N; ++j) mask[2 * c.N + j] = 0.0f;  // batch 0, query 2: fully masked
     for (const Tensor& m : {mask, Tensor()}) {
       NoGradGuard no_grad;
-      const Var out = attn(Var(q), Var(kv), m, rng, false).out;
+      const Var out = attn(Var(q), Var(kv), m, nn::ForwardContext::inference()).out;
       for (int64_t b = 0; b < c.B; ++b) {
         nv::Mat mm = m.defined() ? nv::to_mat(m, c.M, c.N, b * c.M) : nv::Mat();
         nv::AttentionOut ref = naive_of(attn, q, kv, b, c, m.defined() ? &mm : nullptr);

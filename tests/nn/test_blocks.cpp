@@ -64,14 +64,14 @@ TEST_CASE("pre-norm attention block normalises only the query and adds LN(x) as 
   nv::randomize_parameters(blk, rng);
   Tensor x = nv::random_tensor({B, M, D}, rng, -2, 2);
   Tensor ctx = nv::random_tensor({B, N, D}, rng, -2, 2);
-  Var out = blk(Var(x), Var(ctx), Tensor(), rng, false);
+  Var out = blk(Var(x), Var(ctx), Tensor(), nn::ForwardContext::inference());
   for (int64_t b = 0; b < B; ++b) {
     const nv::Mat ref = naive_attention_block(blk, nv::to_mat(x, M, D, b * M),
                                               nv::to_mat(ctx, N, D, b * N), nullptr, true);
     CHECK(nv::relative_error(ref, out.value(), b * M * D) < 1e-5);
   }
   // Self-attention: keys and values are the raw x, not LN(x) (reference README 4, 9.3).
-  Var self = blk(Var(x), Var(x), Tensor(), rng, false);
+  Var self = blk(Var(x), Var(x), Tensor(), nn::ForwardContext::inference());
   const nv::Mat x0 = nv::to_mat(x, M, D);
   CHECK(nv::relative_error(naive_attention_block(blk, x0, x0, nullptr, true), self.value()) < 1e-5);
   // The alternative reading (keys/values normalised too) is measurably different.
@@ -92,7 +92,7 @@ TEST_CASE("post-norm attention block computes LN(x + MHA(x c c))") {
   Tensor x = nv::random_tensor({B, M, D}, rng, -2, 2);
   Tensor ctx = nv::random_tensor({B, N, D}, rng, -2, 2);
   Tensor mask = Tensor::from({1, 0, 1, 1, 0, 1, 1, 0}, {B, 1, 1, N});
-  Var out = blk(Var(x), Var(ctx), mask, rng, false);
+  Var out = blk(Var(x), Var(ctx), mask, nn::ForwardContext::inference());
   for (int64_t b = 0; b < B; ++b) {
     nv::Mat m(M, N);
     for (int64_t i = 0; i < M; ++i)
@@ -112,7 +112,7 @@ TEST_CASE(
     REQUIRE(blk.linear1.out_features() == 2 * F);
     REQUIRE(blk.linear2.in_features() == F);
     Tensor x = nv::random_tensor({B, M, D}, rng, -2, 2);
-    Var out = blk(Var(x), rng, false);
+    Var out = blk(Var(x), nn::ForwardContext::inference());
     const nv::Mat ref = naive_ff_block(blk, nv::to_mat(x, B * M, D), norm_first);
     CHECK(nv::relative_error(ref, out.value()) < 1e-5);
   }
@@ -132,7 +132,7 @@ TEST_CASE(
     for (int64_t b = 0; b < B; ++b)
       for (int64_t i = 0; i < N; ++i)
         for (int64_t j = 0; j < N; ++j) mask[(b * N + i) * N + j] = real[b][i] * real[b][j];
-    Var out = layer(Var(x), mask, rng, false);
+    Var out = layer(Var(x), mask, nn::ForwardContext::inference());
     for (int64_t b = 0; b < B; ++b) {
       const nv::Mat m = nv::to_mat(mask, N, N, b * N);
       const nv::Mat ref = naive_encoder_layer(layer, nv::to_mat(x, N, D, b * N), &m, norm_first);
@@ -149,19 +149,19 @@ TEST_CASE(
   nn::Encoder enc(cfg, 2, rng);
   nv::randomize_parameters(enc, rng);
   Tensor x = nv::random_tensor({1, N, D}, rng, -2, 2);
-  std::vector<Var> outs = enc.forward_all(Var(x), Tensor(), rng, false);
+  std::vector<Var> outs = enc.forward_all(Var(x), Tensor(), nn::ForwardContext::inference());
   REQUIRE(outs.size() == 2);
   nv::Mat h = nv::to_mat(x, N, D);
   for (size_t i = 0; i < 2; ++i) {
     h = naive_encoder_layer(enc.layer(i), h, nullptr, true);
     CHECK(nv::relative_error(h, outs[i].value()) < 1e-5);
   }
-  CHECK(nv::relative_error(h, enc(Var(x), Tensor(), rng, false).value()) < 1e-5);
+  CHECK(nv::relative_error(h, enc(Var(x), Tensor(), nn::ForwardContext::inference()).value()) < 1e-5);
   // Two layers have distinct parameters (not one shared layer).
   const bool shared = enc.layer(0).self_attn.attn.to_q.weight.node() ==
                       enc.layer(1).self_attn.attn.to_q.weight.node();
   CHECK_FALSE(shared);
   nn::Encoder none(cfg, 0, rng);
-  Var id = none(Var(x), Tensor(), rng, false);
+  Var id = none(Var(x), Tensor(), nn::ForwardContext::inference());
   CHECK(nv::relative_error(nv::to_mat(x, N, D), id.value()) == 0.0);
 }

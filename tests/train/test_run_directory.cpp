@@ -53,7 +53,7 @@ std::string usage_error(const std::function<void()>& fn) {
 TEST_CASE("a new run directory is created with its parents") {
   TempDir tmp;
   const auto path = (tmp.path / "runs" / "gp_tca").string();
-  const RunDirectory run = RunDirectory::open(path, RunStart::New);
+  const RunDirectory run = RunDirectory::open(path, RunStart::fresh);
   CHECK(fs::is_directory(path));
   CHECK_FALSE(run.resuming());
   CHECK(run.checkpoint_path() == path + "/checkpoint.h5");
@@ -62,13 +62,13 @@ TEST_CASE("a new run directory is created with its parents") {
 
 TEST_CASE("an existing empty directory is accepted as a new run directory") {
   TempDir tmp;
-  CHECK_NOTHROW(RunDirectory::open(tmp.path.string(), RunStart::New));
+  CHECK_NOTHROW(RunDirectory::open(tmp.path.string(), RunStart::fresh));
 }
 
 TEST_CASE("an existing non-empty run directory is refused without --resume or --overwrite") {
   TempDir tmp;
   touch(tmp.path / "config.json", "{}");
-  const std::string msg = usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::New); });
+  const std::string msg = usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::fresh); });
   CHECK(msg.find(tmp.path.string()) != std::string::npos);
   CHECK(msg.find("--resume") != std::string::npos);
   CHECK(msg.find("--overwrite") != std::string::npos);
@@ -79,7 +79,7 @@ TEST_CASE("--overwrite deletes tca's files and their stale temp files") {
   TempDir tmp;
   for (const auto& name : RunDirectory::known_files()) touch(tmp.path / name);
   touch(tmp.path / "checkpoint.h5.tmp4242.0a1b2c3d");  // left by a crash mid-write
-  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::Overwrite);
+  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::overwrite);
   CHECK(entries(tmp.path).empty());
   CHECK_FALSE(run.resuming());
 }
@@ -89,58 +89,58 @@ TEST_CASE("--overwrite refuses a directory holding a file tca did not write and 
   touch(tmp.path / "config.json");
   touch(tmp.path / "metrics.jsonl");
   touch(tmp.path / "notes.txt");
-  const std::string msg = usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::Overwrite); });
+  const std::string msg = usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::overwrite); });
   CHECK(msg.find("notes.txt") != std::string::npos);
   CHECK(entries(tmp.path) == std::set<std::string>{"config.json", "metrics.jsonl", "notes.txt"});
   fs::create_directory(tmp.path / "plots");
   fs::remove(tmp.path / "notes.txt");
-  CHECK(usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::Overwrite); }).find("plots") !=
+  CHECK(usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::overwrite); }).find("plots") !=
         std::string::npos);
 }
 
 TEST_CASE("--resume needs a checkpoint and keeps every file") {
   TempDir tmp;
-  CHECK(usage_error([&] { RunDirectory::open((tmp.path / "missing").string(), RunStart::Resume); })
+  CHECK(usage_error([&] { RunDirectory::open((tmp.path / "missing").string(), RunStart::resume); })
             .find("checkpoint.h5") != std::string::npos);
   touch(tmp.path / "config.json");
-  CHECK(usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::Resume); }).find("no checkpoint.h5") !=
+  CHECK(usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::resume); }).find("no checkpoint.h5") !=
         std::string::npos);
   touch(tmp.path / "checkpoint.h5");
   touch(tmp.path / "metrics.jsonl");
-  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::Resume);
+  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::resume);
   CHECK(run.resuming());
   CHECK(entries(tmp.path) == std::set<std::string>{"checkpoint.h5", "config.json", "metrics.jsonl"});
 }
 
 TEST_CASE("--resume with --overwrite and a run directory that is a file are usage errors") {
-  CHECK(tca::run_start_from_flags(false, false) == RunStart::New);
-  CHECK(tca::run_start_from_flags(true, false) == RunStart::Resume);
-  CHECK(tca::run_start_from_flags(false, true) == RunStart::Overwrite);
+  CHECK(tca::run_start_from_flags(false, false) == RunStart::fresh);
+  CHECK(tca::run_start_from_flags(true, false) == RunStart::resume);
+  CHECK(tca::run_start_from_flags(false, true) == RunStart::overwrite);
   CHECK(usage_error([] { tca::run_start_from_flags(true, true); }).find("exclude each other") != std::string::npos);
   TempDir tmp;
   touch(tmp.path / "file");
-  CHECK(usage_error([&] { RunDirectory::open((tmp.path / "file").string(), RunStart::Overwrite); })
+  CHECK(usage_error([&] { RunDirectory::open((tmp.path / "file").string(), RunStart::overwrite); })
             .find("not a directory") != std::string::npos);
 }
 
 TEST_CASE("status.json holds state, exit code and error, written atomically") {
   TempDir tmp;
-  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::New);
-  run.write_status(RunState::Running);
+  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::fresh);
+  run.write_status(RunState::running);
   CHECK(tca::read_json_file(run.status_path()) ==
         nlohmann::json({{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}}));
-  run.write_status(RunState::Failed, 1, "loss is NaN at step 120");
+  run.write_status(RunState::failed, 1, "loss is NaN at step 120");
   CHECK(tca::read_json_file(run.status_path()) ==
         nlohmann::json({{"state", "failed"}, {"exit_code", 1}, {"error", "loss is NaN at step 120"}}));
   run.write_status(tca::run_state_for_exit_code(75), 75);
   const tca::RunStatus s = tca::read_run_status(tmp.path.string());
-  CHECK(s.state == RunState::Interrupted);
+  CHECK(s.state == RunState::interrupted);
   CHECK(s.exit_code == 75);
   CHECK(s.error.empty());
   CHECK(entries(tmp.path) == std::set<std::string>{"status.json"});
-  CHECK(tca::run_state_for_exit_code(0) == RunState::Done);
-  CHECK(tca::run_state_for_exit_code(130) == RunState::Interrupted);
-  CHECK(tca::run_state_for_exit_code(2) == RunState::Failed);
+  CHECK(tca::run_state_for_exit_code(0) == RunState::done);
+  CHECK(tca::run_state_for_exit_code(130) == RunState::interrupted);
+  CHECK(tca::run_state_for_exit_code(2) == RunState::failed);
 }
 
 TEST_CASE("a malformed status.json is an input error naming the file and key") {
@@ -158,7 +158,7 @@ TEST_CASE("a malformed status.json is an input error naming the file and key") {
 
 TEST_CASE("config.json holds the resolved options and the tool, oneDNN, ISA and thread metadata") {
   TempDir tmp;
-  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::New);
+  const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::fresh);
   tca::SystemInfo info;
   info.tca_version = "0.1.0";
   info.git_sha = "abc";

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "eval/bench.hpp"
-#include "eval/bench_reference.hpp"
+#include "bench/bench.hpp"
+#include "bench/bench_reference.hpp"
 
 namespace tca::bench {
 

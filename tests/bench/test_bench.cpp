@@ -15,9 +15,9 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "data/gp_task.hpp"
-#include "eval/bench.hpp"
-#include "eval/bench_setup.hpp"
-#include "eval/inference_paths.hpp"
+#include "bench/bench.hpp"
+#include "bench/bench_setup.hpp"
+#include "bench/inference_paths.hpp"
 #include "io/json_io.hpp"
 
 using namespace tca;
@@ -131,11 +131,11 @@ TEST_CASE("the benchmark's encoded-context inference paths give the models' own 
   CrossAttentionModel ca(bench::infer_config("ca"), init);
   PerceiverIoModel pio(bench::infer_config("perceiver", 5), init);
   NoGradGuard no_grad;
-  Rng unused(0);
+  const auto inference = nn::ForwardContext::inference();
 
   SUBCASE("TCA index from encoded tokens equals build_index, and answers as predict") {
-    const TcaIndex expected = tca.build_index(batch);
-    const TcaIndex index = tca.index_from_encoded(tca.context_embedder(tca.context_tokens(batch), unused, false));
+    const TcaIndex expected = tca.index(batch);
+    const TcaIndex index = tca.decoder.build_index(tca.context_embedder(tca.context_tokens(batch), inference).value());
     CHECK(index.bytes() == expected.bytes());
     CHECK(max_abs_diff(index.memory, expected.memory) == 0.0);
     CHECK(max_abs_diff(index.keys, expected.keys) == 0.0);
@@ -143,7 +143,7 @@ TEST_CASE("the benchmark's encoded-context inference paths give the models' own 
     CHECK(max_abs_diff(tca.answer(index, batch).mean, tca.predict(batch).mean) == 0.0);
   }
   SUBCASE("CA over cached keys and values, in chunks of queries, equals predict") {
-    const Var E = ca.context_embedder(ca.context_tokens(batch), unused, false);
+    const Var E = ca.context_embedder(ca.context_tokens(batch), inference);
     const bench::CaKeyValues kv = bench::ca_key_values(ca, E);
     CHECK(kv.keys.shape() == Shape{2, 4, 13, 16});
     const Tensor expected = ca.predict(batch).mean;
@@ -153,9 +153,9 @@ TEST_CASE("the benchmark's encoded-context inference paths give the models' own 
     CHECK(max_abs_diff(bench::ca_answer(ca, kv, batch, 104).mean, expected) < 1e-5);
   }
   SUBCASE("Perceiver IO latents from the context embeddings decode as predict") {
-    const Var z = bench::perceiver_latents(pio, pio.context_embedder(pio.context_tokens(batch), unused, false));
+    const Var z = bench::perceiver_latents(pio, pio.context_embedder(pio.context_tokens(batch), inference));
     CHECK(z.shape() == Shape{2, 5, 64});
-    CHECK(max_abs_diff(pio.decode(z, batch, unused, false).mean, pio.predict(batch).mean) == 0.0);
+    CHECK(max_abs_diff(pio.decode(z, batch, inference).mean, pio.predict(batch).mean) == 0.0);
   }
 }
 

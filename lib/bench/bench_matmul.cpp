@@ -12,8 +12,8 @@
 
 #include "autograd/ops.hpp"
 #include "core/dnnl_context.hpp"
-#include "eval/bench.hpp"
-#include "eval/inference_paths.hpp"
+#include "bench/bench.hpp"
+#include "bench/inference_paths.hpp"
 #include "models/tree_cross_attention.hpp"
 
 namespace tca::bench {

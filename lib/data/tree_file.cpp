@@ -1,4 +1,4 @@
-#include "tree_file.hpp"
+#include "data/tree_file.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "data/task_file_format.hpp"
 
-namespace tca::cli {
+namespace tca::data {
 
 namespace {
 
@@ -287,4 +287,4 @@ void TreeGroupReader::read_memory(int64_t first, int64_t count, const TreeShape&
   }
 }
 
-}  // namespace tca::cli
+}  // namespace tca::data

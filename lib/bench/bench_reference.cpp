@@ -1,4 +1,4 @@
-#include "eval/bench_reference.hpp"
+#include "bench/bench_reference.hpp"
 
 namespace tca::bench {
 

@@ -1,10 +1,11 @@
-// Elementwise arithmetic with NumPy broadcasting. Forward: oneDNN's binary primitive (src1
-// broadcast; elementwise_kernels.hpp). Backward: binary has no backward primitive, so the
-// gradients are themselves binary ops (g * b, g / b, ...) and, for a broadcast operand, a sum over
-// the broadcast axes. The scalar ops are oneDNN eltwise linear / square.
+// Elementwise binary ops with NumPy broadcasting (ops.hpp "binary.cpp"). Forward: oneDNN's binary
+// primitive (src1 broadcast; elementwise_kernels.hpp). Backward: binary has no backward primitive,
+// so the gradients are themselves binary ops (g * b, g / b, ...) and, for a broadcast operand, a
+// sum over the broadcast axes. The ops with a scalar operand are the unary eltwise linear.
+#include <dnnl.hpp>
+
 #include "autograd/broadcast.hpp"
 #include "autograd/elementwise_kernels.hpp"
-#include "autograd/eltwise.hpp"
 #include "autograd/grad_sink.hpp"
 #include "autograd/ops.hpp"
 
@@ -95,6 +96,5 @@ Var mul_scalar(const Var& a, float s) {
   return eltwise(a, dnnl::algorithm::eltwise_linear, s, 0.0f);
 }
 Var neg(const Var& a) { return mul_scalar(a, -1.0f); }
-Var square(const Var& a) { return eltwise(a, dnnl::algorithm::eltwise_square); }
 
 }  // namespace tca::ops

@@ -2,13 +2,14 @@
 // (issue 12 (b), (c)): what each method builds once per context set from the encoded tokens E
 // [B, N, D], and how it then answers a batch of queries. Each mirrors the model's own code after
 // its encoder (tests/eval/test_bench.cpp checks that the answers equal Model::predict):
-//   TCA        ReTreeverModel::build_index after the encoder (build_tree: aggregation + key/value
-//              projections, then the index), then ReTreeverModel::answer;
+//   TCA        TreeCrossAttention::build_index (aggregation + key/value projections into the
+//              index), what ReTreeverModel::index does after the encoder; then
+//              ReTreeverModel::answer;
 //   CA         the key/value projections of E, split into heads, kept like a serving KV cache;
 //              answering = CrossAttentionModel::forward after the encoder, attending in chunks of
 //              queries so that the [H, queries, N] weights stay within a memory bound;
-//   Perceiver  PerceiverIoModel::encode after the context embedder (the latents attend to E, then
-//              the latent layers), then PerceiverIoModel::decode.
+//   Perceiver  PerceiverIoModel::encode_embedded (the latents attend to E, then the latent
+//              layers), then PerceiverIoModel::decode.
 #pragma once
 #include <cstdint>
 
@@ -20,7 +21,7 @@
 
 namespace tca::bench {
 
-// TCA: the index of encoded context sets is ReTreeverModel::index_from_encoded.
+// TCA: the index of encoded context sets is TreeCrossAttention::build_index.
 
 // CA: keys and values of E per head, [B, H, N, dh] each.
 struct CaKeyValues {

@@ -41,8 +41,16 @@ struct TreeShape {
     return off;
   }
   int64_t memory_size() const { return memory_offset(k + 1) + padded; }
-  // Slots of the retrieved set as the reference lays them out: k b node slots + P token slots.
+  // Memory row (within one context set) of child j of node `parent` of level l, scored at decision
+  // l of the descent (l = 0..k-1 picks among level l + 1's nodes), and of token t of leaf `leaf`.
+  int64_t child_row(int64_t level, int64_t parent, int64_t j) const { return memory_offset(level + 1) + parent * b + j; }
+  int64_t token_row(int64_t leaf, int64_t t) const { return memory_offset(k + 1) + leaf * leaf_size + t; }
+
+  // Slots of the retrieved set as the reference lays them out (tca.md 4.3): decision i's b
+  // children at slots i b .. i b + b - 1 (the picked one masked), then the picked leaf's P tokens.
   int64_t set_slots() const { return k * b + leaf_size; }
+  int64_t node_slot(int64_t decision, int64_t j) const { return decision * b + j; }
+  int64_t token_slot(int64_t t) const { return k * b + t; }
   // Tokens attended per query (conventions.md): the nominal |S| = k(b-1) + P, or N when k = 0.
   int64_t tokens_attended() const { return k == 0 ? n : k * (b - 1) + leaf_size; }
   int64_t nodes_scored() const { return b * k; }

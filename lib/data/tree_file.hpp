@@ -18,9 +18,9 @@
 
 #include "core/tensor.hpp"
 #include "io/hdf5_file.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
-namespace tca::cli {
+namespace tca::data {
 
 constexpr const char* kTreesFormat = "tca-trees";
 constexpr int64_t kTreesFormatVersion = 1;
@@ -100,4 +100,4 @@ class TreeGroupReader {
   std::vector<int64_t> perm_offsets_, padded_offsets_, node_offsets_;
 };
 
-}  // namespace tca::cli
+}  // namespace tca::data

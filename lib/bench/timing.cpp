@@ -1,4 +1,4 @@
-#include "eval/timing.hpp"
+#include "bench/timing.hpp"
 
 #include <omp.h>
 #include <time.h>

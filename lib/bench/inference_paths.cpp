@@ -1,4 +1,4 @@
-#include "eval/inference_paths.hpp"
+#include "bench/inference_paths.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -26,9 +26,9 @@ TaskOutput ca_answer(const CrossAttentionModel& model, const CaKeyValues& kv, co
   // nn::MultiHeadAttention::operator()'s steps over the cached keys and values (no dropout at
   // inference).
   NoGradGuard no_grad;
-  Rng unused(0);
+  const auto ctx = nn::ForwardContext::inference();
   const auto& a = model.cross_attn.attn;
-  Var q = model.query_embedder(Var(queries.xt), unused, false);
+  Var q = model.query_embedder(Var(queries.xt), ctx);
   Var q_in = model.cross_attn.query_input(q);
   Var qh = a.split_heads(a.project_q(q_in));  // [B, H, M, dh]
   const int64_t M = qh.dim(2), N = kv.keys.dim(2);
@@ -42,17 +42,12 @@ TaskOutput ca_answer(const CrossAttentionModel& model, const CaKeyValues& kv, co
   Var heads_out = parts.size() == 1 ? parts[0] : ops::concat(parts, 2);
   Var attn_out = a.output(a.merge_heads(heads_out));
   Var u = model.cross_attn.residual(q, q_in, attn_out);
-  return model.predictor.task(model.cross_ff(u, unused, false), queries);
+  return model.predictor.task(model.cross_ff(u, ctx), queries);
 }
 
 Var perceiver_latents(const PerceiverIoModel& model, const Var& encoded) {
-  // PerceiverIoModel::encode after the context embedder (lib/models/perceiver_io_model.cpp).
   NoGradGuard no_grad;
-  Rng unused(0);
-  const int64_t B = encoded.dim(0), L = model.latents.dim(0), D = model.latents.dim(1);
-  Var z = ops::add(Var(Tensor::zeros({B, L, D})), model.latents);
-  z = model.encode_ff(model.encode_attn(z, encoded, Tensor(), unused, false), unused, false);
-  return model.latent_encoder(z, Tensor(), unused, false);
+  return model.encode_embedded(encoded, nn::ForwardContext::inference());
 }
 
 }  // namespace tca::bench

@@ -1,10 +1,19 @@
-#include "autograd/eltwise.hpp"
-
+// Elementwise unary ops y = f(x) (ops.hpp "unary.cpp"): every one is a oneDNN eltwise algorithm,
+// forward and backward (the backward from src; platform.md verified every algorithm used here
+// against finite differences). The cheap algorithms (relu, linear, square) run as loops on small
+// tensors (elementwise_kernels.hpp: kLoopMaxElements*).
+// Accuracy of oneDNN 2.6's kernels against double precision (measured on 200k points in
+// [-30, 30], avx512_core): relu exact; elu, gelu_erf and exp within 4e-7 absolute (exp: 2.3e-7
+// relative); log within 3.6e-6 absolute near 1; soft_relu within 2e-6 absolute, so for x < -15
+// it may return a tiny negative number instead of e^x.
+#include <dnnl.hpp>
 #include <optional>
 
 #include "autograd/bound_primitive.hpp"
 #include "autograd/elementwise_kernels.hpp"
 #include "autograd/grad_sink.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/write_or_accumulate.hpp"
 
 namespace tca::ops {
 namespace {
@@ -76,13 +85,10 @@ void loop_forward(algorithm alg, const float* x, float* y, int64_t n, float alph
 // dx (+)= g * f'(x), f'(x) given by d(i).
 template <class D>
 void apply_derivative(const float* g, float* dx, int64_t n, bool acc, D d) {
-  if (acc) {
+  with_accumulate(acc, [&](auto accumulate) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * d(i);
-  } else {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * d(i);
-  }
+    for (int64_t i = 0; i < n; ++i) store(accumulate, dx[i], g[i] * d(i));
+  });
 }
 
 void loop_backward(algorithm alg, const float* x, const float* g, float* dx, int64_t n, float alpha,
@@ -126,5 +132,24 @@ Var eltwise(const Var& x, algorithm alg, float alpha, float beta) {
     if (t.accumulate) add_into(t.data, out, n);
   });
 }
+
+// ---- the named ops
+
+Var relu(const Var& x) { return eltwise(x, algorithm::eltwise_relu, 0.0f); }
+
+Var elu(const Var& x, float alpha) { return eltwise(x, algorithm::eltwise_elu, alpha); }
+
+// Exact GELU: x * Phi(x), Phi the standard normal CDF (tca.md 1: GEGLU uses the erf form).
+Var gelu(const Var& x) { return eltwise(x, algorithm::eltwise_gelu_erf); }
+
+Var exp(const Var& x) { return eltwise(x, algorithm::eltwise_exp); }
+
+Var log(const Var& x) { return eltwise(x, algorithm::eltwise_log); }
+
+// log(1 + e^x). oneDNN 2.6 ignores alpha for soft_relu; 1 keeps the same meaning in v3, where
+// alpha scales x.
+Var softplus(const Var& x) { return eltwise(x, algorithm::eltwise_soft_relu, 1.0f); }
+
+Var square(const Var& x) { return eltwise(x, algorithm::eltwise_square); }
 
 }  // namespace tca::ops

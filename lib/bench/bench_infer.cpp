@@ -12,11 +12,11 @@
 #include <fmt/format.h>
 
 #include "autograd/ops.hpp"
-#include "eval/bench.hpp"
-#include "eval/bench_reference.hpp"
-#include "eval/bench_setup.hpp"
-#include "eval/inference_paths.hpp"
-#include "eval/memory_usage.hpp"
+#include "bench/bench.hpp"
+#include "bench/bench_reference.hpp"
+#include "bench/bench_setup.hpp"
+#include "bench/inference_paths.hpp"
+#include "bench/memory_usage.hpp"
 #include "models/tca_retrieval.hpp"
 
 namespace tca::bench {
@@ -81,8 +81,7 @@ nlohmann::json bench_infer(const BenchOptions& o) {
     Var E;
     {
       NoGradGuard no_grad;
-      Rng unused(0);
-      E = tca.context_embedder(tca.context_tokens(data), unused, false);
+      E = tca.context_embedder(tca.context_tokens(data), nn::ForwardContext::inference());
     }
     const double encoded_mb = 4.0 * static_cast<double>(E.numel()) / kMiB;
 
@@ -92,17 +91,15 @@ nlohmann::json bench_infer(const BenchOptions& o) {
       auto index = std::make_unique<TcaIndex>();
       const TimingResult build = measure_figure(o, [&] {
         *index = TcaIndex();  // free the previous index first: at 2^20 it is ~1.5 GiB
-        *index = tca.index_from_encoded(E);
+        *index = tca.decoder.build_index(E.value());
       });
       const TimingResult answer = measure_figure(o, [&] { sink += tca.answer(*index, data).loss; });
       Tensor q_proj;
       {
         NoGradGuard no_grad;
-        Rng unused(0);
-        Var q = tca.query_embedder(Var(data.xt), unused, false);
-        q_proj = tca.decoder.query_attn.attn.project_q(tca.decoder.query_attn.query_input(q)).value().reshape({M, D});
+        q_proj = tca.decoder.project_queries(tca.query_embedder(Var(data.xt), nn::ForwardContext::inference()));
       }
-      const TimingResult kernel = measure_figure(o, [&] { sink += greedy_retrieve(*index, q_proj, H, M).attended[0]; });
+      const TimingResult kernel = measure_figure(o, [&] { sink += tca.decoder.retrieve(*index, q_proj, M).attended[0]; });
       const TreeShape& s = index->shape;
       const double nodes_mb = 4.0 * static_cast<double>(s.memory_offset(s.k + 1) * D) / kMiB;
       const double index_mb = static_cast<double>(index->bytes()) / kMiB;
@@ -162,8 +159,7 @@ nlohmann::json bench_infer(const BenchOptions& o) {
       const TimingResult build = measure_figure(o, [&] { z = perceiver_latents(pio, E); });
       const TimingResult answer = measure_figure(o, [&] {
         NoGradGuard no_grad;
-        Rng unused(0);
-        sink += pio.decode(z, data, unused, false).loss.item();
+        sink += pio.decode(z, data, nn::ForwardContext::inference()).loss.item();
       });
       nlohmann::json row = base_row("perceiver", N, log2_n, M, answer, L);
       row["num_latents"] = L;

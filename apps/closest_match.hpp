@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace tca {
+namespace tca::cli {
 
 // Levenshtein distance: insertions, deletions and substitutions, each costing 1.
 size_t edit_distance(const std::string& a, const std::string& b);
@@ -13,4 +13,4 @@ size_t edit_distance(const std::string& a, const std::string& b);
 // the smallest edit distance, then alphabetical order. "" when there are no candidates.
 std::string closest_match(const std::string& key, const std::vector<std::string>& candidates);
 
-}  // namespace tca
+}  // namespace tca::cli

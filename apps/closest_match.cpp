@@ -1,8 +1,8 @@
-#include "core/closest_match.hpp"
+#include "closest_match.hpp"
 
 #include <algorithm>
 
-namespace tca {
+namespace tca::cli {
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -37,4 +37,4 @@ std::string closest_match(const std::string& key, const std::vector<std::string>
   return best;
 }
 
-}  // namespace tca
+}  // namespace tca::cli

@@ -1,9 +1,9 @@
-#include "eval/bench_setup.hpp"
+#include "bench/bench_setup.hpp"
 
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "models/tree_shape.hpp"
+#include "core/tree_shape.hpp"
 
 namespace tca::bench {
 

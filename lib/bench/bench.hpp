@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/timing.hpp"
+#include "bench/timing.hpp"
 
 namespace tca::bench {
 

@@ -8,8 +8,8 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/system_info.hpp"
-#include "eval/bench.hpp"
-#include "eval/bench_setup.hpp"
+#include "bench/bench.hpp"
+#include "bench/bench_setup.hpp"
 #include "io/json_io.hpp"
 #include "io/system_json.hpp"
 

@@ -1,4 +1,4 @@
-#include "eval/memory_usage.hpp"
+#include "bench/memory_usage.hpp"
 
 #include <fstream>
 #include <string>
