@@ -184,17 +184,17 @@ int run_show(int argc, char** argv) {
             "extension): image completion, GP regression, copy / time-series grids, and with --tree-out the "
             "tree of the context set with one query's path and policy. --compare adds CA / Perceiver IO runs "
             "(their GP curves, CA's attention map).");
-  o.add<std::string>(Group::Data, "run", "a TCA run directory").value_name("RUN_DIR").required();
-  o.add<std::string>(Group::Data, "data", "task file (an eval set)").value_name("FILE.h5").required();
-  o.add<int64_t>(Group::Data, "task-index", int64_t{0}, "the task to draw").min(0);
-  o.add<std::string>(Group::Data, "queries",
+  o.add<std::string>(Group::data, "run", "a TCA run directory").value_name("RUN_DIR").required();
+  o.add<std::string>(Group::data, "data", "task file (an eval set)").value_name("FILE.h5").required();
+  o.add<int64_t>(Group::data, "task-index", int64_t{0}, "the task to draw").min(0);
+  o.add<std::string>(Group::data, "queries",
                      "image: target indices (default 0, middle, last); gp: x values (default the first target); "
                      "copy/timeseries: ignored (every query)")
       .value_name("LIST");
-  o.add<std::vector<std::string>>(Group::Data, "compare", "CA or Perceiver IO runs drawn alongside").value_name("RUN_DIR...");
-  o.add<std::string>(Group::Output, "out", "the picture").value_name("FILE.png|svg").required();
-  o.add<std::string>(Group::Output, "tree-out", "also draw the tree with the first query's path").value_name("FILE.png|svg");
-  o.add<std::string>(Group::Output, "json", "write the drawn retrieved sets as JSON").value_name("FILE.json");
+  o.add<std::vector<std::string>>(Group::data, "compare", "CA or Perceiver IO runs drawn alongside").value_name("RUN_DIR...");
+  o.add<std::string>(Group::output, "out", "the picture").value_name("FILE.png|svg").required();
+  o.add<std::string>(Group::output, "tree-out", "also draw the tree with the first query's path").value_name("FILE.png|svg");
+  o.add<std::string>(Group::output, "json", "write the drawn retrieved sets as JSON").value_name("FILE.json");
   if (!o.parse(argc, argv)) return 0;
 
   const data::TaskFileReader reader(o.get<std::string>("data"));
