@@ -4,7 +4,7 @@ JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench clean format
+.PHONY: all deps configure build test test-sanitize fuzz demo bench clean format
 all: build
 
 deps:
@@ -20,6 +20,29 @@ build: configure
 # machine sometimes stalls a core), two at a time.
 test: build
 	@cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Issue 20: the whole suite under ASan + UBSan, in its own build directory (a debug-info -O1
+# build; oneDNN's JIT code and libgomp are not instrumented). Leak checking is off: libgomp and
+# libhdf5 keep process-lifetime allocations that LeakSanitizer reports at exit.
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+	  -DTCA_SANITIZE=ON > /dev/null
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	@cd $(SANITIZE_BUILD) && OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) --timeout 1800
+
+# Issue 20: libFuzzer targets (tests/fuzz/README.md), built with Debian's clang in their own build
+# directory; each runs FUZZ_SECONDS from a copy of its seed corpus, with memory limits, and keeps
+# what it finds under $(FUZZ_BUILD)/findings/TARGET.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_task_file fuzz_trees_file fuzz_checkpoint fuzz_config fuzz_timeseries_csv
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DTCA_FUZZ=ON > /dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS)
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: build
 	@bash tools/demo.sh $(BUILD)/tca

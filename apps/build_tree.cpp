@@ -106,6 +106,8 @@ int run_build_tree(int argc, char** argv) {
                   "embeddings, for `tca eval --trees`.");
   declare_options(options);
   if (!options.parse(argc, argv)) return 0;
+  // Before any work: a directory, device or FIFO as --out used to fail (or be replaced) at the end.
+  check_output_file(options.get<std::string>("out"), "--out");
 
   const data::TaskFileReader reader(options.get<std::string>("data"));
   std::optional<LoadedRun> run;

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/system_info.hpp"
 #include "data/content_hash.hpp"
@@ -111,6 +112,8 @@ int run_eval(int argc, char** argv) {
                   "latency; writes eval.json (conventions.md \"JSON results\") and prints a one-line summary.");
   declare_options(options);
   if (!options.parse(argc, argv)) return 0;
+  // Before any work: a directory, device or FIFO as --out used to fail (or be replaced) at the end.
+  if (options.has("out")) check_output_file(options.get<std::string>("out"), "--out");
   const auto start = std::chrono::steady_clock::now();
 
   const bool full = options.get<bool>("full"), with_trees = options.has("trees");

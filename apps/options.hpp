@@ -6,6 +6,7 @@
 // unknown keys and bad values are one-line UsageErrors naming the key and the closest known key;
 // the resolved configuration as flat JSON with sorted, underscored keys for config.json.
 #pragma once
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
@@ -260,6 +261,13 @@ class Options {
     s.multitoken = detail::is_vector<T>::value;
     s.to_json = [](const boost::any& a) { return nlohmann::json(boost::any_cast<const T&>(a)); };
     s.token_ok = [](const std::string& t) { return detail::OptionTraits<T>::token_ok(t); };
+    // No option means anything by inf or nan, and they pass min() (inf >= 0): --lr inf used to be
+    // found only at step 1, after the run directory existed. Checked first, so it is the reason.
+    if constexpr (std::is_floating_point_v<T>) {
+      s.checks.push_back([](const boost::any& a) {
+        return std::isfinite(boost::any_cast<const T&>(a)) ? std::string() : std::string("expected a finite number");
+      });
+    }
     return s;
   }
   template <class T>

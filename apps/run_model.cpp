@@ -2,9 +2,12 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "core/error.hpp"
 #include "io/json_io.hpp"
 #include "models/retreever_model.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/run_directory.hpp"
 
 namespace tca::cli {
@@ -84,6 +87,10 @@ LoadedRun load_run(const std::string& run_dir) {
   } catch (const UsageError& e) {
     throw InputError(config_path + ": " + e.what());
   }
+  // A hostile config.json (d_model 60000) would otherwise end in "out of memory allocating ...".
+  require_memory(model_parameter_bytes(run.model_config), "the model of " + config_path,
+                 fmt::format("d_model {}, layers {}, dim_feedforward {}", run.model_config.d_model,
+                             run.model_config.num_layers, run.model_config.dim_feedforward));
   run.task = run.config.value("data_task", std::string());
   Rng init(0);  // overwritten by the checkpoint
   run.model = make_model(run.model_config, init);

@@ -28,7 +28,9 @@ void declare_task_options(Options& o) {
   o.add<int64_t>(Group::data, "seq-len", int64_t{128}, "[copy] sequence length T, a power of two >= 4")
       .unit("tokens")
       .check([](const int64_t& t) {
-        return t >= 4 && (t & (t - 1)) == 0 ? std::string() : std::string("expected a power of two >= 4");
+        // 2^20: a million-token sequence; longer ones only overflow the size arithmetic later.
+        return t >= 4 && t <= (int64_t{1} << 20) && (t & (t - 1)) == 0 ? std::string()
+                                                                        : std::string("expected a power of two in [4, 2^20]");
       });
   o.add<int64_t>(Group::data, "num-chars", int64_t{10}, "[copy] number of symbols (one-hot width num_chars + 2)")
       .range(1, 1000);

@@ -1,9 +1,11 @@
 // `tca <command> [options]`: dispatch to the registered subcommands; every error becomes one line
 // on stderr ("tca <command>: error: ...") and the exit code of conventions.md.
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -28,10 +30,31 @@ static void print_commands(std::FILE* out) {
   for (auto* c : cmds) std::fprintf(out, "  %-16s %s\n", c->name.c_str(), c->summary.c_str());
 }
 
+// Errors are one line on a terminal: control bytes in a message (a hostile CSV's escape
+// sequences, libhdf5's newlines, a file name) are shown as \xNN instead of being sent to the
+// terminal. Bytes >= 0x80 pass, so UTF-8 file names stay readable.
+static std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace tca::cli
 
 int main(int argc, char** argv) {
   using namespace tca::cli;
+  // ulimit -f: without this, the first write past the limit kills the process with SIGXFSZ, no
+  // message and status.json left "running". Ignored, the write fails with EFBIG, which every
+  // writer reports as an I/O error (exit 1) after removing its temp file.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     print_commands(stdout);
@@ -43,7 +66,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (auto& [name, c] : command_registry()) names.push_back(name);
     const std::string guess = tca::cli::closest_match(argv[1], names);
-    std::fprintf(stderr, "tca: error: unknown command '%s'%s (see tca --help)\n", argv[1],
+    std::fprintf(stderr, "tca: error: unknown command '%s'%s (see tca --help)\n", printable(argv[1]).c_str(),
                  guess.empty() ? "" : (" (did you mean '" + guess + "'?)").c_str());
     return tca::kExitUsage;
   }
@@ -52,11 +75,15 @@ int main(int argc, char** argv) {
   try {
     return it->second.run(argc - 1, argv + 1);
   } catch (const tca::Error& e) {
-    std::fprintf(stderr, "tca %s: error: %s\n", argv[1], e.what());
+    std::fprintf(stderr, "tca %s: error: %s\n", argv[1], printable(e.what()).c_str());
     return e.exit_code();
+  } catch (const std::bad_alloc& e) {
+    if (debug) throw;
+    std::fprintf(stderr, "tca %s: error: out of memory (%s)\n", argv[1], e.what());
+    return tca::kExitFailure;
   } catch (const std::exception& e) {
     if (debug) throw;
-    std::fprintf(stderr, "tca %s: error: %s\n", argv[1], e.what());
+    std::fprintf(stderr, "tca %s: error: %s\n", argv[1], printable(e.what()).c_str());
     return tca::kExitFailure;
   }
 }

@@ -22,6 +22,8 @@
 #include "io/system_json.hpp"
 #include "run_model.hpp"
 #include "task_options.hpp"
+#include "train/checkpoint.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/run_directory.hpp"
 #include "train/trainer.hpp"
 #include "train_options.hpp"
@@ -62,7 +64,16 @@ std::vector<std::string> arguments_with_resumed_config(int argc, char** argv) {
 struct TrainData {
   std::unique_ptr<data::TaskSampler> sampler;
   data::TaskInfo info;
+  int64_t points_per_task = 0;  // the most rows (context + targets) one task can have
+  std::string points_source;    // the option or file that sets it, for the memory estimate
 };
+
+// The most rows of any task in a task file.
+int64_t largest_task(const data::TaskFileReader& reader) {
+  int64_t most = 0;
+  for (int64_t b = 0; b < reader.num_batches(); ++b) most = std::max(most, reader.num_context(b) + reader.num_targets(b));
+  return most;
+}
 
 // The training batches: the task's generator or the --train file. Records the resolved task
 // parameters in `resolved` and nulls the task options that do not apply.
@@ -77,13 +88,25 @@ TrainData open_training_data(const Options& o, nlohmann::json& resolved) {
   if (has_task) {
     task = o.get<std::string>("task");
     const data::TaskParams p = data::resolve_params(task_params_from(o, task));
+    // Before the sampler exists: the GP sampler's covariance is P x P doubles.
+    if (task == "gp") {
+      require_memory(gp_generator_bytes(p.max_points), "the GP generator",
+                     fmt::format("--max-points {}", p.max_points));
+    }
     d.sampler = data::make_task_sampler(p, data::Split::train);
+    const bool copy = task == "copy", series = task == "timeseries";
+    d.points_per_task = copy ? p.seq_len : series ? p.length : p.max_points;
+    d.points_source = fmt::format("--{} {}", copy ? "seq-len" : series ? "length" : "max-points", d.points_per_task);
     if (task_option_applies("max-points", task)) resolved["max_points"] = p.max_points;
     if (task_option_applies("classes", task)) resolved["classes"] = p.classes;
   } else {
     refuse_task_options(o, "not to --train FILE.h5 (the file carries its own task parameters)");
     const uint64_t shuffle_seed = Rng(static_cast<uint64_t>(o.get<int64_t>("seed"))).fork(kFileShuffleStream).next_u64();
     d.sampler = data::make_file_task_sampler(o.get<std::string>("train"), shuffle_seed);
+    if (auto* file = dynamic_cast<data::TaskFileSampler*>(d.sampler.get())) {
+      d.points_per_task = largest_task(file->reader());
+      d.points_source = "the largest task of " + file->reader().path();
+    }
   }
   for (const auto& key : task_option_keys()) {
     if (task.empty() || !task_option_applies(key, task)) resolved[key] = nullptr;
@@ -129,6 +152,16 @@ void check_resume(const RunDirectory& run, const nlohmann::json& resolved, const
   }
 }
 
+// status.json "failed" with the cause. On a full disk that write fails too; its error used to
+// replace the cause in the message, so the cause stays first and the failed write is appended.
+void record_failure(const RunDirectory& run, int exit_code, const std::string& cause) {
+  try {
+    run.write_status(RunState::failed, exit_code, cause);
+  } catch (const std::exception& e) {
+    throw Error(cause + " (and " + run.status_path() + " could not be updated: " + e.what() + ")", exit_code);
+  }
+}
+
 int run_train(int argc, char** argv) {
   Options options("train",
                   "Train CA, TCA (ReTreever) or Perceiver IO on a task's generator (--task) or a task file "
@@ -160,15 +193,42 @@ int run_train(int argc, char** argv) {
   }
   resolved.update(task_interface_json(model_config, data.info));
 
+  // Refused before the run directory is created (issue 20): a model or step that cannot fit.
+  int64_t points = data.points_per_task, tasks = trainer_options.batch_size;
+  std::string points_source = data.points_source;
+  if (eval_reader && largest_task(*eval_reader) * eval_reader->batch_size(0) > points * tasks) {
+    points = largest_task(*eval_reader);
+    tasks = eval_reader->batch_size(0);
+    points_source = "the largest task of " + eval_reader->path();
+  }
+  require_memory(training_step_bytes(model_config, tasks, points), "this training configuration",
+                 fmt::format("--model {}, --d-model {}, --heads {}, --layers {}, --dim-feedforward {}{}, --batch-size {}, "
+                             "{} points per task from {}",
+                             model_config.model, model_config.d_model, model_config.heads, model_config.num_layers,
+                             model_config.dim_feedforward,
+                             model_config.model == "perceiver" ? fmt::format(", --num-latents {}", model_config.num_latents) : "",
+                             tasks, points, points_source));
+
   const RunDirectory run = RunDirectory::open(options.get<std::string>("out"),
                                               run_start_from_flags(options.get<bool>("resume"), options.get<bool>("overwrite")));
   const SystemInfo sys = system_info();
-  if (run.resuming()) check_resume(run, resolved, sys);
-  run.write_config(resolved, sys);
-  run.write_status(RunState::running);
-
   Rng init = Rng(trainer_options.seed).fork(kInitStream);
   std::unique_ptr<Model> model = make_model(model_config, init);
+  if (run.resuming()) {
+    check_resume(run, resolved, sys);
+    // The whole checkpoint (names, shapes, values, optimiser state, step) is checked before
+    // status.json says "running": a corrupt checkpoint leaves the run as it was (interrupted),
+    // not "failed" by a resume that never started. The Trainer loads it again, into the same
+    // values.
+    Adam scratch(model->named_parameters(), trainer_options.adam);
+    const CheckpointInfo ck = load_checkpoint(run.checkpoint_path(), model->named_parameters(), &scratch);
+    if (ck.state.step > trainer_options.steps) {
+      throw InputError(run.checkpoint_path(), "step", "checkpoint past the end of the run",
+                       fmt::format("at most {} (--steps)", trainer_options.steps), std::to_string(ck.state.step));
+    }
+  }
+  run.write_config(resolved, sys);
+  run.write_status(RunState::running);
   EvalCallback evaluate;
   const int64_t eval_batches = options.get<int64_t>("eval-batches");
   if (eval_reader) {
@@ -179,10 +239,10 @@ int run_train(int argc, char** argv) {
   try {
     result = trainer.run();
   } catch (const Error& e) {
-    run.write_status(RunState::failed, e.exit_code(), e.what());
+    record_failure(run, e.exit_code(), e.what());
     throw;
   } catch (const std::exception& e) {
-    run.write_status(RunState::failed, kExitFailure, e.what());
+    record_failure(run, kExitFailure, e.what());
     throw;
   }
   run.write_status(run_state_for_exit_code(result.exit_code), result.exit_code);

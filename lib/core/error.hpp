@@ -6,6 +6,26 @@
 
 namespace tca {
 
+// `text` in single quotes with every byte outside printable ASCII shown as \xNN: for echoing
+// untrusted input (a CSV field, a sequence id) in a message without sending escape sequences
+// to the user's terminal.
+inline std::string quoted_bytes(const std::string& text, size_t max_bytes = 80) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (text.size() > max_bytes) out += "...";
+  return out + "'";
+}
+
 // Exit codes (conventions.md).
 enum ExitCode : int {
   kExitOk = 0,

@@ -53,12 +53,7 @@ GenerationResult write_tasks(const std::string& out, const TaskInfo& info, const
 GenerationResult generate_dataset(const GenerationRequest& request, const ProgressFn& progress) {
   const TaskParams p = resolve_params(request.params);
   if (request.out.empty()) throw UsageError("--out FILE.h5 is required");
-  const size_t slash = request.out.rfind('/');
-  const std::string out_dir = slash == std::string::npos ? "." : request.out.substr(0, std::max<size_t>(slash, 1));
-  struct stat st {};
-  if (::stat(out_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw UsageError("--out " + request.out + ": directory " + out_dir + " does not exist");
-  }
+  check_output_file(request.out, "--out");  // a directory, device or FIFO: refused before any work
   if (request.batch_size < 1) throw UsageError("--batch-size " + std::to_string(request.batch_size) + ": expected >= 1");
   AttributeList attrs = generator_attributes(p);
   attrs.emplace_back("split", std::string(split_name(request.split)));

@@ -68,12 +68,19 @@ void TaskFileReader::validate_index() {
                      batch_offsets_.empty() ? "an empty dataset"
                                             : std::to_string(batch_offsets_.front()) + " first, " + std::to_string(batch_offsets_.back()) + " last");
   }
+  // Every entry is checked (range and order) before any of them indexes /offsets or
+  // /num_context: with only the first and last checked, an interior entry past the task count
+  // made the loop below read past both arrays.
+  for (size_t j = 1; j < batch_offsets_.size(); ++j) {
+    const int64_t prev = batch_offsets_[j - 1], cur = batch_offsets_[j];
+    if (cur <= prev || cur > tasks) {
+      throw InputError(f, "/batch_offsets", cur > tasks ? "batch offset past the last task" : "batch offsets not increasing",
+                       "batch_offsets[" + std::to_string(j) + "] in (" + std::to_string(prev) + ", " + std::to_string(tasks) + "]",
+                       std::to_string(cur));
+    }
+  }
   for (int64_t j = 0; j < num_batches(); ++j) {
     const int64_t first = batch_offsets_[static_cast<size_t>(j)], last = batch_offsets_[static_cast<size_t>(j) + 1];
-    if (last <= first) {
-      throw InputError(f, "/batch_offsets", "batch offsets not increasing",
-                       "batch_offsets[" + std::to_string(j + 1) + "] > " + std::to_string(first), std::to_string(last));
-    }
     const int64_t nc0 = num_context_[static_cast<size_t>(first)];
     const int64_t size0 = offsets_[static_cast<size_t>(first) + 1] - offsets_[static_cast<size_t>(first)];
     for (int64_t t = first + 1; t < last; ++t) {

@@ -19,6 +19,9 @@ enum class StdForm { none, exp, bounded };
 const char* std_form_name(StdForm form);  // "none", "exp", "bounded"
 StdForm parse_std_form(const std::string& name);  // UsageError for another name
 
+// Largest dim_x, dim_y and num_classes a file may declare (read_task_info).
+constexpr int64_t kMaxTaskWidth = 65536;
+
 struct TaskInfo {
   std::string task;             // "copy" | "gp" | "image" | "timeseries"
   int64_t dim_x = 0;            // input width (copy: num_chars + 2 one-hot)

@@ -8,6 +8,7 @@
 #include "models/cross_attention_model.hpp"
 #include "models/official_names.hpp"
 #include "models/retreever_model.hpp"
+#include "train/memory_estimate.hpp"
 
 namespace tca {
 using io::H5File;
@@ -141,6 +142,14 @@ class Comparer {
       row.note = "size " + std::to_string(ours.size()) + " vs reference " + to_string(shape);
       report_.rows.push_back(row);
       return;
+    }
+    // A NaN reference value compared as a match (NaN is never greater than the running maximum),
+    // so a corrupt reference file passed every check: it is malformed input (exit 2).
+    for (size_t i = 0; i < ref.size(); ++i) {
+      if (!std::isfinite(ref[i])) {
+        throw InputError(f_.path(), name, "non-finite reference value", "finite values",
+                         std::string(std::isnan(ref[i]) ? "nan" : "inf") + " at index " + std::to_string(i));
+      }
     }
     for (size_t i = 0; i < ref.size(); ++i) {
       row.max_abs_error = std::max(row.max_abs_error, std::abs(ours[i] - ref[i]));
@@ -409,7 +418,20 @@ ReferenceCase load_reference_case(const std::string& path) {
   for (const char* group : {"/params", "/inputs", "/grads", "/eval", "/train"})
     if (!f.is_group(group)) throw InputError(path, group, "not a reference file", "a group", "absent");
   ReferenceCase rc;
-  rc.config = config_from_file(f, path);
+  try {
+    rc.config = config_from_file(f, path);
+  } catch (const nlohmann::json::exception& e) {
+    // A key of the wrong JSON type (a string for d_model) is malformed input, not exit 1.
+    throw InputError(path, "config_json", "bad value in the model config", "the official config's types", e.what());
+  }
+  try {
+    rc.config.validate();
+  } catch (const UsageError& e) {
+    throw InputError(path, "config_json", e.what(), "", "");
+  }
+  require_memory(model_parameter_bytes(rc.config), "the model of " + path + ":config_json",
+                 "d_model " + std::to_string(rc.config.d_model) + ", num_layers " + std::to_string(rc.config.num_layers) +
+                     ", dim_feedforward " + std::to_string(rc.config.dim_feedforward));
   Rng init(0);
   rc.model = make_model(rc.config, init);
   // Weights: every official parameter through the name map; every one of ours must be loaded.

@@ -2,9 +2,43 @@
 
 #include <hdf5.h>
 
+#include <regex>
 #include <vector>
 
 namespace tca::io {
+
+// libhdf5's descriptions of I/O failures span two lines and carry a timestamp, a buffer address,
+// byte counts and the temp file's name ("file write failed: time = Sun Dec  6 14:20:07 2026\n,
+// filename = '/r/checkpoint.h5.tmp812.3fa9c01e', file descriptor = 5, errno = 28, error message =
+// 'No space left on device', buf = 0x..., total write size = 4096, ..."). Our messages are one
+// line and name the file the user asked for, so the description is cut to what explains the
+// failure: whitespace runs (newlines included) become one space, the fields that only change
+// from run to run are dropped, and a temp suffix (core/atomic_file.hpp) is removed.
+std::string clean_hdf5_description(const std::string& raw) {
+  std::string text;
+  for (char c : raw) {
+    const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (space) {
+      if (!text.empty() && text.back() != ' ') text += ' ';
+    } else {
+      text += c;
+    }
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  static const std::regex noise(
+      "(time = [^,]*|buf = 0x[0-9a-fA-F]*|total (write|read) size = [0-9]*|bytes this sub-(write|read) = [0-9]*|"
+      "bytes actually (written|read) = -?[0-9]*|offset = [0-9]*|file descriptor = [0-9]*)( ?,)?");
+  text = std::regex_replace(text, noise, "");
+  static const std::regex temp_suffix("\\.tmp[0-9]+\\.[0-9a-f]{8}");
+  text = std::regex_replace(text, temp_suffix, "");
+  text = std::regex_replace(text, std::regex(" +,"), ",");
+  text = std::regex_replace(text, std::regex(" {2,}"), " ");
+  text = std::regex_replace(text, std::regex(": ?, "), ": ");
+  text = std::regex_replace(text, std::regex(", ?, "), ", ");
+  while (!text.empty() && (text.back() == ' ' || text.back() == ',')) text.pop_back();
+  return text;
+}
+
 namespace {
 
 thread_local std::string captured_error;
@@ -16,7 +50,7 @@ constexpr size_t kMaxEntries = 3;
 
 herr_t collect_entry(unsigned /*n*/, const H5E_error2_t* entry, void* client) {
   auto* entries = static_cast<std::vector<std::string>*>(client);
-  std::string text = entry->desc ? entry->desc : "";
+  std::string text = clean_hdf5_description(entry->desc ? entry->desc : "");
   if (entry->func_name) text = std::string(entry->func_name) + "(): " + text;
   entries->push_back(text);
   return 0;

@@ -17,6 +17,10 @@ void capture_hdf5_errors();
 // "; "-separated), or "" if libhdf5 reported nothing. Clears the captured text.
 std::string take_hdf5_error();
 
+// One libhdf5 error description as one line without its run-to-run noise (timestamps, buffer
+// addresses, byte counts, temp-file suffixes); applied to every captured entry.
+std::string clean_hdf5_description(const std::string& raw);
+
 // Forgets any captured text (call before an operation whose failure you will report).
 void clear_hdf5_error();
 

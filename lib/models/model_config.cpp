@@ -1,5 +1,8 @@
 #include "models/model_config.hpp"
 
+#include <cmath>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -52,6 +55,28 @@ void ModelConfig::validate() const {
   if (num_latent_layers < 0) bad("num_latent_layers", ">= 0", std::to_string(num_latent_layers));
   if (loss == TaskLoss::classification && num_classes < 2) bad("num_classes", ">= 2", std::to_string(num_classes));
   if (dim_x < 1 || dim_y < 1) bad("dim_x/dim_y", ">= 1", std::to_string(dim_x) + "/" + std::to_string(dim_y));
+  // Upper bounds (issue 20): configs also come from files (a run's config.json, a reference
+  // file's config_json), where no option layer bounded them. The same limits as the flags.
+  auto at_most = [&](const char* key, int64_t value, int64_t limit) {
+    if (value > limit) bad(key, "at most " + std::to_string(limit), std::to_string(value));
+  };
+  at_most("d_model", d_model, 65536);
+  at_most("heads", heads, 65536);
+  at_most("dim_feedforward", dim_feedforward, int64_t{1} << 20);
+  at_most("layers", num_layers, 1024);
+  at_most("emb_depth", emb_depth, 1024);
+  at_most("branch_factor", branch_factor, 4096);
+  at_most("aggregation_layers", aggregation_layers, 1024);
+  at_most("num_latents", num_latents, int64_t{1} << 24);
+  at_most("num_latent_layers", num_latent_layers, 1024);
+  at_most("num_classes", num_classes, 65536);
+  at_most("dim_x", dim_x, 65536);
+  at_most("dim_y", dim_y, 65536);
+  const std::pair<const char*, float> weights[] = {
+      {"ca_loss_weight", ca_loss_weight}, {"rl_loss_weight", rl_loss_weight}, {"entropy_bonus", entropy_bonus}};
+  for (const auto& [key, w] : weights) {
+    if (!std::isfinite(w) || std::abs(w) > 1e6f) bad(key, "a finite value within +-1e6", std::to_string(w));
+  }
 }
 
 void to_json(nlohmann::json& j, const ModelConfig& c) {

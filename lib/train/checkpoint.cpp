@@ -265,8 +265,21 @@ CheckpointInfo load_checkpoint(const std::string& path, const nn::NamedParameter
                            optimizer_expected);
     for (const auto& [name, shape] : optimizer_expected) {
       AdamParamState st;
-      st.exp_avg = read_tensor(f, "/optimizer/exp_avg/" + name, shape);
-      st.exp_avg_sq = read_tensor(f, "/optimizer/exp_avg_sq/" + name, shape);
+      const std::string avg_key = "/optimizer/exp_avg/" + name, sq_key = "/optimizer/exp_avg_sq/" + name;
+      const int64_t width = shape.empty() ? 1 : shape.back();
+      st.exp_avg = read_tensor(f, avg_key, shape);
+      io::require_finite(path, avg_key, st.exp_avg.data(), st.exp_avg.numel(), width);
+      // The second moment is a running mean of squares: a NaN or a negative value in it (a
+      // corrupt or hand-edited file) makes every later update NaN through sqrt(v), so a resume
+      // would fail steps later with "loss is nan" instead of naming the file now.
+      st.exp_avg_sq = read_tensor(f, sq_key, shape);
+      io::require_finite(path, sq_key, st.exp_avg_sq.data(), st.exp_avg_sq.numel(), width);
+      for (int64_t i = 0; i < st.exp_avg_sq.numel(); ++i) {
+        if (st.exp_avg_sq.data()[i] < 0.0f) {
+          throw InputError(path, sq_key, "negative second moment", "values >= 0",
+                           std::to_string(st.exp_avg_sq.data()[i]) + " at index " + std::to_string(i));
+        }
+      }
       const std::string step_key = "/optimizer/step/" + name;
       f.require_dataset(step_key, io::ElementType::i64, io::ShapePattern{});
       st.step = f.read_scalar<int64_t>(step_key);

@@ -1,6 +1,11 @@
 #include "train/run_directory.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -80,6 +85,24 @@ void clear_run_files(const std::string& path) {
   }
 }
 
+// A kill during an atomic write (a checkpoint of hundreds of MB, say) leaves NAME.tmp<pid>.<hex>;
+// nothing else would ever remove it. Only files of our names whose writer process is gone are
+// removed: a live pid may be another tca writing into this directory.
+void remove_stale_temp_files(const std::string& path) {
+  for (const auto& e : list_directory(path)) {
+    const std::string name = e.path().filename().string();
+    for (const auto& known : RunDirectory::known_files()) {
+      if (!is_temp_file_of(name, known)) continue;
+      const long pid = std::strtol(name.c_str() + known.size() + 4, nullptr, 10);
+      const bool writer_alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+      if (pid == ::getpid() || !writer_alive) {
+        std::error_code ec;
+        fs::remove(e.path(), ec);  // best effort: a leftover that cannot be removed harms nothing
+      }
+    }
+  }
+}
+
 RunState parse_state(const std::string& s, const std::string& file) {
   for (RunState st : {RunState::running, RunState::done, RunState::failed, RunState::interrupted}) {
     if (s == run_state_name(st)) return st;
@@ -127,10 +150,17 @@ RunDirectory RunDirectory::open(const std::string& path, RunStart start) {
     throw UsageError("run directory " + path + " exists and is not a directory");
   }
   if (start == RunStart::resume) {
-    if (!exists || !fs::exists(fs::path(path) / kCheckpoint)) {
+    if (!exists) {
       throw UsageError("cannot --resume " + path + ": it has no " + kCheckpoint +
-                       " (start a new run without --resume)");
+                       " (no such run directory; start a new run without --resume)");
     }
+    if (!fs::exists(fs::path(path) / kCheckpoint)) {
+      // Killed before its first checkpoint: the directory exists, so a plain new run is refused
+      // as "not empty"; --overwrite is what starts it again.
+      throw UsageError("cannot --resume " + path + ": it has no " + kCheckpoint +
+                       " (it stopped before its first checkpoint; start it again with --overwrite)");
+    }
+    remove_stale_temp_files(path);
     return RunDirectory(path, true);
   }
   if (exists) {

@@ -50,6 +50,10 @@ TrainResult Trainer::run() {
   if (run_.resuming()) {
     CheckpointInfo ck = load_checkpoint(run_.checkpoint_path(), model_.named_parameters(), &adam_);
     step = ck.state.step;
+    if (step > opt_.steps) {
+      throw InputError(run_.checkpoint_path(), "step", "checkpoint past the end of the run",
+                       "at most " + std::to_string(opt_.steps) + " (--steps)", std::to_string(step));
+    }
     data_rng_.set_state(ck.rng_state("data"));
     model_rng_.set_state(ck.rng_state("model"));
     if (auto* fs = dynamic_cast<data::TaskFileSampler*>(&sampler_)) {

@@ -203,3 +203,39 @@ TEST_CASE("timeseries importer rejects bad headers, split sequences, time going 
   CHECK_ERROR(import_timeseries(csv), InputError, "wrong number of columns (" + csv + ":line 2): expected 4, found 3");
   CHECK_ERROR(import_timeseries(dir.file("none.csv")), InputError, "cannot open time-series file");
 }
+
+// Issue 20: values beyond float32 were imported as inf (a file our reader then rejected), valid
+// denormals were refused (std::stod throws on underflow), and control bytes of a hostile CSV
+// reached the terminal through the error message.
+TEST_CASE("timeseries importer: float32 range, denormals and unprintable bytes") {
+  test::TempDir dir;
+  const std::string csv = dir.file("ts.csv");
+  test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0\na,1,1e39,1\n");
+  CHECK_ERROR(import_timeseries(csv), InputError,
+              "bad feature (" + csv + ":line 3): expected a number within float32 range (|x| <= 3.4e38), found '1e39'");
+  test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0\na,1e39,1,1\n");
+  CHECK_ERROR(import_timeseries(csv), InputError, "bad t (" + csv + ":line 3): expected a number within float32 range");
+  test::write_bytes(csv, "sequence_id,t,f,label\na,0,1e-310,0\na,1,-4.9e-324,1\nb,0,1e-40,0\nb,1,1,1\n");
+  const TimeseriesData data = import_timeseries(csv);
+  REQUIRE(data.sequences.size() == 2);
+  CHECK(data.sequences[0].features[0] == 0.0f);  // a double denormal rounds to float zero
+  CHECK(data.sequences[1].features[0] == 1e-40f);  // a float32 denormal is kept
+  test::write_bytes(csv, "sequence_id,t,f,label\na,0,\x1b[2J\x07,0\n");
+  try {
+    import_timeseries(csv);
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    CHECK(what.find('\x1b') == std::string::npos);
+    CHECK(what.find('\x07') == std::string::npos);
+    CHECK_MESSAGE(what.find("found '\\x1b[2J\\x07'") != std::string::npos, what);
+  }
+  // And through make-dataset: a file our own reader accepts.
+  test::write_bytes(csv, "sequence_id,t,f,label\na,0,3e38,0\na,1,1e-310,1\n");
+  GenerationRequest r;
+  r.params.task = "timeseries";
+  r.params.path = csv;
+  r.out = dir.file("imported.h5");
+  generate_dataset(r);
+  CHECK(TaskFileReader(r.out).num_tasks() == 1);
+}

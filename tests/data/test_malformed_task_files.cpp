@@ -222,3 +222,53 @@ TEST_CASE("malformed task file: an image-source file where a task file is expect
   RawTaskFile::valid_regression().write(dir.file("tasks.h5"));
   CHECK_ERROR(read_image_source(dir.file("tasks.h5")), InputError, "not an image-source file");
 }
+
+// Issue 20: an interior entry past the task count was never range-checked, and the batch loop
+// read past /offsets and /num_context (valgrind: invalid read) before describing a task that
+// does not exist.
+TEST_CASE("malformed task file: an interior batch offset past the task count") {
+  RawTaskFile f = RawTaskFile::valid_regression();
+  f.batch_offsets = {0, 1000000, 4};
+  expect_rejected(f, "batch offset past the last task (");
+  expect_rejected(f, ":/batch_offsets): expected batch_offsets[1] in (0, 4], found 1000000");
+  f.batch_offsets = {0, 3, 1, 4};
+  expect_rejected(f, "expected batch_offsets[2] in (3, 4], found 1");
+  f.batch_offsets = {0, -5, 4};
+  expect_rejected(f, "batch offsets not increasing");
+}
+
+// Issue 20: the task attribute selects the training defaults, so it must agree with the data.
+TEST_CASE("malformed task file: a task attribute that contradicts the data") {
+  RawTaskFile gp_data = RawTaskFile::valid_regression();
+  gp_data.attributes["task"] = std::string("copy");
+  expect_rejected(gp_data, "attribute contradicts task \"copy\" (");
+  expect_rejected(gp_data, ":num_classes): expected at least 2 (a classification task), found 0 (regression data)");
+  RawTaskFile copy_data = RawTaskFile::valid_classification();
+  copy_data.attributes["task"] = std::string("gp");
+  expect_rejected(copy_data, ":num_classes): expected 0 (a regression task), found 4 (classification data)");
+  copy_data.attributes["task"] = std::string("image");
+  expect_rejected(copy_data, "attribute contradicts task \"image\"");
+  RawTaskFile ts = RawTaskFile::valid_classification();
+  ts.attributes["task"] = std::string("timeseries");
+  ts.attributes["is_metalearning"] = int64_t{1};
+  expect_rejected(ts, ":is_metalearning): expected 0, found 1");
+  RawTaskFile wide = RawTaskFile::valid_classification();
+  wide.attributes["dim_x"] = int64_t{5};
+  expect_rejected(wide, ":dim_x): expected 4 (the one-hot width, = num_classes), found 5");
+}
+
+TEST_CASE("malformed task file: an unknown ordering names the file and attribute") {
+  RawTaskFile f = RawTaskFile::valid_regression();
+  f.attributes["ordering"] = std::string("zigzag");
+  expect_rejected(f, "unknown ordering (");
+  expect_rejected(f, ":ordering): expected none, sort_x1, sort_x2, random_proj or kd, found \"zigzag\"");
+}
+
+TEST_CASE("malformed task file: huge num_classes, dim_x or dim_y are refused before any allocation") {
+  RawTaskFile f = RawTaskFile::valid_classification();
+  f.attributes["num_classes"] = int64_t{1} << 40;
+  expect_rejected(f, ":num_classes): expected at most 65536, found 1099511627776");
+  RawTaskFile g = RawTaskFile::valid_regression();
+  g.attributes["dim_y"] = int64_t{1} << 33;
+  expect_rejected(g, ":dim_y): expected at most 65536");
+}

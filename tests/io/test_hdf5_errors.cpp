@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "io/hdf5_error.hpp"
 #include "io/hdf5_file.hpp"
 #include "io/test_files.hpp"
 
@@ -155,4 +156,17 @@ TEST_CASE("hdf5 writing to a read-only file or an unwritable path is a runtime f
   CHECK_THROWS_AS(f.write("z", {1}, std::vector<float>{1}), RuntimeFailure);
   CHECK_THROWS_AS(f.set_attr("a", int64_t{1}), RuntimeFailure);
   CHECK_ERROR(H5File::create(dir.file("no/such/dir/f.h5")), RuntimeFailure, "cannot create HDF5 file");
+}
+
+// Issue 20: libhdf5's I/O failure text (two lines, a timestamp, the temp name) was pasted into
+// our one-line messages.
+TEST_CASE("libhdf5 error descriptions become one line without timestamps, addresses or temp names") {
+  const std::string raw =
+      "file write failed: time = Sun Dec  6 14:20:07 2026\n, filename = '/r/checkpoint.h5.tmp812.3fa9c01e', "
+      "file descriptor = 5, errno = 28, error message = 'No space left on device', buf = 0x55d2a1, total write "
+      "size = 4096, bytes this sub-write = 4096, bytes actually written = 18446744073709551615, offset = 0";
+  CHECK(io::clean_hdf5_description(raw) ==
+        "file write failed: filename = '/r/checkpoint.h5', errno = 28, error message = 'No space left on device'");
+  CHECK(io::clean_hdf5_description("truncated file: eof = 2048, sblock->base_addr = 0, stored_eof = 61852") ==
+        "truncated file: eof = 2048, sblock->base_addr = 0, stored_eof = 61852");
 }

@@ -2,9 +2,12 @@
 // writes that never clobber a good checkpoint.
 #include <dirent.h>
 #include <doctest/doctest.h>
+#include <hdf5.h>
 #include <sys/resource.h>
 
+#include <cmath>
 #include <csignal>
+#include <limits>
 #include <cstring>
 #include <memory>
 
@@ -325,4 +328,32 @@ TEST_CASE("checkpoint load names optimiser state that does not match the optimis
               "checkpoint has exp_avg 'enc.bias' that the optimiser lacks (" + path +
                   ":/optimizer/exp_avg/enc.bias)");
   CHECK(target.weight.value()[0] == 0.0f);  // nothing loaded
+}
+
+// Issue 20: a corrupt Adam state used to be accepted and surfaced steps later as a NaN loss.
+TEST_CASE("checkpoint with a NaN or negative Adam second moment is rejected before anything changes") {
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), -1.0f}) {
+    test::TempDir dir;
+    const std::string path = dir.file("checkpoint.h5");
+    Run original(1, 2, 3);
+    original.train_step();
+    save_checkpoint(path, original.mlp.named_parameters(), &original.adam, original.training_state());
+    const std::string name = original.adam.parameters().front().first;
+    {
+      std::vector<float> v = io::H5File::open_read(path).read<float>("/optimizer/exp_avg_sq/" + name);
+      v[1] = bad;
+      hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+      hid_t ds = H5Dopen2(file, ("/optimizer/exp_avg_sq/" + name).c_str(), H5P_DEFAULT);
+      REQUIRE(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0);
+      H5Dclose(ds);
+      H5Fclose(file);
+    }
+    Run restored(10, 20, 30);
+    const Tensor before = restored.mlp.named_parameters().front().second.value().clone();
+    const std::string needle = std::isnan(bad) ? "non-finite value" : "negative second moment";
+    CHECK_ERROR(load_checkpoint(path, restored.mlp.named_parameters(), &restored.adam), InputError, needle);
+    CHECK_ERROR(load_checkpoint(path, restored.mlp.named_parameters(), &restored.adam), InputError,
+                path + ":/optimizer/exp_avg_sq/" + name);
+    CHECK(same_bits(restored.mlp.named_parameters().front().second.value(), before));
+  }
 }
