@@ -7,9 +7,11 @@
 #include <set>
 
 #include "models/retreever_model.hpp"
+#include "model_test_util.hpp"
 #include "models/retrieved_set.hpp"
 
 using namespace tca;
+using namespace tca::testing;
 
 TEST_CASE("the picked leaf and the unpicked siblings cover every context token exactly once") {
   for (int64_t b : {2, 3, 4}) {
@@ -37,31 +39,13 @@ TEST_CASE("the picked leaf and the unpicked siblings cover every context token e
 }
 
 TEST_CASE("the siblings' memory rows are the unmasked node slots of the retrieved set on the inference path") {
-  ModelConfig c;
-  c.model = "tca";
-  c.loss = TaskLoss::gaussian_nll;
-  c.dim_x = 1;
-  c.dim_y = 1;
-  c.d_model = 16;
-  c.heads = 2;
-  c.dim_feedforward = 16;
-  c.num_layers = 1;
-  c.emb_depth = 2;
   for (int64_t b : {2, 3}) {
+    ModelConfig c = tiny_gp_config("tca");
     c.branch_factor = b;
     Rng init(5), data(6);
     ReTreeverModel model(c, init);
     const int64_t B = 2, N = 13, M = 4;
-    Batch batch;
-    auto fill = [&](const Shape& sh) {
-      Tensor t = Tensor::empty(sh);
-      for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(data.uniform(-2, 2));
-      return t;
-    };
-    batch.xc = fill({B, N, 1});
-    batch.yc = fill({B, N, 1});
-    batch.xt = fill({B, M, 1});
-    batch.yt = fill({B, M, 1});
+    const Batch batch = gp_batch(B, N, M, data);
     RetreeverAnswerTrace trace;
     model.answer(model.index(batch), batch, TcaReadout::greedy, &trace);
     const TreeShape s(N, b);
