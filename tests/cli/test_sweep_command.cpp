@@ -132,7 +132,7 @@ TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was m
   }
   // Wait until the quick run is done and the slow one has a checkpoint, then kill the runner.
   bool ready = false;
-  for (int i = 0; i < 600 && !ready; ++i) {
+  for (int i = 0; i < 2400 && !ready; ++i) {  // up to 2 min on a loaded machine
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ready = fs::exists(quick + "/sweep_run.json") && fs::exists(slow + "/checkpoint.h5");
   }
@@ -141,7 +141,7 @@ TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was m
   waitpid(pid, nullptr, 0);
   // Its children get SIGTERM (PR_SET_PDEATHSIG), checkpoint and exit 75: "interrupted".
   bool stopped = false;
-  for (int i = 0; i < 600 && !stopped; ++i) {
+  for (int i = 0; i < 2400 && !stopped; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     stopped = fs::exists(slow + "/status.json") && read_json(slow + "/status.json")["state"] == "interrupted";
   }
