@@ -23,6 +23,7 @@
 // first eval set (or "match_eval"), resolved when that run has finished (conventions.md).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
