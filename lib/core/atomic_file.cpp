@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,54 +35,75 @@ const char* file_kind(mode_t mode) {
   return "not a regular file";
 }
 
-// The temp files being written (one per nested write_atomically), for the signal handler. Plain
-// char arrays and a lock-free counter: all a handler may touch.
-constexpr int kMaxTemps = 8;
+// The temp files being written, for the signal handler: one slot per write in progress, claimed
+// with a compare-and-swap, so that writes on several threads at once (the sweep runner's workers)
+// each own a slot. A slot's path is published (`ready`) only once it is written; the handler only
+// reads slots that are ready: plain char arrays and lock-free flags, all a handler may touch.
+constexpr int kMaxTemps = 16;
 char g_temp_paths[kMaxTemps][4096];
-std::atomic<int> g_temp_count{0};
+std::atomic<bool> g_slot_taken[kMaxTemps];
+std::atomic<bool> g_slot_ready[kMaxTemps];
 constexpr int kCleanupSignals[3] = {SIGINT, SIGTERM, SIGHUP};
 
 extern "C" void remove_temps_and_die(int sig) {
-  const int n = g_temp_count.load();
-  for (int i = 0; i < n && i < kMaxTemps; ++i) ::unlink(g_temp_paths[i]);
+  for (int i = 0; i < kMaxTemps; ++i) {
+    if (g_slot_ready[i].load()) ::unlink(g_temp_paths[i]);
+  }
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
 
-// Registers `tmp` for removal on a fatal signal for its lifetime. Installs the handler only for
-// signals left at their default action: the trainer's stop handler (core/signals.hpp) must keep
-// SIGINT, since its checkpoint write is how an interrupted run ends.
+// The handler is installed while any write is in progress, for the signals left at their default
+// action: the trainer's stop handler (core/signals.hpp) must keep SIGINT, since its checkpoint
+// write is how an interrupted run ends. The first write installs, the last one restores.
+std::mutex g_install_mutex;
+int g_writes_in_progress = 0;
+bool g_installed[3] = {false, false, false};
+struct sigaction g_previous[3];
+
+// Registers `tmp` for removal on a fatal signal for its lifetime.
 class TempFileGuard {
  public:
   explicit TempFileGuard(const std::string& tmp) {
-    const int slot = g_temp_count.load();
-    if (slot >= kMaxTemps || tmp.size() >= sizeof g_temp_paths[0]) return;
-    std::memcpy(g_temp_paths[slot], tmp.c_str(), tmp.size() + 1);
-    g_temp_count.store(slot + 1);
-    registered_ = true;
-    for (int i = 0; i < 3; ++i) {
-      struct sigaction current {};
-      if (::sigaction(kCleanupSignals[i], nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
-      struct sigaction action {};
-      action.sa_handler = remove_temps_and_die;
-      sigemptyset(&action.sa_mask);
-      action.sa_flags = SA_RESTART;
-      if (::sigaction(kCleanupSignals[i], &action, &previous_[i]) == 0) installed_[i] = true;
+    if (tmp.size() >= sizeof g_temp_paths[0]) return;
+    for (int i = 0; i < kMaxTemps && slot_ < 0; ++i) {
+      bool expected = false;
+      if (g_slot_taken[i].compare_exchange_strong(expected, true)) slot_ = i;
+    }
+    if (slot_ < 0) return;  // more writes at once than slots: this one is not cleaned up on a signal
+    std::memcpy(g_temp_paths[slot_], tmp.c_str(), tmp.size() + 1);
+    g_slot_ready[slot_].store(true);
+    std::lock_guard<std::mutex> lock(g_install_mutex);
+    if (g_writes_in_progress++ == 0) {
+      for (int i = 0; i < 3; ++i) {
+        struct sigaction current {};
+        g_installed[i] = false;
+        if (::sigaction(kCleanupSignals[i], nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+        struct sigaction action {};
+        action.sa_handler = remove_temps_and_die;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        g_installed[i] = ::sigaction(kCleanupSignals[i], &action, &g_previous[i]) == 0;
+      }
     }
   }
   ~TempFileGuard() {
-    for (int i = 0; i < 3; ++i) {
-      if (installed_[i]) ::sigaction(kCleanupSignals[i], &previous_[i], nullptr);
+    if (slot_ < 0) return;
+    g_slot_ready[slot_].store(false);
+    g_slot_taken[slot_].store(false);
+    std::lock_guard<std::mutex> lock(g_install_mutex);
+    if (--g_writes_in_progress == 0) {
+      for (int i = 0; i < 3; ++i) {
+        if (g_installed[i]) ::sigaction(kCleanupSignals[i], &g_previous[i], nullptr);
+        g_installed[i] = false;
+      }
     }
-    if (registered_) g_temp_count.fetch_sub(1);
   }
   TempFileGuard(const TempFileGuard&) = delete;
   TempFileGuard& operator=(const TempFileGuard&) = delete;
 
  private:
-  bool registered_ = false;
-  bool installed_[3] = {false, false, false};
-  struct sigaction previous_[3] {};
+  int slot_ = -1;
 };
 
 }  // namespace
