@@ -15,11 +15,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/slurm/slurm_cluster.sh
 source "$here/slurm_cluster.sh"
 
-t0=$SECONDS
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+slurm_test_counters
 
 # Short path: slurmd's step sockets live under it (Unix socket paths are limited).
 dir=$(mktemp -d /tmp/tca-slurm.XXXXXX) || { echo "cluster_selftest: 0 passed, 1 failed"; exit 1; }

@@ -417,3 +417,12 @@ slurm_exit_trap() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 }
+
+# For the tests: PASS/FAIL lines and their counts ($passed, $failed), timed from $t0.
+slurm_test_counters() {
+  t0=$SECONDS
+  passed=0
+  failed=0
+}
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }

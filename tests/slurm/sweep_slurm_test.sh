@@ -17,11 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/slurm/slurm_cluster.sh
 source "$here/slurm_cluster.sh"
 
-t0=$SECONDS
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+slurm_test_counters
 summary() { echo "sweep_slurm_test: $passed passed, $failed failed ($((SECONDS - t0)) s)"; }
 # A failure after which nothing else can be checked.
 fatal() { fail "$*"; summary; exit 1; }
