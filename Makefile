@@ -4,7 +4,7 @@ JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
 
-.PHONY: all deps configure build test test-sanitize fuzz demo bench clean format
+.PHONY: all deps configure build test test-sanitize fuzz demo bench clean format format-check
 all: build
 
 deps:
@@ -61,5 +61,11 @@ bench: build
 clean:
 	rm -rf $(BUILD)
 
-format:
-	@find apps lib tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+# The committed .clang-format is the layout rule (issue 21): `make format` applies it,
+# `make format-check` (run by .ci/run) fails on any file that does not follow it.
+FORMAT_FILES = find apps lib tests bench \( -name '*.cpp' -o -name '*.hpp' \) -print0
+format: deps
+	@$(FORMAT_FILES) | xargs -0 clang-format -i
+
+format-check: deps
+	@$(FORMAT_FILES) | xargs -0 clang-format --dry-run -Werror && echo "format-check: every file follows .clang-format"

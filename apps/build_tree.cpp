@@ -3,6 +3,8 @@
 // every context set of a task file (ordering, depth, leaf size, padding masks) under /trees/NAME;
 // with --checkpoint also the trained model's node embeddings and encoded leaf tokens, so that
 // `tca eval --trees` answers queries without rebuilding. Prints the trees' statistics on stdout.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,43 +12,48 @@
 #include <memory>
 #include <optional>
 
-#include <fmt/format.h>
-
 #include "command.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "data/content_hash.hpp"
 #include "data/task_file_reader.hpp"
+#include "data/tree_file.hpp"
 #include "models/tree_ordering.hpp"
 #include "options.hpp"
 #include "run_model.hpp"
 #include "train/run_directory.hpp"
-#include "data/tree_file.hpp"
 
 namespace tca::cli {
 
 using data::default_tree_name;
 using data::require_trees_file;
-using data::TreeGroupInfo;
-using data::TreeFileWriter;
 using data::TaskTree;
+using data::TreeFileWriter;
+using data::TreeGroupInfo;
 
 namespace {
 
 void declare_options(Options& o) {
-  o.add<std::string>(Group::data, "data", "task file whose context sets get trees").value_name("FILE.h5").required();
-  o.add<int64_t>(Group::model, "branch-factor", "branching factor b (default 2; with --checkpoint: the run's)").min(2);
-  o.add<std::string>(Group::model, "heuristic",
-                     "context ordering (default: the data's default ordering; with --checkpoint: the run's)")
+  o.add<std::string>(Group::data, "data", "task file whose context sets get trees")
+      .value_name("FILE.h5")
+      .required();
+  o.add<int64_t>(Group::model, "branch-factor",
+                 "branching factor b (default 2; with --checkpoint: the run's)")
+      .min(2);
+  o.add<std::string>(
+       Group::model, "heuristic",
+       "context ordering (default: the data's default ordering; with --checkpoint: the run's)")
       .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
   o.add<std::string>(Group::model, "checkpoint",
                      "a TCA run directory: also store its node embeddings and encoded leaf tokens")
       .value_name("RUN_DIR");
-  o.add<std::string>(Group::output, "out", "trees file; an existing one keeps its other trees (rewritten, then renamed)")
+  o.add<std::string>(Group::output, "out",
+                     "trees file; an existing one keeps its other trees (rewritten, then renamed)")
       .value_name("TREES.h5")
       .required();
-  o.add<std::string>(Group::output, "name", "tree name under /trees (default HEURISTIC_bB, e.g. sort_x1_b2)")
+  o.add<std::string>(Group::output, "name",
+                     "tree name under /trees (default HEURISTIC_bB, e.g. sort_x1_b2)")
       .value_name("NAME")
       .check([](const std::string& n) {
         const bool ok = !n.empty() && n.find('/') == std::string::npos && n != "." && n != "..";
@@ -72,7 +79,8 @@ struct TreeStats {
     max_leaf = std::max(max_leaf, s.leaf_size);
     depth_sum += static_cast<double>(s.k);
     leaf_sum += static_cast<double>(s.leaf_size);
-    const double q = static_cast<double>(queries_of_task), t = static_cast<double>(s.tokens_attended());
+    const double q = static_cast<double>(queries_of_task),
+                 t = static_cast<double>(s.tokens_attended());
     tokens_sum += q * t;
     ratio_sum += q * t / static_cast<double>(s.n);
     queries += q;
@@ -81,7 +89,8 @@ struct TreeStats {
   }
 };
 
-void print_stats(const TreeStats& s, const std::string& out, const std::string& group, bool with_nodes) {
+void print_stats(const TreeStats& s, const std::string& out, const std::string& group,
+                 bool with_nodes) {
   const double T = static_cast<double>(s.tasks);
   std::printf("%s:%s: %lld trees\n", out.c_str(), group.c_str(), static_cast<long long>(s.tasks));
   std::printf("  depth k          %lld..%lld (mean %.2f)\n", static_cast<long long>(s.min_depth),
@@ -89,21 +98,28 @@ void print_stats(const TreeStats& s, const std::string& out, const std::string& 
   std::printf("  leaf size P      %lld..%lld (mean %.2f)\n", static_cast<long long>(s.min_leaf),
               static_cast<long long>(s.max_leaf), s.leaf_sum / T);
   std::printf("  padding          %.2f%% of %lld leaf slots\n",
-              s.padded ? 100.0 * static_cast<double>(s.padded - s.real) / static_cast<double>(s.padded) : 0.0,
+              s.padded
+                  ? 100.0 * static_cast<double>(s.padded - s.real) / static_cast<double>(s.padded)
+                  : 0.0,
               static_cast<long long>(s.padded));
-  std::printf("  tokens per query %.2f mean, %.2f%% of N (mean over queries of k(b-1)+P, or N when k = 0, / N)\n",
-              s.queries ? s.tokens_sum / s.queries : 0.0, s.queries ? 100.0 * s.ratio_sum / s.queries : 0.0);
+  std::printf(
+      "  tokens per query %.2f mean, %.2f%% of N (mean over queries of k(b-1)+P, or N when k = 0, "
+      "/ N)\n",
+      s.queries ? s.tokens_sum / s.queries : 0.0,
+      s.queries ? 100.0 * s.ratio_sum / s.queries : 0.0);
   if (with_nodes) {
     std::printf("  node embeddings  %lld bytes (%.2f MiB: nodes, leaf tokens and masks)\n",
-                static_cast<long long>(s.embedding_bytes), static_cast<double>(s.embedding_bytes) / (1 << 20));
+                static_cast<long long>(s.embedding_bytes),
+                static_cast<double>(s.embedding_bytes) / (1 << 20));
   }
 }
 
 int run_build_tree(int argc, char** argv) {
-  Options options("build-tree",
-                  "Build the TCA tree of every context set of a task file (ordering, depth, leaf size, padding "
-                  "masks) into TREES.h5 under /trees/NAME; with --checkpoint also the trained node "
-                  "embeddings, for `tca eval --trees`.");
+  Options options(
+      "build-tree",
+      "Build the TCA tree of every context set of a task file (ordering, depth, leaf size, padding "
+      "masks) into TREES.h5 under /trees/NAME; with --checkpoint also the trained node "
+      "embeddings, for `tca eval --trees`.");
   declare_options(options);
   if (!options.parse(argc, argv)) return 0;
   // Before any work: a directory, device or FIFO as --out used to fail (or be replaced) at the end.
@@ -117,24 +133,27 @@ int run_build_tree(int argc, char** argv) {
   if (options.has("checkpoint")) {
     run.emplace(load_run(options.get<std::string>("checkpoint")));
     model = &retreever_of(*run, "--checkpoint");
-    check_task_matches(run->config, run->dir + "/" + RunDirectory::kConfig, reader.info(), reader.path());
+    check_task_matches(run->config, run->dir + "/" + RunDirectory::kConfig, reader.info(),
+                       reader.path());
     const ModelConfig& mc = run->model_config;
     if (options.has("branch-factor") && b != mc.branch_factor) {
-      throw UsageError(fmt::format("--branch-factor {} contradicts the run's branch_factor {} (omit it with --checkpoint)", b,
-                                   mc.branch_factor));
+      throw UsageError(fmt::format(
+          "--branch-factor {} contradicts the run's branch_factor {} (omit it with --checkpoint)",
+          b, mc.branch_factor));
     }
     if (options.has("heuristic") && heuristic != mc.heuristic) {
-      throw UsageError("--heuristic " + heuristic + " contradicts the run's heuristic " + mc.heuristic +
-                       " (omit it with --checkpoint)");
+      throw UsageError("--heuristic " + heuristic + " contradicts the run's heuristic " +
+                       mc.heuristic + " (omit it with --checkpoint)");
     }
     b = mc.branch_factor;
     heuristic = mc.heuristic;
   }
   if (heuristic == "sort_x2" && reader.info().dim_x < 2) {
-    throw UsageError("--heuristic sort_x2 needs inputs with >= 2 coordinates; " + reader.path() + " has dim_x " +
-                     std::to_string(reader.info().dim_x));
+    throw UsageError("--heuristic sort_x2 needs inputs with >= 2 coordinates; " + reader.path() +
+                     " has dim_x " + std::to_string(reader.info().dim_x));
   }
-  const std::string name = options.maybe<std::string>("name").value_or(default_tree_name(heuristic, b));
+  const std::string name =
+      options.maybe<std::string>("name").value_or(default_tree_name(heuristic, b));
   const std::string out = options.get<std::string>("out");
   std::optional<io::H5File> existing;
   if (std::filesystem::exists(out)) {
@@ -187,8 +206,9 @@ int run_build_tree(int argc, char** argv) {
             for (int64_t i = 0; i < levels; ++i) tree.node_mask.push_back(mem_mask[i] > 0 ? 1 : 0);
           }
           tree.tokens.assign(mem + levels * D, mem + Ntot * D);
-          stats.embedding_bytes += static_cast<int64_t>(tree.nodes.size() + tree.tokens.size()) * 4 +
-                                   static_cast<int64_t>(tree.node_mask.size()) + shape.padded;
+          stats.embedding_bytes +=
+              static_cast<int64_t>(tree.nodes.size() + tree.tokens.size()) * 4 +
+              static_cast<int64_t>(tree.node_mask.size()) + shape.padded;
         }
         writer.append(tree);
         stats.add(shape, batch.num_targets());
@@ -204,6 +224,7 @@ int run_build_tree(int argc, char** argv) {
 
 }  // namespace
 
-TCA_COMMAND("build-tree", "build the TCA trees (and node embeddings) of a task file's context sets", run_build_tree, 20);
+TCA_COMMAND("build-tree", "build the TCA trees (and node embeddings) of a task file's context sets",
+            run_build_tree, 20);
 
 }  // namespace tca::cli

@@ -26,8 +26,9 @@ std::string closest_match(const std::string& key, const std::vector<std::string>
     const size_t d = edit_distance(key, c);
     const bool prefix = !key.empty() && c.rfind(key, 0) == 0;
     // A candidate the key starts is what an abbreviation meant (`--batch` for `--batch-size`).
-    const bool better = best.empty() || (prefix && !best_prefix) ||
-                        (prefix == best_prefix && (d < best_distance || (d == best_distance && c < best)));
+    const bool better =
+        best.empty() || (prefix && !best_prefix) ||
+        (prefix == best_prefix && (d < best_distance || (d == best_distance && c < best)));
     if (better) {
       best = c;
       best_distance = d;

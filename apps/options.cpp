@@ -1,12 +1,12 @@
 #include "options.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <boost/make_shared.hpp>
 #include <cctype>
 #include <cstdio>
 #include <sstream>
-
-#include <boost/make_shared.hpp>
-#include <fmt/format.h>
 
 #include "closest_match.hpp"
 #include "core/error.hpp"
@@ -26,11 +26,16 @@ constexpr int kStyle = po::command_line_style::unix_style ^ po::command_line_sty
 
 const char* group_title(Group g) {
   switch (g) {
-    case Group::generic: return "generic options";
-    case Group::data: return "data options";
-    case Group::model: return "model options";
-    case Group::optimisation: return "optimisation options";
-    case Group::output: return "output options";
+    case Group::generic:
+      return "generic options";
+    case Group::data:
+      return "data options";
+    case Group::model:
+      return "model options";
+    case Group::optimisation:
+      return "optimisation options";
+    case Group::output:
+      return "output options";
   }
   return "options";
 }
@@ -59,11 +64,16 @@ std::string value_text(const detail::OptionSpec& spec, const boost::any& a) {
 
 const char* source_name(Source source) {
   switch (source) {
-    case Source::none: return "unset";
-    case Source::built_in: return "built-in default";
-    case Source::task_default: return "task default";
-    case Source::config_file: return "config file";
-    case Source::command_line: return "command line";
+    case Source::none:
+      return "unset";
+    case Source::built_in:
+      return "built-in default";
+    case Source::task_default:
+      return "task default";
+    case Source::config_file:
+      return "config file";
+    case Source::command_line:
+      return "command line";
   }
   return "unset";
 }
@@ -88,7 +98,8 @@ Options::Options(std::string command, std::string summary)
                    "or underscores); command-line flags override it")
       .value_name("FILE")
       .transient();
-  add_flag(Group::generic, "debug", "let unexpected errors propagate (stack trace) instead of one line")
+  add_flag(Group::generic, "debug",
+           "let unexpected errors propagate (stack trace) instead of one line")
       .transient();
   const auto& meta = config_metadata_keys();
   ignored_config_keys_.insert(meta.begin(), meta.end());
@@ -96,16 +107,18 @@ Options::Options(std::string command, std::string summary)
 
 Options::~Options() = default;
 
-detail::OptionSpec& Options::new_spec(Group group, const std::string& name, const std::string& help) {
-  const bool well_formed =
-      !name.empty() && name.front() != '-' && name.back() != '-' &&
-      std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-      });
-  if (!well_formed) throw std::logic_error("option name '" + name + "' must be lower-case-with-dashes");
+detail::OptionSpec& Options::new_spec(Group group, const std::string& name,
+                                      const std::string& help) {
+  const bool well_formed = !name.empty() && name.front() != '-' && name.back() != '-' &&
+                           std::all_of(name.begin(), name.end(), [](char c) {
+                             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                           });
+  if (!well_formed)
+    throw std::logic_error("option name '" + name + "' must be lower-case-with-dashes");
   if (find(name)) throw std::logic_error("option --" + name + " declared twice");
   const auto& meta = config_metadata_keys();
-  if (std::find(meta.begin(), meta.end(), underscored(name)) != meta.end() || name == kExtraArgument) {
+  if (std::find(meta.begin(), meta.end(), underscored(name)) != meta.end() ||
+      name == kExtraArgument) {
     throw std::logic_error("option --" + name + " collides with a reserved config.json key");
   }
   specs_.push_back(std::make_unique<detail::OptionSpec>());
@@ -127,7 +140,9 @@ OptionRef<bool> Options::add_flag(Group group, const std::string& name, const st
   return OptionRef<bool>(&s);
 }
 
-void Options::set_dependent_defaults(DependentDefaults defaults) { dependent_ = std::move(defaults); }
+void Options::set_dependent_defaults(DependentDefaults defaults) {
+  dependent_ = std::move(defaults);
+}
 
 void Options::ignore_config_keys(const std::vector<std::string>& keys) {
   for (const auto& k : keys) ignored_config_keys_.insert(underscored(k));
@@ -180,7 +195,8 @@ bool Options::parse(int argc, const char* const* argv) {
 }
 
 bool Options::parse(const std::vector<std::string>& args) {
-  if (std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; })) {
+  if (std::any_of(args.begin(), args.end(),
+                  [](const std::string& a) { return a == "--help" || a == "-h"; })) {
     std::fputs(help_text().c_str(), stdout);
     return false;
   }
@@ -193,7 +209,8 @@ bool Options::parse(const std::vector<std::string>& args) {
 
   po::parsed_options command_line(all_.get());
   try {
-    command_line = po::command_line_parser(args).options(*all_).positional(positional_).style(kStyle).run();
+    command_line =
+        po::command_line_parser(args).options(*all_).positional(positional_).style(kStyle).run();
   } catch (const po::unknown_option& e) {
     throw UsageError(unknown_key_error(e.get_option_name(), Source::command_line, ""));
   } catch (const po::error& e) {
@@ -227,7 +244,8 @@ std::string Options::unknown_key_error(const std::string& key, Source source,
   std::vector<std::string> names;
   for (const auto& s : specs_) names.push_back(s->name);
   if (source == Source::command_line) {
-    const std::string bare = key.substr(key.find_first_not_of('-') == std::string::npos ? key.size() : key.find_first_not_of('-'));
+    const std::string bare = key.substr(
+        key.find_first_not_of('-') == std::string::npos ? key.size() : key.find_first_not_of('-'));
     return "unknown option '" + key + "' (did you mean '--" + closest_match(dashed(bare), names) +
            "'? see tca " + command_ + " --help)";
   }
@@ -248,7 +266,8 @@ po::parsed_options Options::options_from_json(const nlohmann::json& object, Sour
     const std::string where = source == Source::config_file
                                   ? "'" + key + "' in config file " + origin
                                   : "--" + name + " (default for " + origin + ")";
-    if (name == "config" || name == "help") throw UsageError(where + ": not allowed in a config file");
+    if (name == "config" || name == "help")
+      throw UsageError(where + ": not allowed in a config file");
     if (!seen.insert(name).second) {
       throw UsageError(where + ": given twice (once with dashes, once with underscores)");
     }
@@ -261,7 +280,8 @@ po::parsed_options Options::options_from_json(const nlohmann::json& object, Sour
     }
     for (const auto& item : list ? val : nlohmann::json::array({val})) {
       if (item.is_structured() || item.is_null()) {
-        throw UsageError("invalid value " + val.dump() + " for " + where + ": expected " + spec->expected);
+        throw UsageError("invalid value " + val.dump() + " for " + where + ": expected " +
+                         spec->expected);
       }
       tokens.push_back(json_scalar_token(item));
     }
@@ -299,7 +319,8 @@ void Options::check_values(const po::parsed_options& parsed, Source source,
     }
     if (!ok) {
       std::string where = "--" + spec->name;
-      if (source == Source::config_file) where = "'" + o.original_tokens.at(0) + "' in config file " + origin;
+      if (source == Source::config_file)
+        where = "'" + o.original_tokens.at(0) + "' in config file " + origin;
       if (source == Source::task_default) where += " (default for " + origin + ")";
       throw UsageError("invalid value '" + join(o.value, " ") + "' for " + where + ": expected " +
                        spec->expected);
@@ -307,7 +328,8 @@ void Options::check_values(const po::parsed_options& parsed, Source source,
   }
 }
 
-void Options::store_layer(const po::parsed_options& parsed, Source source, const std::string& origin) {
+void Options::store_layer(const po::parsed_options& parsed, Source source,
+                          const std::string& origin) {
   check_values(parsed, source, origin);
   try {
     po::store(parsed, vm_);
@@ -320,7 +342,8 @@ void Options::store_layer(const po::parsed_options& parsed, Source source, const
     sources_[o.string_key] = source;
     const detail::OptionSpec* spec = find(o.string_key);
     if (source == Source::command_line) {
-      origins_[o.string_key] = o.position_key >= 0 ? "argument " + spec->value_name : "--" + spec->name;
+      origins_[o.string_key] =
+          o.position_key >= 0 ? "argument " + spec->value_name : "--" + spec->name;
     } else if (source == Source::config_file) {
       origins_[o.string_key] = "'" + o.original_tokens.at(0) + "' in config file " + origin;
     } else {
@@ -334,10 +357,12 @@ void Options::apply_dependent_defaults() {
   const DependentDefaults& d = *dependent_;
   const std::string selector = dashed(d.selector);
   if (!find(selector)) throw std::logic_error("dependent defaults: no option --" + selector);
-  if (!d.table.is_object()) throw std::logic_error("dependent defaults: the table must be an object");
+  if (!d.table.is_object())
+    throw std::logic_error("dependent defaults: the table must be an object");
   // Check every row, not only the one in use, so that a typo in any row fails every test.
   for (const auto& [row_name, row] : d.table.items()) {
-    if (!row.is_object()) throw std::logic_error("dependent defaults: row '" + row_name + "' is not an object");
+    if (!row.is_object())
+      throw std::logic_error("dependent defaults: row '" + row_name + "' is not an object");
     for (const auto& [key, unused] : row.items()) {
       if (!find(dashed(key)) || dashed(key) == selector || dashed(key) == "config") {
         throw std::logic_error("dependent defaults: row '" + row_name + "' sets '" + key +
@@ -378,13 +403,15 @@ void Options::check_final_values() const {
       const auto& v = boost::any_cast<const std::string&>(a);
       if (std::find(s->choices.begin(), s->choices.end(), v) == s->choices.end()) {
         throw UsageError("invalid value '" + v + "' for " + where(s->name) + ": expected one of " +
-                         join(s->choices, ", ") + " (did you mean '" + closest_match(v, s->choices) + "'?)");
+                         join(s->choices, ", ") + " (did you mean '" +
+                         closest_match(v, s->choices) + "'?)");
       }
     }
     for (const auto& check : s->checks) {
       const std::string reason = check(a);
       if (!reason.empty()) {
-        throw UsageError("invalid value '" + value_text(*s, a) + "' for " + where(s->name) + ": " + reason);
+        throw UsageError("invalid value '" + value_text(*s, a) + "' for " + where(s->name) + ": " +
+                         reason);
       }
     }
   }
@@ -395,8 +422,9 @@ nlohmann::json Options::resolved_json() const {
   for (const auto& s : specs_) {
     if (!s->recorded) continue;
     auto it = vm_.find(s->name);
-    j[underscored(s->name)] = it != vm_.end() && !it->second.empty() ? s->to_json(it->second.value())
-                                                                     : nlohmann::json(nullptr);
+    j[underscored(s->name)] = it != vm_.end() && !it->second.empty()
+                                  ? s->to_json(it->second.value())
+                                  : nlohmann::json(nullptr);
   }
   return j;
 }
@@ -444,7 +472,8 @@ std::string Options::help_text() const {
         std::string text = val.is_string() ? val.get<std::string>() : val.dump();
         if (val.is_array()) {
           std::vector<std::string> parts;
-          for (const auto& x : val) parts.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+          for (const auto& x : val)
+            parts.push_back(x.is_string() ? x.get<std::string>() : x.dump());
           text = join(parts, " ");
         }
         line += " --" + dashed(key) + " " + text;
@@ -452,7 +481,8 @@ std::string Options::help_text() const {
       out << line << "\n";
     }
   }
-  out << "\nprecedence: built-in defaults < " << (dependent_ ? "--" + dashed(dependent_->selector) + " defaults < " : "")
+  out << "\nprecedence: built-in defaults < "
+      << (dependent_ ? "--" + dashed(dependent_->selector) + " defaults < " : "")
       << "--config file < command-line flags\n";
   return out.str();
 }

@@ -6,18 +6,17 @@
 // unknown keys and bad values are one-line UsageErrors naming the key and the closest known key;
 // the resolved configuration as flat JSON with sorted, underscored keys for config.json.
 #pragma once
+#include <boost/program_options.hpp>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <nlohmann/json.hpp>
 
 namespace tca::cli {
 
@@ -30,7 +29,6 @@ enum class Group { generic, data, model, optimisation, output };
 // Where an option's value came from, lowest precedence first (None: optional and not given).
 enum class Source { none, built_in, task_default, config_file, command_line };
 const char* source_name(Source source);
-
 
 // "batch_size" <-> "batch-size".
 std::string dashed(std::string name);
@@ -53,7 +51,7 @@ namespace detail {
 // Everything known about one option; built by Options::add, turned into Boost descriptions at
 // parse and help time (Boost's descriptions are immutable once added).
 struct OptionSpec {
-  std::string name;        // dashed long name: "batch-size"
+  std::string name;  // dashed long name: "batch-size"
   Group group = Group::generic;
   std::string help;
   std::string unit;        // shown as "[unit]" after the help
@@ -75,20 +73,30 @@ struct OptionSpec {
 
 template <class T>
 struct OptionTraits {
-  static_assert(std::is_arithmetic_v<T> || std::is_same_v<T, std::string>,
-                "options are integers, floating-point numbers, bool, std::string or vectors of them");
+  static_assert(
+      std::is_arithmetic_v<T> || std::is_same_v<T, std::string>,
+      "options are integers, floating-point numbers, bool, std::string or vectors of them");
   static std::string expected() {
-    if constexpr (std::is_same_v<T, bool>) return "true or false";
-    else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) return "a non-negative integer";
-    else if constexpr (std::is_integral_v<T>) return "an integer";
-    else if constexpr (std::is_floating_point_v<T>) return "a number";
-    else return "a string";
+    if constexpr (std::is_same_v<T, bool>)
+      return "true or false";
+    else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>)
+      return "a non-negative integer";
+    else if constexpr (std::is_integral_v<T>)
+      return "an integer";
+    else if constexpr (std::is_floating_point_v<T>)
+      return "a number";
+    else
+      return "a string";
   }
   static std::string placeholder() {
-    if constexpr (std::is_same_v<T, bool>) return "BOOL";
-    else if constexpr (std::is_integral_v<T>) return "N";
-    else if constexpr (std::is_floating_point_v<T>) return "X";
-    else return "STR";
+    if constexpr (std::is_same_v<T, bool>)
+      return "BOOL";
+    else if constexpr (std::is_integral_v<T>)
+      return "N";
+    else if constexpr (std::is_floating_point_v<T>)
+      return "X";
+    else
+      return "STR";
   }
   static std::string text(const T& v);
   static bool token_ok(const std::string& token) {
@@ -117,10 +125,14 @@ std::string number_text(double v);  // shortest text that reads back as v ("0.00
 
 template <class T>
 std::string OptionTraits<T>::text(const T& v) {
-  if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
-  else if constexpr (std::is_same_v<T, std::string>) return v;
-  else if constexpr (std::is_integral_v<T>) return std::to_string(v);
-  else return number_text(static_cast<double>(v));
+  if constexpr (std::is_same_v<T, bool>)
+    return v ? "true" : "false";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return v;
+  else if constexpr (std::is_integral_v<T>)
+    return std::to_string(v);
+  else
+    return number_text(static_cast<double>(v));
 }
 
 template <class T>
@@ -136,14 +148,30 @@ class OptionRef {
  public:
   explicit OptionRef(detail::OptionSpec* spec) : spec_(spec) {}
 
-  OptionRef& unit(const std::string& u) { spec_->unit = u; return *this; }
-  OptionRef& value_name(const std::string& n) { spec_->value_name = n; return *this; }
+  OptionRef& unit(const std::string& u) {
+    spec_->unit = u;
+    return *this;
+  }
+  OptionRef& value_name(const std::string& n) {
+    spec_->value_name = n;
+    return *this;
+  }
   // Parsing fails with "missing required option --NAME" when no source gives it a value.
-  OptionRef& required() { spec_->required = true; return *this; }
+  OptionRef& required() {
+    spec_->required = true;
+    return *this;
+  }
   // Not written to config.json: run control such as --resume, --overwrite, --progress.
-  OptionRef& transient() { spec_->recorded = false; return *this; }
-  // Also accepted as a bare argument (`tca make-dataset gp`); positionals fill in declaration order.
-  OptionRef& positional(int count = 1) { spec_->positional = count; return *this; }
+  OptionRef& transient() {
+    spec_->recorded = false;
+    return *this;
+  }
+  // Also accepted as a bare argument (`tca make-dataset gp`); positionals fill in declaration
+  // order.
+  OptionRef& positional(int count = 1) {
+    spec_->positional = count;
+    return *this;
+  }
 
   OptionRef& choices(std::vector<std::string> allowed) {
     static_assert(std::is_same_v<T, std::string>, "choices() is for string options");
@@ -168,7 +196,8 @@ class OptionRef {
   OptionRef& range(T lo, T hi) { return min(lo).max(hi); }
   // Any rule: returns "" when the value is fine, else the reason ("expected a power of two").
   OptionRef& check(std::function<std::string(const T&)> rule) {
-    spec_->checks.push_back([rule](const boost::any& a) { return rule(boost::any_cast<const T&>(a)); });
+    spec_->checks.push_back(
+        [rule](const boost::any& a) { return rule(boost::any_cast<const T&>(a)); });
     return *this;
   }
 
@@ -185,12 +214,15 @@ class Options {
 
   // An option with a built-in default.
   template <class T>
-  OptionRef<T> add(Group group, const std::string& name, const T& default_value, const std::string& help) {
+  OptionRef<T> add(Group group, const std::string& name, const T& default_value,
+                   const std::string& help) {
     auto& s = declare<T>(group, name, help);
     s.has_default = true;
     s.default_text = detail::OptionTraits<T>::text(default_value);
     s.make_semantic = [default_value](const detail::OptionSpec& spec) -> po::value_semantic* {
-      auto* v = po::value<T>()->value_name(spec.value_name)->default_value(default_value, spec.default_text);
+      auto* v = po::value<T>()
+                    ->value_name(spec.value_name)
+                    ->default_value(default_value, spec.default_text);
       if constexpr (detail::is_vector<T>::value) v->multitoken();
       return v;
     };
@@ -241,7 +273,7 @@ class Options {
   bool declared(const std::string& name) const { return find(dashed(name)) != nullptr; }
   Source source(const std::string& name) const;
   bool given(const std::string& name) const { return source(name) >= Source::config_file; }
-  const std::string& config_file() const { return config_file_; }  // "" without --config
+  const std::string& config_file() const { return config_file_; }      // "" without --config
   const std::string& dependent_row() const { return dependent_row_; }  // "copy", or ""
 
   // Every recorded option -> its final value (null for an optional option without one); keys
@@ -265,7 +297,9 @@ class Options {
     // found only at step 1, after the run directory existed. Checked first, so it is the reason.
     if constexpr (std::is_floating_point_v<T>) {
       s.checks.push_back([](const boost::any& a) {
-        return std::isfinite(boost::any_cast<const T&>(a)) ? std::string() : std::string("expected a finite number");
+        return std::isfinite(boost::any_cast<const T&>(a))
+                   ? std::string()
+                   : std::string("expected a finite number");
       });
     }
     return s;
@@ -286,12 +320,14 @@ class Options {
   void build_descriptions();
   po::parsed_options options_from_json(const nlohmann::json& object, Source source,
                                        const std::string& origin);
-  void check_values(const po::parsed_options& parsed, Source source, const std::string& origin) const;
+  void check_values(const po::parsed_options& parsed, Source source,
+                    const std::string& origin) const;
   void store_layer(const po::parsed_options& parsed, Source source, const std::string& origin);
   void apply_dependent_defaults();
   void check_final_values() const;
   std::string where(const std::string& name) const;  // "--lr" / "'lr' in config file F"
-  std::string unknown_key_error(const std::string& key, Source source, const std::string& origin) const;
+  std::string unknown_key_error(const std::string& key, Source source,
+                                const std::string& origin) const;
 
   std::string command_;
   std::string summary_;

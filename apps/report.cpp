@@ -2,11 +2,11 @@
 // of `make demo` from eval.json files (conventions.md "JSON results"): task, method, metric,
 // tokens attended, % of N (a mean of ratios), latency per query. --get prints one value of each
 // file (a dotted key such as tokens_attended.mean), for scripts without a JSON tool.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "command.hpp"
 #include "core/error.hpp"
@@ -19,12 +19,14 @@ namespace tca::cli {
 namespace {
 
 std::string eval_file(const std::string& arg) {
-  if (std::filesystem::is_directory(arg)) return (std::filesystem::path(arg) / RunDirectory::kEval).string();
+  if (std::filesystem::is_directory(arg))
+    return (std::filesystem::path(arg) / RunDirectory::kEval).string();
   return arg;
 }
 
 // The value at a dotted key ("tokens_attended.mean"); InputError naming the file and key.
-const nlohmann::json& lookup(const nlohmann::json& j, const std::string& key, const std::string& file) {
+const nlohmann::json& lookup(const nlohmann::json& j, const std::string& key,
+                             const std::string& file) {
   const nlohmann::json* node = &j;
   std::stringstream parts(key);
   std::string part;
@@ -59,13 +61,15 @@ Row row_of(const nlohmann::json& j, const std::string& file) {
   const std::string model = text(j, "model", file);
   const std::string inference = j.value("inference", std::string());
   if (model == "ca") r.method = "CA";
-  if (model == "perceiver") r.method = fmt::format("Perceiver IO (L={:.0f})", number(j, "tokens_attended.mean", file));
+  if (model == "perceiver")
+    r.method = fmt::format("Perceiver IO (L={:.0f})", number(j, "tokens_attended.mean", file));
   if (model == "tca") {
     r.method = "TCA";
     if (inference == "full") r.method += " (full)";
     if (inference == "stored_trees") r.method += " (stored trees)";
   }
-  if (r.method.empty()) throw InputError(file, "model", "invalid result field", "ca, tca or perceiver", model);
+  if (r.method.empty())
+    throw InputError(file, "model", "invalid result field", "ca, tca or perceiver", model);
   const nlohmann::json& metrics = lookup(j, "metrics", file);
   for (const char* name : {"accuracy", "tar_ll", "mse"}) {
     if (metrics.is_object() && metrics.contains(name)) {
@@ -73,7 +77,8 @@ Row row_of(const nlohmann::json& j, const std::string& file) {
       break;
     }
   }
-  if (r.metric.empty()) throw InputError(file, "metrics", "missing result field", "accuracy, tar_ll or mse", "none");
+  if (r.metric.empty())
+    throw InputError(file, "metrics", "missing result field", "accuracy, tar_ll or mse", "none");
   r.tokens = fmt::format("{:.2f}", number(j, "tokens_attended.mean", file));
   r.percent = fmt::format("{:.2f}", number(j, "tokens_attended.percent_of_n", file));
   r.latency = fmt::format("{:.1f}", number(j, "latency_us_per_query", file));
@@ -82,11 +87,13 @@ Row row_of(const nlohmann::json& j, const std::string& file) {
 
 void print_table(const std::vector<Row>& rows, const std::string& format) {
   if (format == "csv") {
-    auto quote = [](const std::string& s) { return s.find(',') == std::string::npos ? s : "\"" + s + "\""; };
+    auto quote = [](const std::string& s) {
+      return s.find(',') == std::string::npos ? s : "\"" + s + "\"";
+    };
     std::printf("task,method,metric,tokens_attended,percent_of_n,latency_us_per_query\n");
     for (const Row& r : rows) {
-      std::printf("%s,%s,%s,%s,%s,%s\n", quote(r.task).c_str(), quote(r.method).c_str(), quote(r.metric).c_str(),
-                  r.tokens.c_str(), r.percent.c_str(), r.latency.c_str());
+      std::printf("%s,%s,%s,%s,%s,%s\n", quote(r.task).c_str(), quote(r.method).c_str(),
+                  quote(r.metric).c_str(), r.tokens.c_str(), r.percent.c_str(), r.latency.c_str());
     }
     return;
   }
@@ -118,28 +125,34 @@ void print_table(const std::vector<Row>& rows, const std::string& format) {
     std::printf("%s\n", std::string(w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 10, '-').c_str());
   }
   for (const Row& r : rows) line(r);
-  if (!md) std::printf("%% of N: the mean over queries of tokens attended / N of the query's task\n");
+  if (!md)
+    std::printf("%% of N: the mean over queries of tokens attended / N of the query's task\n");
 }
 
 int run_report(int argc, char** argv) {
-  Options options("report",
-                  "Print the comparison table of eval.json files (or of run directories holding one): task, "
-                  "method, metric, tokens attended, % of N, latency per query.");
-  options.add<std::vector<std::string>>(Group::data, "results", "eval.json files or run directories")
+  Options options(
+      "report",
+      "Print the comparison table of eval.json files (or of run directories holding one): task, "
+      "method, metric, tokens attended, % of N, latency per query.");
+  options
+      .add<std::vector<std::string>>(Group::data, "results", "eval.json files or run directories")
       .positional(-1)
       .required()
       .value_name("RUN_DIR|EVAL.json");
   options.add<std::string>(Group::output, "format", std::string("text"), "table format")
       .choices({"text", "md", "csv"});
-  options.add<std::string>(Group::output, "get",
-                           "print only this field of each file, one per line (dotted: tokens_attended.mean)")
+  options
+      .add<std::string>(
+          Group::output, "get",
+          "print only this field of each file, one per line (dotted: tokens_attended.mean)")
       .value_name("KEY");
   if (!options.parse(argc, argv)) return 0;
   std::vector<Row> rows;
   for (const auto& arg : options.get<std::vector<std::string>>("results")) {
     const std::string file = eval_file(arg);
     const nlohmann::json j = read_json_file(file);
-    if (!j.is_object()) throw InputError(file, "", "invalid eval result", "a JSON object", j.type_name());
+    if (!j.is_object())
+      throw InputError(file, "", "invalid eval result", "a JSON object", j.type_name());
     if (options.has("get")) {
       const nlohmann::json& v = lookup(j, options.get<std::string>("get"), file);
       std::printf("%s\n", v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());

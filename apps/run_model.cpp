@@ -1,8 +1,8 @@
 #include "run_model.hpp"
 
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "core/error.hpp"
 #include "io/json_io.hpp"
@@ -13,8 +13,8 @@
 namespace tca::cli {
 
 const std::vector<std::string>& task_interface_keys() {
-  static const std::vector<std::string> keys = {"data_task",   "loss",          "dim_x",          "dim_y",
-                                                "num_classes", "is_sequential", "is_metalearning"};
+  static const std::vector<std::string> keys = {
+      "data_task", "loss", "dim_x", "dim_y", "num_classes", "is_sequential", "is_metalearning"};
   return keys;
 }
 
@@ -28,9 +28,12 @@ void fill_task_interface(ModelConfig& cfg, const data::TaskInfo& info) {
 }
 
 nlohmann::json task_interface_json(const ModelConfig& cfg, const data::TaskInfo& info) {
-  return {{"data_task", info.task},           {"loss", to_string(cfg.loss)},
-          {"dim_x", cfg.dim_x},               {"dim_y", cfg.dim_y},
-          {"num_classes", cfg.num_classes},   {"is_sequential", cfg.is_sequential},
+  return {{"data_task", info.task},
+          {"loss", to_string(cfg.loss)},
+          {"dim_x", cfg.dim_x},
+          {"dim_y", cfg.dim_y},
+          {"num_classes", cfg.num_classes},
+          {"is_sequential", cfg.is_sequential},
           {"is_metalearning", cfg.is_metalearning}};
 }
 
@@ -44,7 +47,8 @@ void check_task_matches(const nlohmann::json& run_config, const std::string& run
                                {"is_metalearning", info.is_metalearning}};
   for (const auto& [key, value] : have.items()) {
     if (!run_config.contains(key)) {
-      throw InputError(run_config_path, key, "run config lacks the task interface", "a value", "none");
+      throw InputError(run_config_path, key, "run config lacks the task interface", "a value",
+                       "none");
     }
     if (run_config[key] != value) {
       const std::string attr = key == "data_task" ? "task" : key;
@@ -59,18 +63,21 @@ void check_task_matches(const nlohmann::json& run_config, const std::string& run
 LoadedRun load_run(const std::string& run_dir) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(run_dir)) {
-    throw InputError(run_dir, "", "not a run directory", "a directory written by tca train", "none");
+    throw InputError(run_dir, "", "not a run directory", "a directory written by tca train",
+                     "none");
   }
   LoadedRun run;
   run.dir = run_dir;
   const std::string config_path = (fs::path(run_dir) / RunDirectory::kConfig).string();
   const std::string checkpoint_path = (fs::path(run_dir) / RunDirectory::kCheckpoint).string();
   if (!fs::exists(checkpoint_path)) {
-    throw InputError(checkpoint_path, "", "run has no checkpoint", "checkpoint.h5 (train at least one step)",
-                     "none");
+    throw InputError(checkpoint_path, "", "run has no checkpoint",
+                     "checkpoint.h5 (train at least one step)", "none");
   }
   run.config = read_json_file(config_path);
-  if (!run.config.is_object()) throw InputError(config_path, "", "invalid run config", "a JSON object", run.config.type_name());
+  if (!run.config.is_object())
+    throw InputError(config_path, "", "invalid run config", "a JSON object",
+                     run.config.type_name());
   // The ModelConfig keys are the flat option names (model_config.hpp); pick them out.
   nlohmann::json model_keys;
   to_json(model_keys, ModelConfig());
@@ -100,7 +107,9 @@ LoadedRun load_run(const std::string& run_dir) {
 
 ReTreeverModel& retreever_of(const LoadedRun& run, const std::string& option) {
   auto* m = dynamic_cast<ReTreeverModel*>(run.model.get());
-  if (!m) throw UsageError(option + " needs a TCA run (" + run.dir + " is " + run.model_config.model + ")");
+  if (!m)
+    throw UsageError(option + " needs a TCA run (" + run.dir + " is " + run.model_config.model +
+                     ")");
   return *m;
 }
 

@@ -4,10 +4,9 @@
 // directory (RUN_DIR/config.json + RUN_DIR/checkpoint.h5, parameters only).
 #pragma once
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "data/task_info.hpp"
 #include "models/model.hpp"

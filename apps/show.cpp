@@ -6,13 +6,13 @@
 // time series (a tokens x queries grid of the retrieved sets), and the tree of the context set
 // (one query's path and the policy at each level). --json writes the retrieved sets drawn (the
 // context tokens of each query's leaf and siblings), so they can be checked as data.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "command.hpp"
 #include "core/error.hpp"
@@ -40,7 +40,8 @@ Tensor row_of(const Tensor& x, int64_t t) {
   const int64_t per = x.numel() / s[0];
   s[0] = 1;
   Tensor out = Tensor::empty(s, x.dtype());
-  std::copy_n(reinterpret_cast<const char*>(x.raw()) + t * per * 4, per * 4, reinterpret_cast<char*>(out.raw()));
+  std::copy_n(reinterpret_cast<const char*>(x.raw()) + t * per * 4, per * 4,
+              reinterpret_cast<char*>(out.raw()));
   return out;
 }
 
@@ -50,12 +51,14 @@ Batch task_of(const data::TaskFileReader& reader, int64_t task) {
     const int64_t n = reader.batch_size(j);
     if (task < first + n) {
       const Batch b = reader.read_batch(j);
-      return Batch{row_of(b.xc, task - first), row_of(b.yc, task - first), row_of(b.xt, task - first), row_of(b.yt, task - first),
+      return Batch{row_of(b.xc, task - first), row_of(b.yc, task - first),
+                   row_of(b.xt, task - first), row_of(b.yt, task - first),
                    row_of(b.labels, task - first)};
     }
     first += n;
   }
-  throw UsageError(fmt::format("--task-index {}: {} holds tasks 0..{}", task, reader.path(), reader.num_tasks() - 1));
+  throw UsageError(fmt::format("--task-index {}: {} holds tasks 0..{}", task, reader.path(),
+                               reader.num_tasks() - 1));
 }
 
 // The same context with other queries (xt [1, M, dim_x]); targets zero (only predictions are used).
@@ -98,7 +101,8 @@ TcaView tca_view(ReTreeverModel& model, const Batch& batch) {
   if (r.policy.defined() && m > 0) {
     for (int64_t l = 0; l < k; ++l) {
       std::vector<double> p;
-      for (int64_t c = 0; c < b; ++c) p.push_back(r.policy[l * b + c]);  // query 0's row of [Q, k, b]
+      for (int64_t c = 0; c < b; ++c)
+        p.push_back(r.policy[l * b + c]);  // query 0's row of [Q, k, b]
       v.first_query_policy.push_back(p);
     }
   }
@@ -116,8 +120,13 @@ json sets_json(const std::vector<RetrievedSet>& sets, const std::vector<std::str
   json out = json::array();
   for (size_t i = 0; i < sets.size(); ++i) {
     json sibs = json::array();
-    for (const auto& s : sets[i].siblings) sibs.push_back({{"level", s.level}, {"node", s.node}, {"tokens", s.tokens}});
-    out.push_back({{"query", labels[i]}, {"path", sets[i].path}, {"leaf", sets[i].leaf}, {"leaf_tokens", sets[i].leaf_tokens}, {"siblings", sibs}});
+    for (const auto& s : sets[i].siblings)
+      sibs.push_back({{"level", s.level}, {"node", s.node}, {"tokens", s.tokens}});
+    out.push_back({{"query", labels[i]},
+                   {"path", sets[i].path},
+                   {"leaf", sets[i].leaf},
+                   {"leaf_tokens", sets[i].leaf_tokens},
+                   {"siblings", sibs}});
   }
   return out;
 }
@@ -156,7 +165,8 @@ std::pair<int64_t, int64_t> image_size(const data::TaskFileReader& reader, const
       for (int64_t i = 0; i < t->dim(1); ++i) v.insert((*t)[i * 2 + axis]);
     }
     double gap = 2;
-    for (auto it = std::next(v.begin()); it != v.end() && v.size() > 1; ++it) gap = std::min(gap, static_cast<double>(*it - *std::prev(it)));
+    for (auto it = std::next(v.begin()); it != v.end() && v.size() > 1; ++it)
+      gap = std::min(gap, static_cast<double>(*it - *std::prev(it)));
     return static_cast<int64_t>(std::llround(2 / gap)) + 1;
   };
   return {side(0), side(1)};
@@ -170,7 +180,8 @@ int64_t pixel_of(const Tensor& x, int64_t row, int64_t h, int64_t w) {
 
 std::vector<LoadedRun> compare_runs(const Options& o, const data::TaskFileReader& reader) {
   std::vector<LoadedRun> runs;
-  for (const auto& dir : o.maybe<std::vector<std::string>>("compare").value_or(std::vector<std::string>{})) {
+  for (const auto& dir :
+       o.maybe<std::vector<std::string>>("compare").value_or(std::vector<std::string>{})) {
     LoadedRun r = load_run(dir);
     check_task_matches(r.config, r.dir + "/config.json", reader.info(), reader.path());
     runs.push_back(std::move(r));
@@ -180,21 +191,30 @@ std::vector<LoadedRun> compare_runs(const Options& o, const data::TaskFileReader
 
 int run_show(int argc, char** argv) {
   Options o("show",
-            "Draw what a TCA run's queries attended to on one task of a task file (PNG or SVG by the --out "
-            "extension): image completion, GP regression, copy / time-series grids, and with --tree-out the "
-            "tree of the context set with one query's path and policy. --compare adds CA / Perceiver IO runs "
+            "Draw what a TCA run's queries attended to on one task of a task file (PNG or SVG by "
+            "the --out "
+            "extension): image completion, GP regression, copy / time-series grids, and with "
+            "--tree-out the "
+            "tree of the context set with one query's path and policy. --compare adds CA / "
+            "Perceiver IO runs "
             "(their GP curves, CA's attention map).");
   o.add<std::string>(Group::data, "run", "a TCA run directory").value_name("RUN_DIR").required();
-  o.add<std::string>(Group::data, "data", "task file (an eval set)").value_name("FILE.h5").required();
+  o.add<std::string>(Group::data, "data", "task file (an eval set)")
+      .value_name("FILE.h5")
+      .required();
   o.add<int64_t>(Group::data, "task-index", int64_t{0}, "the task to draw").min(0);
-  o.add<std::string>(Group::data, "queries",
-                     "image: target indices (default 0, middle, last); gp: x values (default the first target); "
-                     "copy/timeseries: ignored (every query)")
+  o.add<std::string>(
+       Group::data, "queries",
+       "image: target indices (default 0, middle, last); gp: x values (default the first target); "
+       "copy/timeseries: ignored (every query)")
       .value_name("LIST");
-  o.add<std::vector<std::string>>(Group::data, "compare", "CA or Perceiver IO runs drawn alongside").value_name("RUN_DIR...");
+  o.add<std::vector<std::string>>(Group::data, "compare", "CA or Perceiver IO runs drawn alongside")
+      .value_name("RUN_DIR...");
   o.add<std::string>(Group::output, "out", "the picture").value_name("FILE.png|svg").required();
-  o.add<std::string>(Group::output, "tree-out", "also draw the tree with the first query's path").value_name("FILE.png|svg");
-  o.add<std::string>(Group::output, "json", "write the drawn retrieved sets as JSON").value_name("FILE.json");
+  o.add<std::string>(Group::output, "tree-out", "also draw the tree with the first query's path")
+      .value_name("FILE.png|svg");
+  o.add<std::string>(Group::output, "json", "write the drawn retrieved sets as JSON")
+      .value_name("FILE.json");
   if (!o.parse(argc, argv)) return 0;
 
   const data::TaskFileReader reader(o.get<std::string>("data"));
@@ -229,7 +249,8 @@ int run_show(int argc, char** argv) {
     }
     constexpr int64_t kGrid = 200;
     Tensor grid = Tensor::empty({1, kGrid, 1});
-    for (int64_t i = 0; i < kGrid; ++i) grid[i] = static_cast<float>(-2.0 + 4.0 * static_cast<double>(i) / (kGrid - 1));
+    for (int64_t i = 0; i < kGrid; ++i)
+      grid[i] = static_cast<float>(-2.0 + 4.0 * static_cast<double>(i) / (kGrid - 1));
     auto curve = [&](Model& m, const std::string& method) {
       const Predictions pr = m.predict(with_queries(batch, grid));
       viz::GpPicture::Curve c;
@@ -261,12 +282,14 @@ int run_show(int argc, char** argv) {
     for (int64_t i = 0; i < batch.num_context(); ++i) {
       const int64_t px = pixel_of(batch.xc, i, h, w);
       p.context_pixel.push_back(px);
-      for (int64_t c = 0; c < p.channels; ++c) p.truth[static_cast<size_t>(px * p.channels + c)] = batch.yc[i * p.channels + c];
+      for (int64_t c = 0; c < p.channels; ++c)
+        p.truth[static_cast<size_t>(px * p.channels + c)] = batch.yc[i * p.channels + c];
     }
     for (int64_t i = 0; i < batch.num_targets(); ++i) {
       const int64_t px = pixel_of(batch.xt, i, h, w);
       p.target_pixel.push_back(px);
-      for (int64_t c = 0; c < p.channels; ++c) p.truth[static_cast<size_t>(px * p.channels + c)] = batch.yt[i * p.channels + c];
+      for (int64_t c = 0; c < p.channels; ++c)
+        p.truth[static_cast<size_t>(px * p.channels + c)] = batch.yt[i * p.channels + c];
     }
     // The prediction at every pixel.
     Tensor all = Tensor::empty({1, h * w, 2});
@@ -284,7 +307,9 @@ int run_show(int argc, char** argv) {
     if (o.has("queries")) {
       for (const auto& s : split(o.get<std::string>("queries"), ',')) {
         const int64_t r = parse_int(s, "a target index");
-        if (r < 0 || r >= batch.num_targets()) throw UsageError(fmt::format("--queries: target {} of a task with {} targets", r, batch.num_targets()));
+        if (r < 0 || r >= batch.num_targets())
+          throw UsageError(fmt::format("--queries: target {} of a task with {} targets", r,
+                                       batch.num_targets()));
         rows.push_back(r);
       }
     } else {
@@ -308,7 +333,9 @@ int run_show(int argc, char** argv) {
       for (int64_t q = 0; q < m; ++q) {
         ca_weights[static_cast<size_t>(q)].assign(static_cast<size_t>(n), 0.0f);
         for (int64_t hh = 0; hh < heads; ++hh) {
-          for (int64_t t = 0; t < n; ++t) ca_weights[static_cast<size_t>(q)][static_cast<size_t>(t)] += wt[(hh * m + q) * n + t] / static_cast<float>(heads);
+          for (int64_t t = 0; t < n; ++t)
+            ca_weights[static_cast<size_t>(q)][static_cast<size_t>(t)] +=
+                wt[(hh * m + q) * n + t] / static_cast<float>(heads);
         }
       }
     }
@@ -344,7 +371,8 @@ int run_show(int argc, char** argv) {
   std::printf("%s\n", out.c_str());
   if (o.has("tree-out")) {
     viz::TreePicture t;
-    t.title = fmt::format("TCA tree of task {} ({}), {}", task, kind, query_labels.empty() ? "" : query_labels[0]);
+    t.title = fmt::format("TCA tree of task {} ({}), {}", task, kind,
+                          query_labels.empty() ? "" : query_labels[0]);
     t.branch_factor = view.shape.b;
     t.depth = view.shape.k;
     t.leaf_size = view.shape.leaf_size;
@@ -355,9 +383,16 @@ int run_show(int argc, char** argv) {
     std::printf("%s\n", o.get<std::string>("tree-out").c_str());
   }
   if (o.has("json")) {
-    write_json_atomically(o.get<std::string>("json"), {{"run", run.dir}, {"data", reader.path()}, {"task_index", task}, {"task", kind},
-                                                      {"branch_factor", view.shape.b}, {"depth", view.shape.k}, {"leaf_size", view.shape.leaf_size},
-                                                      {"num_context", view.shape.n}, {"queries", sets_json(view.sets, query_labels)}});
+    write_json_atomically(o.get<std::string>("json"),
+                          {{"run", run.dir},
+                           {"data", reader.path()},
+                           {"task_index", task},
+                           {"task", kind},
+                           {"branch_factor", view.shape.b},
+                           {"depth", view.shape.k},
+                           {"leaf_size", view.shape.leaf_size},
+                           {"num_context", view.shape.n},
+                           {"queries", sets_json(view.sets, query_labels)}});
   }
   return 0;
 }

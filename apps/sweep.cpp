@@ -2,6 +2,7 @@
 // methods x settings x seeds planned into a sweep directory, run locally (a worker pool), by GNU
 // parallel (commands.txt) or as a Slurm job array (sweep.sbatch), and collected into tables
 // and plots. The grid format is documented in lib/sweep/grid.hpp and the README's "Sweeps".
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,8 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "command.hpp"
 #include "core/atomic_file.hpp"
@@ -34,7 +33,9 @@ using nlohmann::json;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw InputError(path, "", "cannot read the grid file", "a readable JSON file", "missing or unreadable");
+  if (!in)
+    throw InputError(path, "", "cannot read the grid file", "a readable JSON file",
+                     "missing or unreadable");
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
@@ -62,66 +63,95 @@ void validate_with_train_options(const sweep::Grid& grid, const std::string& gri
     } catch (const Error& e) {
       std::string msg = e.what();
       const std::string tmp_text = std::string("config file ") + tmp;
-      for (size_t at; (at = msg.find(tmp_text)) != std::string::npos;) msg.replace(at, tmp_text.size(), "the grid");
-      for (size_t at; (at = msg.find(tmp)) != std::string::npos;) msg.replace(at, std::strlen(tmp), "the grid");
-      throw UsageError(fmt::format("{}: run {} is not a valid tca train config: {}", grid_path, r.run_id, msg));
+      for (size_t at; (at = msg.find(tmp_text)) != std::string::npos;)
+        msg.replace(at, tmp_text.size(), "the grid");
+      for (size_t at; (at = msg.find(tmp)) != std::string::npos;)
+        msg.replace(at, std::strlen(tmp), "the grid");
+      throw UsageError(
+          fmt::format("{}: run {} is not a valid tca train config: {}", grid_path, r.run_id, msg));
     }
   }
 }
 
 int run_plan(int argc, char** argv) {
   Options o("sweep plan",
-            "Expand a grid file (keys = tca train flags; lists are product axes, \"zip\" varies lists together, "
-            "\"seeds\" the seed list, \"runs\" several blocks, \"eval_sets\" the files to score on) into a sweep "
-            "directory: index.jsonl, commands.txt (GNU parallel), sweep.sbatch (Slurm job array). Re-planning "
-            "the same grid is a no-op; a changed grid may add runs, never drop or redefine planned ones.");
+            "Expand a grid file (keys = tca train flags; lists are product axes, \"zip\" varies "
+            "lists together, "
+            "\"seeds\" the seed list, \"runs\" several blocks, \"eval_sets\" the files to score "
+            "on) into a sweep "
+            "directory: index.jsonl, commands.txt (GNU parallel), sweep.sbatch (Slurm job array). "
+            "Re-planning "
+            "the same grid is a no-op; a changed grid may add runs, never drop or redefine planned "
+            "ones.");
   o.add<std::string>(Group::data, "grid", "the grid file").value_name("GRID.json").required();
   o.add<std::string>(Group::output, "out", "the sweep directory").value_name("DIR").required();
-  o.add<std::string>(Group::generic, "tca", "the tca command written into commands.txt (default: this binary, "
-                     "relative to the current directory when inside it)").value_name("PATH");
+  o.add<std::string>(Group::generic, "tca",
+                     "the tca command written into commands.txt (default: this binary, "
+                     "relative to the current directory when inside it)")
+      .value_name("PATH");
   if (!o.parse(argc, argv)) return 0;
   const std::string grid_path = o.get<std::string>("grid"), dir = o.get<std::string>("out");
   const std::string text = read_text(grid_path);
   const json grid_json = parse_json(text, grid_path);
   Options train("train", "");
   declare_train_options(train);
-  const sweep::Grid grid = sweep::expand_grid(grid_json, grid_path, [&](const std::string& k) { return train.declared(k); });
+  const sweep::Grid grid = sweep::expand_grid(
+      grid_json, grid_path, [&](const std::string& k) { return train.declared(k); });
   validate_with_train_options(grid, grid_path);
 
   sweep::PlanCommands cmds;
   cmds.tca_absolute = sweep::self_executable();
   std::error_code ec;
   const fs::path rel = fs::relative(cmds.tca_absolute, fs::current_path(), ec);
-  cmds.tca_command = o.maybe<std::string>("tca").value_or(!ec && !rel.empty() && rel.string().rfind("..", 0) != 0 ? rel.string() : cmds.tca_absolute);
+  cmds.tca_command = o.maybe<std::string>("tca").value_or(
+      !ec && !rel.empty() && rel.string().rfind("..", 0) != 0 ? rel.string() : cmds.tca_absolute);
   fs::create_directories(dir, ec);
   if (ec) throw RuntimeFailure("cannot create " + dir + ": " + ec.message());
   cmds.dir_absolute = fs::absolute(dir).lexically_normal().string();
   const sweep::PlanOutcome out = sweep::write_plan(dir, grid, text, cmds);
   const size_t total = out.added + out.kept;
-  std::printf("%s\n", fmt::format("{}: {} runs ({} new, {} already planned); run them with one of\n"
-                                  "  tca sweep run {} --all --jobs {}\n"
-                                  "  parallel -j {} < {}/commands.txt\n"
-                                  "  sbatch {}/sweep.sbatch",
-                                  dir, total, out.added, out.kept, dir,
-                                  std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(grid.threads)),
-                                  std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(grid.threads)), dir, dir)
-                          .c_str());
+  std::printf(
+      "%s\n",
+      fmt::format(
+          "{}: {} runs ({} new, {} already planned); run them with one of\n"
+          "  tca sweep run {} --all --jobs {}\n"
+          "  parallel -j {} < {}/commands.txt\n"
+          "  sbatch {}/sweep.sbatch",
+          dir, total, out.added, out.kept, dir,
+          std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(grid.threads)),
+          std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(grid.threads)),
+          dir, dir)
+          .c_str());
   return 0;
 }
 
 int run_run(int argc, char** argv) {
-  Options o("sweep run",
-            "Train and evaluate planned runs of a sweep directory: one index (--index, --index-env for "
-            "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX) or all of them with a local worker pool (--all). "
-            "Finished runs are skipped, partial ones resumed from their checkpoint, failed ones recorded "
-            "(DIR/runs/RUN_ID/sweep_run.json) without stopping the others. Exit 3 when any run failed.");
-  o.add<std::string>(Group::data, "dir", "the sweep directory").value_name("DIR").positional().required();
+  Options o(
+      "sweep run",
+      "Train and evaluate planned runs of a sweep directory: one index (--index, --index-env for "
+      "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX) or all of them with a local worker pool "
+      "(--all). "
+      "Finished runs are skipped, partial ones resumed from their checkpoint, failed ones recorded "
+      "(DIR/runs/RUN_ID/sweep_run.json) without stopping the others. Exit 3 when any run failed.");
+  o.add<std::string>(Group::data, "dir", "the sweep directory")
+      .value_name("DIR")
+      .positional()
+      .required();
   o.add<int64_t>(Group::generic, "index", "run this index of index.jsonl").min(0);
-  o.add<std::string>(Group::generic, "index-env", "read the index from this environment variable").value_name("VAR");
+  o.add<std::string>(Group::generic, "index-env", "read the index from this environment variable")
+      .value_name("VAR");
   o.add_flag(Group::generic, "all", "run every unfinished run with a local worker pool");
-  o.add<int64_t>(Group::generic, "jobs", int64_t{1}, "--all: runs side by side (x the grid's threads per run <= cores)").min(1);
-  o.add<double>(Group::output, "status-every", 60.0, "--all: a status line with each running run's step and ETA this often (0 = never)").unit("s").min(0.0);
-  o.add<double>(Group::generic, "wait-poll", 30.0, "--index: how often to look for the TCA result a matched run waits on").unit("s").min(0.1);
+  o.add<int64_t>(Group::generic, "jobs", int64_t{1},
+                 "--all: runs side by side (x the grid's threads per run <= cores)")
+      .min(1);
+  o.add<double>(Group::output, "status-every", 60.0,
+                "--all: a status line with each running run's step and ETA this often (0 = never)")
+      .unit("s")
+      .min(0.0);
+  o.add<double>(Group::generic, "wait-poll", 30.0,
+                "--index: how often to look for the TCA result a matched run waits on")
+      .unit("s")
+      .min(0.1);
   if (!o.parse(argc, argv)) return 0;
   const sweep::Sweep sw = sweep::read_sweep(o.get<std::string>("dir"));
   sweep::RunnerOptions opt;
@@ -134,8 +164,9 @@ int run_run(int argc, char** argv) {
   if (o.get<bool>("all")) {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     if (static_cast<unsigned>(opt.jobs * sw.settings.threads) > cores) {
-      throw UsageError(fmt::format("--jobs {} x {} thread(s) per run would oversubscribe the {} cores (lower --jobs)", opt.jobs,
-                                   sw.settings.threads, cores));
+      throw UsageError(fmt::format(
+          "--jobs {} x {} thread(s) per run would oversubscribe the {} cores (lower --jobs)",
+          opt.jobs, sw.settings.threads, cores));
     }
     return sweep::run_all(sw, opt);
   }
@@ -149,18 +180,27 @@ int run_run(int argc, char** argv) {
     if (!v || !*v) throw UsageError("--index-env " + var + ": the variable is not set");
     char* end = nullptr;
     index = std::strtoll(v, &end, 10);
-    if (*end != '\0' || index < 0) throw UsageError(fmt::format("--index-env {}: expected a non-negative integer, found '{}'", var, v));
+    if (*end != '\0' || index < 0)
+      throw UsageError(
+          fmt::format("--index-env {}: expected a non-negative integer, found '{}'", var, v));
   }
   return sweep::run_index(sw, static_cast<size_t>(index), opt);
 }
 
 int run_collect(int argc, char** argv) {
   Options o("sweep collect",
-            "Aggregate a sweep's finished runs over seeds (mean, std, n) into tables (Markdown, LaTeX booktabs, "
-            "CSV, JSON) under DIR/tables and, with --plots, gnuplot plots (SVG and PNG) under DIR/plots: metric vs "
-            "tokens attended and training curves. Missing and failed runs are listed, never averaged over.");
-  o.add<std::string>(Group::data, "dir", "the sweep directory").value_name("DIR").positional().required();
-  o.add<std::string>(Group::output, "format", std::string("md,tex,csv,json"), "table formats, comma-separated");
+            "Aggregate a sweep's finished runs over seeds (mean, std, n) into tables (Markdown, "
+            "LaTeX booktabs, "
+            "CSV, JSON) under DIR/tables and, with --plots, gnuplot plots (SVG and PNG) under "
+            "DIR/plots: metric vs "
+            "tokens attended and training curves. Missing and failed runs are listed, never "
+            "averaged over.");
+  o.add<std::string>(Group::data, "dir", "the sweep directory")
+      .value_name("DIR")
+      .positional()
+      .required();
+  o.add<std::string>(Group::output, "format", std::string("md,tex,csv,json"),
+                     "table formats, comma-separated");
   o.add_flag(Group::output, "plots", "also draw the plots with gnuplot");
   if (!o.parse(argc, argv)) return 0;
   const sweep::Sweep sw = sweep::read_sweep(o.get<std::string>("dir"));
@@ -168,13 +208,15 @@ int run_collect(int argc, char** argv) {
   opt.formats.clear();
   std::stringstream formats(o.get<std::string>("format"));
   for (std::string f; std::getline(formats, f, ',');) {
-    if (f != "md" && f != "tex" && f != "csv" && f != "json") throw UsageError("--format: unknown format '" + f + "' (md, tex, csv, json)");
+    if (f != "md" && f != "tex" && f != "csv" && f != "json")
+      throw UsageError("--format: unknown format '" + f + "' (md, tex, csv, json)");
     opt.formats.push_back(f);
   }
   opt.plots = o.get<bool>("plots");
   const sweep::CollectResult r = sweep::collect(sw, opt);
   std::fputs(r.markdown.c_str(), stdout);
-  for (const auto& p : r.partial) std::fprintf(stderr, "under way: %s (%s)\n", p.run_id.c_str(), p.progress.c_str());
+  for (const auto& p : r.partial)
+    std::fprintf(stderr, "under way: %s (%s)\n", p.run_id.c_str(), p.progress.c_str());
   for (const auto& f : r.files) std::fprintf(stderr, "wrote %s\n", f.c_str());
   return 0;
 }
@@ -202,6 +244,8 @@ int run_sweep(int argc, char** argv) {
 
 }  // namespace
 
-TCA_COMMAND("sweep", "plan, run (locally or on Slurm) and collect a grid of runs into comparison tables", run_sweep, 45);
+TCA_COMMAND("sweep",
+            "plan, run (locally or on Slurm) and collect a grid of runs into comparison tables",
+            run_sweep, 45);
 
 }  // namespace tca::cli

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "command.hpp"
 #include "closest_match.hpp"
+#include "command.hpp"
 #include "core/error.hpp"
 
 namespace tca::cli {
@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (auto& [name, c] : command_registry()) names.push_back(name);
     const std::string guess = tca::cli::closest_match(argv[1], names);
-    std::fprintf(stderr, "tca: error: unknown command '%s'%s (see tca --help)\n", printable(argv[1]).c_str(),
+    std::fprintf(stderr, "tca: error: unknown command '%s'%s (see tca --help)\n",
+                 printable(argv[1]).c_str(),
                  guess.empty() ? "" : (" (did you mean '" + guess + "'?)").c_str());
     return tca::kExitUsage;
   }

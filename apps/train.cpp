@@ -1,15 +1,16 @@
-// `tca train --model ca|tca|perceiver (--task TASK [task options] | --train FILE.h5) [--eval FILE.h5]
+// `tca train --model ca|tca|perceiver (--task TASK [task options] | --train FILE.h5) [--eval
+// FILE.h5]
 // --out RUN_DIR [...]` (conventions.md "Command synopsis", "Run directories"): resolves the
 // options (built-in < task defaults < --config < flags), writes RUN_DIR/config.json and
 // status.json, trains with lib/train's Trainer (metrics.jsonl, periodic evaluation on the fixed
 // --eval file, checkpoints, signals) and prints the run directory on stdout.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "command.hpp"
 #include "core/error.hpp"
@@ -71,7 +72,8 @@ struct TrainData {
 // The most rows of any task in a task file.
 int64_t largest_task(const data::TaskFileReader& reader) {
   int64_t most = 0;
-  for (int64_t b = 0; b < reader.num_batches(); ++b) most = std::max(most, reader.num_context(b) + reader.num_targets(b));
+  for (int64_t b = 0; b < reader.num_batches(); ++b)
+    most = std::max(most, reader.num_context(b) + reader.num_targets(b));
   return most;
 }
 
@@ -80,8 +82,10 @@ int64_t largest_task(const data::TaskFileReader& reader) {
 TrainData open_training_data(const Options& o, nlohmann::json& resolved) {
   const bool has_task = o.has("task"), has_file = o.has("train");
   if (has_task == has_file) {
-    throw UsageError(has_task ? "--task and --train exclude each other (generate batches or read them from a file)"
-                              : "missing training data: give --task copy|gp|image|timeseries or --train FILE.h5");
+    throw UsageError(
+        has_task
+            ? "--task and --train exclude each other (generate batches or read them from a file)"
+            : "missing training data: give --task copy|gp|image|timeseries or --train FILE.h5");
   }
   TrainData d;
   std::string task;
@@ -96,12 +100,17 @@ TrainData open_training_data(const Options& o, nlohmann::json& resolved) {
     d.sampler = data::make_task_sampler(p, data::Split::train);
     const bool copy = task == "copy", series = task == "timeseries";
     d.points_per_task = copy ? p.seq_len : series ? p.length : p.max_points;
-    d.points_source = fmt::format("--{} {}", copy ? "seq-len" : series ? "length" : "max-points", d.points_per_task);
+    d.points_source = fmt::format("--{} {}",
+                                  copy     ? "seq-len"
+                                  : series ? "length"
+                                           : "max-points",
+                                  d.points_per_task);
     if (task_option_applies("max-points", task)) resolved["max_points"] = p.max_points;
     if (task_option_applies("classes", task)) resolved["classes"] = p.classes;
   } else {
     refuse_task_options(o, "not to --train FILE.h5 (the file carries its own task parameters)");
-    const uint64_t shuffle_seed = Rng(static_cast<uint64_t>(o.get<int64_t>("seed"))).fork(kFileShuffleStream).next_u64();
+    const uint64_t shuffle_seed =
+        Rng(static_cast<uint64_t>(o.get<int64_t>("seed"))).fork(kFileShuffleStream).next_u64();
     d.sampler = data::make_file_task_sampler(o.get<std::string>("train"), shuffle_seed);
     if (auto* file = dynamic_cast<data::TaskFileSampler*>(d.sampler.get())) {
       d.points_per_task = largest_task(file->reader());
@@ -115,18 +124,25 @@ TrainData open_training_data(const Options& o, nlohmann::json& resolved) {
   return d;
 }
 
-void check_same_task(const data::TaskInfo& train, const data::TaskInfo& eval, const std::string& eval_path) {
+void check_same_task(const data::TaskInfo& train, const data::TaskInfo& eval,
+                     const std::string& eval_path) {
   auto differ = [&](const char* attr, const std::string& want, const std::string& found) {
-    throw InputError(eval_path, attr, "eval file of another task than the training data", want, found);
+    throw InputError(eval_path, attr, "eval file of another task than the training data", want,
+                     found);
   };
   if (eval.task != train.task) differ("task", train.task, eval.task);
-  if (eval.dim_x != train.dim_x) differ("dim_x", std::to_string(train.dim_x), std::to_string(eval.dim_x));
-  if (eval.dim_y != train.dim_y) differ("dim_y", std::to_string(train.dim_y), std::to_string(eval.dim_y));
+  if (eval.dim_x != train.dim_x)
+    differ("dim_x", std::to_string(train.dim_x), std::to_string(eval.dim_x));
+  if (eval.dim_y != train.dim_y)
+    differ("dim_y", std::to_string(train.dim_y), std::to_string(eval.dim_y));
   if (eval.num_classes != train.num_classes)
     differ("num_classes", std::to_string(train.num_classes), std::to_string(eval.num_classes));
-  if (eval.is_sequential != train.is_sequential) differ("is_sequential", std::to_string(train.is_sequential), std::to_string(eval.is_sequential));
+  if (eval.is_sequential != train.is_sequential)
+    differ("is_sequential", std::to_string(train.is_sequential),
+           std::to_string(eval.is_sequential));
   if (eval.is_metalearning != train.is_metalearning)
-    differ("is_metalearning", std::to_string(train.is_metalearning), std::to_string(eval.is_metalearning));
+    differ("is_metalearning", std::to_string(train.is_metalearning),
+           std::to_string(eval.is_metalearning));
 }
 
 // --resume: refuse a config that would change the results; warn when the exactness conditions
@@ -136,18 +152,24 @@ void check_resume(const RunDirectory& run, const nlohmann::json& resolved, const
   std::string list;
   for (const auto& key : changed_config_keys(stored, resolved)) {
     if (!affects_results(key)) continue;
-    const auto show = [](const nlohmann::json& j, const std::string& k) { return j.contains(k) ? j[k].dump() : "absent"; };
-    list += fmt::format("{}{} (stored {}, now {})", list.empty() ? "" : ", ", key, show(stored, key), show(resolved, key));
+    const auto show = [](const nlohmann::json& j, const std::string& k) {
+      return j.contains(k) ? j[k].dump() : "absent";
+    };
+    list += fmt::format("{}{} (stored {}, now {})", list.empty() ? "" : ", ", key,
+                        show(stored, key), show(resolved, key));
   }
   if (!list.empty()) {
-    throw UsageError("cannot --resume " + run.path() + ": the config differs from its " + RunDirectory::kConfig +
-                     " in " + list + " (start a new run, or --overwrite this one)");
+    throw UsageError("cannot --resume " + run.path() + ": the config differs from its " +
+                     RunDirectory::kConfig + " in " + list +
+                     " (start a new run, or --overwrite this one)");
   }
   const nlohmann::json now = config_metadata_json(sys);
   for (const char* key : {"omp_threads", "onednn_isa"}) {
     if (stored.contains(key) && stored[key] != now[key]) {
-      std::fprintf(stderr, "tca train: warning: %s was %s and is now %s; the resumed run will not match an "
-                   "uninterrupted one bit for bit\n", key, stored[key].dump().c_str(), now[key].dump().c_str());
+      std::fprintf(stderr,
+                   "tca train: warning: %s was %s and is now %s; the resumed run will not match an "
+                   "uninterrupted one bit for bit\n",
+                   key, stored[key].dump().c_str(), now[key].dump().c_str());
     }
   }
 }
@@ -158,17 +180,19 @@ void record_failure(const RunDirectory& run, int exit_code, const std::string& c
   try {
     run.write_status(RunState::failed, exit_code, cause);
   } catch (const std::exception& e) {
-    throw Error(cause + " (and " + run.status_path() + " could not be updated: " + e.what() + ")", exit_code);
+    throw Error(cause + " (and " + run.status_path() + " could not be updated: " + e.what() + ")",
+                exit_code);
   }
 }
 
 int run_train(int argc, char** argv) {
-  Options options("train",
-                  "Train CA, TCA (ReTreever) or Perceiver IO on a task's generator (--task) or a task file "
-                  "(--train) into a run directory (config.json, metrics.jsonl, checkpoint.h5, status.json).\n"
-                  "Task defaults are tca.md section 6 (image = the EMNIST settings; timeseries, which has no "
-                  "reference setting, = the copy task's classification settings with 6 encoder layers and "
-                  "sort_x1); the table is at the end.");
+  Options options(
+      "train",
+      "Train CA, TCA (ReTreever) or Perceiver IO on a task's generator (--task) or a task file "
+      "(--train) into a run directory (config.json, metrics.jsonl, checkpoint.h5, status.json).\n"
+      "Task defaults are tca.md section 6 (image = the EMNIST settings; timeseries, which has no "
+      "reference setting, = the copy task's classification settings with 6 encoder layers and "
+      "sort_x1); the table is at the end.");
   declare_train_options(options);
   options.ignore_config_keys(task_interface_keys());
   if (!options.parse(arguments_with_resumed_config(argc, argv))) return 0;
@@ -181,8 +205,9 @@ int run_train(int argc, char** argv) {
     const int64_t stored = file->reader().batch_size(0);
     if (!options.given("batch-size")) trainer_options.batch_size = stored;
     if (trainer_options.batch_size != stored) {
-      throw UsageError(fmt::format("--batch-size {}: the batches of {} hold {} tasks (omit --batch-size to use them)",
-                                   trainer_options.batch_size, file->reader().path(), stored));
+      throw UsageError(fmt::format(
+          "--batch-size {}: the batches of {} hold {} tasks (omit --batch-size to use them)",
+          trainer_options.batch_size, file->reader().path(), stored));
     }
     resolved["batch_size"] = stored;
   }
@@ -202,15 +227,19 @@ int run_train(int argc, char** argv) {
     points_source = "the largest task of " + eval_reader->path();
   }
   require_memory(training_step_bytes(model_config, tasks, points), "this training configuration",
-                 fmt::format("--model {}, --d-model {}, --heads {}, --layers {}, --dim-feedforward {}{}, --batch-size {}, "
+                 fmt::format("--model {}, --d-model {}, --heads {}, --layers {}, --dim-feedforward "
+                             "{}{}, --batch-size {}, "
                              "{} points per task from {}",
-                             model_config.model, model_config.d_model, model_config.heads, model_config.num_layers,
-                             model_config.dim_feedforward,
-                             model_config.model == "perceiver" ? fmt::format(", --num-latents {}", model_config.num_latents) : "",
+                             model_config.model, model_config.d_model, model_config.heads,
+                             model_config.num_layers, model_config.dim_feedforward,
+                             model_config.model == "perceiver"
+                                 ? fmt::format(", --num-latents {}", model_config.num_latents)
+                                 : "",
                              tasks, points, points_source));
 
-  const RunDirectory run = RunDirectory::open(options.get<std::string>("out"),
-                                              run_start_from_flags(options.get<bool>("resume"), options.get<bool>("overwrite")));
+  const RunDirectory run = RunDirectory::open(
+      options.get<std::string>("out"),
+      run_start_from_flags(options.get<bool>("resume"), options.get<bool>("overwrite")));
   const SystemInfo sys = system_info();
   Rng init = Rng(trainer_options.seed).fork(kInitStream);
   std::unique_ptr<Model> model = make_model(model_config, init);
@@ -221,10 +250,12 @@ int run_train(int argc, char** argv) {
     // not "failed" by a resume that never started. The Trainer loads it again, into the same
     // values.
     Adam scratch(model->named_parameters(), trainer_options.adam);
-    const CheckpointInfo ck = load_checkpoint(run.checkpoint_path(), model->named_parameters(), &scratch);
+    const CheckpointInfo ck =
+        load_checkpoint(run.checkpoint_path(), model->named_parameters(), &scratch);
     if (ck.state.step > trainer_options.steps) {
       throw InputError(run.checkpoint_path(), "step", "checkpoint past the end of the run",
-                       fmt::format("at most {} (--steps)", trainer_options.steps), std::to_string(ck.state.step));
+                       fmt::format("at most {} (--steps)", trainer_options.steps),
+                       std::to_string(ck.state.step));
     }
   }
   run.write_config(resolved, sys);
@@ -232,7 +263,9 @@ int run_train(int argc, char** argv) {
   EvalCallback evaluate;
   const int64_t eval_batches = options.get<int64_t>("eval-batches");
   if (eval_reader) {
-    evaluate = [&](Model& m) { return evaluate_model(m, *eval_reader, eval_batches).flat_record(); };
+    evaluate = [&](Model& m) {
+      return evaluate_model(m, *eval_reader, eval_batches).flat_record();
+    };
   }
   Trainer trainer(*model, *data.sampler, run, trainer_options, run.read_config().dump(), evaluate);
   TrainResult result;
@@ -247,7 +280,9 @@ int run_train(int argc, char** argv) {
   }
   run.write_status(run_state_for_exit_code(result.exit_code), result.exit_code);
   if (result.exit_code != 0) {
-    std::fprintf(stderr, "tca train: interrupted at step %lld (checkpoint written); continue with: tca train --out %s --resume\n",
+    std::fprintf(stderr,
+                 "tca train: interrupted at step %lld (checkpoint written); continue with: tca "
+                 "train --out %s --resume\n",
                  static_cast<long long>(result.final_step), run.path().c_str());
     return result.exit_code;
   }

@@ -1,8 +1,8 @@
 #include "train_options.hpp"
 
-#include <set>
-
 #include <fmt/format.h>
+
+#include <set>
 
 #include "core/error.hpp"
 #include "io/hdf5_file.hpp"
@@ -18,8 +18,8 @@ namespace {
 // size computation. Whether a configuration fits in memory is the estimate's job
 // (train/memory_estimate.hpp); these only stop absurd values before any arithmetic. The loss
 // weights are stored as float32: 1e39 became inf.
-constexpr int64_t kMaxWidth = 65536, kMaxFeedforward = 1 << 20, kMaxBranch = 4096, kMaxTokens = 1 << 24,
-                  kMaxBatch = 1 << 20;
+constexpr int64_t kMaxWidth = 65536, kMaxFeedforward = 1 << 20, kMaxBranch = 4096,
+                  kMaxTokens = 1 << 24, kMaxBatch = 1 << 20;
 constexpr int kMaxLayers = 1024;
 constexpr double kMaxLossWeight = 1e6;
 
@@ -52,76 +52,115 @@ void declare_data_options(Options& o) {
   o.add<std::string>(Group::data, "task",
                      "train on batches drawn fresh every step from this task's generator")
       .choices({"copy", "gp", "image", "timeseries"});
-  o.add<std::string>(Group::data, "train",
-                     "train on a task file (a finite pool of batches, reshuffled every epoch) or an "
-                     "image-source file, instead of --task")
+  o.add<std::string>(
+       Group::data, "train",
+       "train on a task file (a finite pool of batches, reshuffled every epoch) or an "
+       "image-source file, instead of --task")
       .value_name("FILE.h5");
-  o.add<std::string>(Group::data, "eval", "fixed task file for the periodic evaluation").value_name("FILE.h5");
+  o.add<std::string>(Group::data, "eval", "fixed task file for the periodic evaluation")
+      .value_name("FILE.h5");
   declare_task_options(o);
 }
 
 void declare_model_options(Options& o) {
-  o.add<std::string>(Group::model, "model", "the method: Cross Attention, Tree Cross Attention (ReTreever) or Perceiver IO")
+  o.add<std::string>(
+       Group::model, "model",
+       "the method: Cross Attention, Tree Cross Attention (ReTreever) or Perceiver IO")
       .choices({"ca", "tca", "perceiver"})
       .required();
   o.add<int64_t>(Group::model, "d-model", int64_t{64}, "model width D").range(1, kMaxWidth);
-  o.add<int64_t>(Group::model, "heads", int64_t{4}, "attention heads (D must be divisible by them)").range(1, kMaxWidth);
-  o.add<int>(Group::model, "layers", 6, "context encoder layers (0 = none, the copy task's \"constant\")").range(0, kMaxLayers);
-  o.add<int>(Group::model, "emb-depth", 4, "Linear layers of the context and query embedders").range(1, kMaxLayers);
-  o.add<int64_t>(Group::model, "dim-feedforward", int64_t{128}, "feed-forward width F (GEGLU)").range(1, kMaxFeedforward);
+  o.add<int64_t>(Group::model, "heads", int64_t{4}, "attention heads (D must be divisible by them)")
+      .range(1, kMaxWidth);
+  o.add<int>(Group::model, "layers", 6,
+             "context encoder layers (0 = none, the copy task's \"constant\")")
+      .range(0, kMaxLayers);
+  o.add<int>(Group::model, "emb-depth", 4, "Linear layers of the context and query embedders")
+      .range(1, kMaxLayers);
+  o.add<int64_t>(Group::model, "dim-feedforward", int64_t{128}, "feed-forward width F (GEGLU)")
+      .range(1, kMaxFeedforward);
   o.add<double>(Group::model, "dropout", 0.0, "dropout probability").check([](const double& p) {
     return p >= 0.0 && p < 1.0 ? std::string() : std::string("expected a value in [0, 1)");
   });
   o.add<bool>(Group::model, "norm-first", true, "pre-norm blocks (false: post-norm)");
   o.add<bool>(Group::model, "bound-std", false,
               "Gaussian std = 0.05 + 0.95 softplus(raw) instead of exp(raw) (regression tasks)");
-  o.add<int64_t>(Group::model, "branch-factor", int64_t{2}, "[tca] tree branching factor b").range(2, kMaxBranch);
-  o.add<int>(Group::model, "aggregation-layers", 1, "[tca] encoder layers of the node aggregator").range(1, kMaxLayers);
-  o.add_flag(Group::model, "bptt", "[tca] let gradients flow through the tree levels into the encoder");
-  o.add<double>(Group::model, "ca-loss-weight", 1.0, "[tca] weight of the L_CA (all leaves) loss term").range(0.0, kMaxLossWeight);
-  o.add<double>(Group::model, "rl-loss-weight", 1.0, "[tca] weight of the REINFORCE loss term").range(0.0, kMaxLossWeight);
+  o.add<int64_t>(Group::model, "branch-factor", int64_t{2}, "[tca] tree branching factor b")
+      .range(2, kMaxBranch);
+  o.add<int>(Group::model, "aggregation-layers", 1, "[tca] encoder layers of the node aggregator")
+      .range(1, kMaxLayers);
+  o.add_flag(Group::model, "bptt",
+             "[tca] let gradients flow through the tree levels into the encoder");
+  o.add<double>(Group::model, "ca-loss-weight", 1.0,
+                "[tca] weight of the L_CA (all leaves) loss term")
+      .range(0.0, kMaxLossWeight);
+  o.add<double>(Group::model, "rl-loss-weight", 1.0, "[tca] weight of the REINFORCE loss term")
+      .range(0.0, kMaxLossWeight);
   o.add<double>(Group::model, "entropy-bonus", 0.01, "[tca] weight of the policy entropy bonus")
       .range(-kMaxLossWeight, kMaxLossWeight);
-  o.add<std::string>(Group::model, "reward", std::string("acc"), "[tca] classification reward: accuracy or negative cross-entropy")
+  o.add<std::string>(Group::model, "reward", std::string("acc"),
+                     "[tca] classification reward: accuracy or negative cross-entropy")
       .choices({"acc", "nce"});
-  o.add<std::string>(Group::model, "heuristic", std::string("none"), "[tca] context ordering before the tree is built")
+  o.add<std::string>(Group::model, "heuristic", std::string("none"),
+                     "[tca] context ordering before the tree is built")
       .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
   o.add<int64_t>(Group::model, "num-latents", int64_t{8},
                  "[perceiver] latent vectors L (compare at L = TCA's tokens attended)")
       .range(1, kMaxTokens);
-  o.add<int>(Group::model, "num-latent-layers", 6, "[perceiver] self-attention layers over the latents").range(0, kMaxLayers);
+  o.add<int>(Group::model, "num-latent-layers", 6,
+             "[perceiver] self-attention layers over the latents")
+      .range(0, kMaxLayers);
 }
 
 void declare_optimisation_options(Options& o) {
-  o.add<int64_t>(Group::optimisation, "steps", int64_t{100000}, "optimiser steps (the cosine schedule spans them)").min(1);
+  o.add<int64_t>(Group::optimisation, "steps", int64_t{100000},
+                 "optimiser steps (the cosine schedule spans them)")
+      .min(1);
   o.add<int64_t>(Group::optimisation, "batch-size", int64_t{16},
                  "tasks per step (--train task file: as stored unless given)")
       .range(1, kMaxBatch);
-  o.add<double>(Group::optimisation, "lr", 5e-4, "peak learning rate, cosine-annealed to 0").min(0.0);
-  o.add<int64_t>(Group::optimisation, "warmup-steps", int64_t{0}, "linear warm-up steps before the cosine decay").unit("steps").min(0);
+  o.add<double>(Group::optimisation, "lr", 5e-4, "peak learning rate, cosine-annealed to 0")
+      .min(0.0);
+  o.add<int64_t>(Group::optimisation, "warmup-steps", int64_t{0},
+                 "linear warm-up steps before the cosine decay")
+      .unit("steps")
+      .min(0);
   o.add<double>(Group::optimisation, "beta1", 0.9, "Adam beta1").range(0.0, 0.999999);
   o.add<double>(Group::optimisation, "beta2", 0.999, "Adam beta2").range(0.0, 0.999999);
   o.add<double>(Group::optimisation, "eps", 1e-8, "Adam epsilon").range(0.0, 1.0);
-  o.add<double>(Group::optimisation, "weight-decay", 0.0, "Adam L2 weight decay").range(0.0, 1000.0);
-  o.add<double>(Group::optimisation, "clip", 1.0, "global gradient L2-norm clipping (0 = none)").min(0.0);
+  o.add<double>(Group::optimisation, "weight-decay", 0.0, "Adam L2 weight decay")
+      .range(0.0, 1000.0);
+  o.add<double>(Group::optimisation, "clip", 1.0, "global gradient L2-norm clipping (0 = none)")
+      .min(0.0);
   o.add<int64_t>(Group::generic, "seed", int64_t{0},
-                 "seed of initialisation (stream 0), data (1), dropout and path sampling (2), file shuffling (3)")
+                 "seed of initialisation (stream 0), data (1), dropout and path sampling (2), file "
+                 "shuffling (3)")
       .min(0);
 }
 
 void declare_output_options(Options& o) {
   o.add<std::string>(Group::output, "out", "run directory").value_name("RUN_DIR").required();
-  o.add_flag(Group::output, "resume",
-             "continue the run in --out from its checkpoint (its config.json is the default --config)")
+  o.add_flag(
+       Group::output, "resume",
+       "continue the run in --out from its checkpoint (its config.json is the default --config)")
       .transient();
   o.add_flag(Group::output, "overwrite", "replace the run in --out").transient();
-  o.add<int64_t>(Group::output, "log-every", int64_t{100}, "write a metrics.jsonl line every N steps").unit("steps").min(1);
-  o.add<int64_t>(Group::output, "eval-every", int64_t{5000}, "evaluate on --eval every N steps and at the end (0 = never)")
+  o.add<int64_t>(Group::output, "log-every", int64_t{100},
+                 "write a metrics.jsonl line every N steps")
+      .unit("steps")
+      .min(1);
+  o.add<int64_t>(Group::output, "eval-every", int64_t{5000},
+                 "evaluate on --eval every N steps and at the end (0 = never)")
       .unit("steps")
       .min(0);
-  o.add<int64_t>(Group::output, "eval-batches", int64_t{0}, "evaluate on the first N batches of --eval (0 = all)").min(0);
-  o.add<int64_t>(Group::output, "checkpoint-every", int64_t{1000}, "write checkpoint.h5 every N steps").unit("steps").min(1);
-  o.add<std::string>(Group::output, "progress", std::string("auto"), "progress on stderr: bar on a TTY, else lines")
+  o.add<int64_t>(Group::output, "eval-batches", int64_t{0},
+                 "evaluate on the first N batches of --eval (0 = all)")
+      .min(0);
+  o.add<int64_t>(Group::output, "checkpoint-every", int64_t{1000},
+                 "write checkpoint.h5 every N steps")
+      .unit("steps")
+      .min(1);
+  o.add<std::string>(Group::output, "progress", std::string("auto"),
+                     "progress on stderr: bar on a TTY, else lines")
       .choices({"auto", "bar", "lines", "none"})
       .transient();
 }
@@ -171,8 +210,9 @@ TrainerOptions trainer_options_from(const Options& o) {
   // The schedule needs at least one decay step; found here (before the run directory exists)
   // rather than by the schedule once training starts.
   if (t.warmup_steps >= t.steps) {
-    throw UsageError(fmt::format("invalid value '{}' for --warmup-steps: expected fewer warm-up steps than --steps ({})", t.warmup_steps,
-                                 t.steps));
+    throw UsageError(fmt::format(
+        "invalid value '{}' for --warmup-steps: expected fewer warm-up steps than --steps ({})",
+        t.warmup_steps, t.steps));
   }
   t.adam.beta1 = o.get<double>("beta1");
   t.adam.beta2 = o.get<double>("beta2");
@@ -188,7 +228,8 @@ TrainerOptions trainer_options_from(const Options& o) {
 }
 
 bool affects_results(const std::string& key) {
-  static const std::set<std::string> cadence = {"log_every", "eval_every", "eval_batches", "checkpoint_every", "eval", "out"};
+  static const std::set<std::string> cadence = {"log_every",        "eval_every", "eval_batches",
+                                                "checkpoint_every", "eval",       "out"};
   return !cadence.count(underscored(key));
 }
 

@@ -1,9 +1,9 @@
 // `tca version`: what a result was produced with (conventions.md: version, git sha, oneDNN version,
 // detected ISA, threads), as text or, with --json, as the "versions" and "machine" blocks that
 // result files carry.
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "command.hpp"
 #include "core/system_info.hpp"
@@ -14,7 +14,8 @@
 namespace tca::cli {
 
 static int run_version(int argc, char** argv) {
-  Options options("version", "Print the tool version, git sha, oneDNN version, ISA, threads and CPU.");
+  Options options("version",
+                  "Print the tool version, git sha, oneDNN version, ISA, threads and CPU.");
   options.add_flag(Group::output, "json", "print {\"versions\": ..., \"machine\": ...} as JSON");
   if (!options.parse(argc, argv)) return 0;
 
@@ -25,7 +26,9 @@ static int run_version(int argc, char** argv) {
     return 0;
   }
   std::string text;
-  auto line = [&](const char* key, const std::string& value) { text += fmt::format("{:<9}{}\n", key, value); };
+  auto line = [&](const char* key, const std::string& value) {
+    text += fmt::format("{:<9}{}\n", key, value);
+  };
   line("tca", info.tca_version + " (git " + info.git_sha + ")");
   line("oneDNN", info.onednn_version);
   line("ISA", info.isa);

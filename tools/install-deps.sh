@@ -8,6 +8,7 @@ PKGS=(cmake g++ make git
       zlib1g-dev
       hdf5-tools python3-h5py      # h5dump / h5py: the compatibility tests read our files with them
       dataset-fashion-mnist        # the image-completion data (tca.md section 6)
+      clang-format                 # `make format-check` in .ci/run: the committed .clang-format is the layout rule
       gnuplot-nox                  # `tca sweep collect --plots` draws its SVG/PNG plots with gnuplot
       libcairo2-dev pkg-config)    # lib/viz: pictures of what a query attended to, PNG and SVG from one code path
 missing=()

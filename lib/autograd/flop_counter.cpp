@@ -5,7 +5,8 @@
 namespace tca::ops {
 
 namespace {
-std::atomic<int64_t> executed{0};  // relaxed: a tally read between steps, never a synchronisation point
+std::atomic<int64_t> executed{
+    0};  // relaxed: a tally read between steps, never a synchronisation point
 }
 
 int64_t matmul_flops_executed() { return executed.load(std::memory_order_relaxed); }

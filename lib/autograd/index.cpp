@@ -23,13 +23,14 @@ Var gather_rows(const Var& x, const Tensor& index) {
     std::memcpy(y.data() + k * W, px + idx[k] * W, static_cast<size_t>(W) * 4);
   }
   // The backward keeps its own copy of the index: callers may reuse their buffer.
-  return record(std::move(y), {x}, [index = grad_enabled() ? index.clone() : Tensor(), K, W](Node& self) {
-    float* g = self.inputs[0]->grad_buffer().data();
-    const float* go = self.grad.data();
-    const int32_t* ix = index.data_i32();
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < W; ++j) g[ix[k] * W + j] += go[k * W + j];
-  });
+  return record(std::move(y), {x},
+                [index = grad_enabled() ? index.clone() : Tensor(), K, W](Node& self) {
+                  float* g = self.inputs[0]->grad_buffer().data();
+                  const float* go = self.grad.data();
+                  const int32_t* ix = index.data_i32();
+                  for (int64_t k = 0; k < K; ++k)
+                    for (int64_t j = 0; j < W; ++j) g[ix[k] * W + j] += go[k * W + j];
+                });
 }
 
 }  // namespace tca::ops

@@ -10,12 +10,14 @@ namespace tca::ops {
 Var cross_entropy_per_row(const Var& logits, const Tensor& labels) {
   check_dtype("cross_entropy labels", labels, DType::i32);
   if (logits.rank() != 2 || labels.numel() != logits.dim(0))
-    throw ShapeError("cross_entropy: logits " + to_string(logits.shape()) + " vs labels " + to_string(labels.shape()));
+    throw ShapeError("cross_entropy: logits " + to_string(logits.shape()) + " vs labels " +
+                     to_string(labels.shape()));
   const int64_t R = logits.dim(0), C = logits.dim(1);
   const int32_t* lab = labels.data_i32();
   for (int64_t r = 0; r < R; ++r)
     if (lab[r] < 0 || lab[r] >= C)
-      throw ShapeError("cross_entropy: label " + std::to_string(lab[r]) + " out of range for " + std::to_string(C) + " classes");
+      throw ShapeError("cross_entropy: label " + std::to_string(lab[r]) + " out of range for " +
+                       std::to_string(C) + " classes");
   // -log_softmax(logits)[label], through the differentiable log_softmax.
   Var ls = log_softmax(logits);
   Tensor y = Tensor::empty({R});

@@ -94,8 +94,8 @@ bool short_attention_applies(int64_t batch, int64_t queries, int64_t keys, const
 //   out[b, m, h dh + x] = sum_j dropout(w)[b, h, m, j] v[b, j, h dh + x]          -> [B, M, D]
 // Dropout (p, training) draws its keep-mask through ops::dropout over [B, H, M, N], the general
 // path's order. Backward into q and kv.
-Var short_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t heads, float scale, float dropout,
-                    Rng& rng, bool training);
+Var short_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t heads, float scale,
+                    float dropout, Rng& rng, bool training);
 
 // ---- gathered_attention.cpp ------------------------------------------------------------------
 // Attention of single queries over per-query sets of rows gathered from a shared table (the
@@ -106,14 +106,16 @@ Var short_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t hea
 // logits[q, h, j] = scale * <query[q, h*dh:(h+1)*dh], table[rows[q, j], h*dh:(h+1)*dh]>
 // query [Q, D], table [R, D], rows i32 [Q, n] -> [Q, H, n]. Backward: into query and (scatter-add)
 // into table.
-Var gathered_dot(const Var& query, const Var& table, const Tensor& rows, int64_t heads, float scale);
+Var gathered_dot(const Var& query, const Var& table, const Tensor& rows, int64_t heads,
+                 float scale);
 // out[q, h*dh + x] = sum_j weights[q, h, j] * table[rows[q, j], h*dh + x]
 // weights [Q, H, n], table [R, D], rows i32 [Q, n] -> [Q, D]. Backward: into weights and
 // (scatter-add) into table.
 Var gathered_weighted_sum(const Var& weights, const Var& table, const Tensor& rows);
 
 // ---- index.cpp -------------------------------------------------------------------------------
-// Rows of x [R, ...] picked by index [K] (i32, values in [0, R)) -> [K, ...]; backward scatter-adds.
+// Rows of x [R, ...] picked by index [K] (i32, values in [0, R)) -> [K, ...]; backward
+// scatter-adds.
 Var gather_rows(const Var& x, const Tensor& index);
 
 // ---- reduce.cpp ------------------------------------------------------------------------------

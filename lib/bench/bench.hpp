@@ -12,26 +12,26 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bench/timing.hpp"
 
 namespace tca::bench {
 
 struct BenchOptions {
-  bool quick = false;      // a fast subset: fewer samples, N up to 2^12, no copy T=256
-  int repeats = 0;         // kept samples per figure (min = max); 0 = the suite's defaults
-  double budget_s = 0;     // time budget per figure in seconds; 0 = the suite's defaults
-  int min_log2_n = 8;      // inference N = 2^min_log2_n ... 2^max_log2_n in steps of 2^2
+  bool quick = false;   // a fast subset: fewer samples, N up to 2^12, no copy T=256
+  int repeats = 0;      // kept samples per figure (min = max); 0 = the suite's defaults
+  double budget_s = 0;  // time budget per figure in seconds; 0 = the suite's defaults
+  int min_log2_n = 8;   // inference N = 2^min_log2_n ... 2^max_log2_n in steps of 2^2
   int max_log2_n = 20;
-  int64_t queries = 256;   // queries answered per call (one context set)
+  int64_t queries = 256;  // queries answered per call (one context set)
   std::vector<std::string> train_tasks = {"gp", "copy128", "copy256"};
-  std::vector<std::string> methods = {"ca", "tca", "perceiver"};  // run only these (train and infer)
-  bool matmuls = true;     // the infer suite also measures matmul efficiency
-  uint64_t seed = 0;       // weights and data
+  std::vector<std::string> methods = {"ca", "tca",
+                                      "perceiver"};  // run only these (train and infer)
+  bool matmuls = true;                          // the infer suite also measures matmul efficiency
+  uint64_t seed = 0;                            // weights and data
   std::function<void(const std::string&)> log;  // one line per figure (stderr); may be empty
 
   void say(const std::string& line) const {
@@ -51,11 +51,12 @@ TimingResult measure_figure(const BenchOptions& options, const std::function<voi
 nlohmann::json bench_train(const BenchOptions& options);
 // Rows of infer.json ({"kind": "infer", "method", "n", "queries", "us_per_query", ...}).
 nlohmann::json bench_infer(const BenchOptions& options);
-// Matmul rows of infer.json ({"kind": "matmul", "name", "m", "k", "n", "gflops", "peak_gflops", ...}).
+// Matmul rows of infer.json ({"kind": "matmul", "name", "m", "k", "n", "gflops", "peak_gflops",
+// ...}).
 nlohmann::json bench_matmul(const BenchOptions& options);
 
-// The raw oneDNN f32 matmul rate of this machine now (one 2048^3 primitive executed directly; 1024^3
-// with --quick), GFLOP/s: the yardstick for the matmul FLOPs of a training step.
+// The raw oneDNN f32 matmul rate of this machine now (one 2048^3 primitive executed directly;
+// 1024^3 with --quick), GFLOP/s: the yardstick for the matmul FLOPs of a training step.
 double raw_matmul_peak_gflops(const BenchOptions& options);
 
 // {"machine", "versions", "settings", "rows"}: a benchmark file around `rows`.
@@ -65,7 +66,8 @@ nlohmann::json bench_file(const nlohmann::json& rows, const nlohmann::json& sett
 // missing): train.json and/or infer.json, then summary.md from those files (a file of the other
 // suite left there by an earlier run is included, so `--suite infer` after `--suite train` still
 // gives the full summary). Returns the paths written.
-std::vector<std::string> run_bench(const BenchOptions& options, const std::string& suite, const std::string& out_dir);
+std::vector<std::string> run_bench(const BenchOptions& options, const std::string& suite,
+                                   const std::string& out_dir);
 
 // The Markdown summary from the benchmark files found (either may be null when its suite was
 // not run and no earlier file exists).

@@ -5,11 +5,11 @@
 // method, the build once per context set (TCA: tree and index; CA: key/value cache; Perceiver IO:
 // latents) and the per-query cost of answering, with what each keeps in memory
 // (inference_paths.hpp). TCA also gets the pure retrieval kernel greedy_retrieve alone.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "autograd/ops.hpp"
 #include "bench/bench.hpp"
@@ -47,8 +47,8 @@ Batch context_set(int64_t n, int64_t m, Rng& rng) {
   return b;
 }
 
-nlohmann::json base_row(const std::string& method, int64_t n, int log2_n, int64_t m, const TimingResult& answer,
-                        int64_t tokens) {
+nlohmann::json base_row(const std::string& method, int64_t n, int log2_n, int64_t m,
+                        const TimingResult& answer, int64_t tokens) {
   const double us = 1e6 * answer.median_s / static_cast<double>(m);
   return {{"kind", "infer"},
           {"method", method},
@@ -67,7 +67,9 @@ nlohmann::json base_row(const std::string& method, int64_t n, int log2_n, int64_
 
 nlohmann::json bench_infer(const BenchOptions& o) {
   check_methods(o.methods);
-  auto wanted = [&](const char* m) { return std::find(o.methods.begin(), o.methods.end(), m) != o.methods.end(); };
+  auto wanted = [&](const char* m) {
+    return std::find(o.methods.begin(), o.methods.end(), m) != o.methods.end();
+  };
   nlohmann::json rows = nlohmann::json::array();
   Rng init(o.seed);
   CrossAttentionModel ca(infer_config("ca"), init);
@@ -97,9 +99,11 @@ nlohmann::json bench_infer(const BenchOptions& o) {
       Tensor q_proj;
       {
         NoGradGuard no_grad;
-        q_proj = tca.decoder.project_queries(tca.query_embedder(Var(data.xt), nn::ForwardContext::inference()));
+        q_proj = tca.decoder.project_queries(
+            tca.query_embedder(Var(data.xt), nn::ForwardContext::inference()));
       }
-      const TimingResult kernel = measure_figure(o, [&] { sink += tca.decoder.retrieve(*index, q_proj, M).attended[0]; });
+      const TimingResult kernel =
+          measure_figure(o, [&] { sink += tca.decoder.retrieve(*index, q_proj, M).attended[0]; });
       const TreeShape& s = index->shape;
       const double nodes_mb = 4.0 * static_cast<double>(s.memory_offset(s.k + 1) * D) / kMiB;
       const double index_mb = static_cast<double>(index->bytes()) / kMiB;
@@ -118,11 +122,14 @@ nlohmann::json bench_infer(const BenchOptions& o) {
       row["peak_rss_mb"] = peak_rss_mb();
       if (double r = reference_infer_us("tca", log2_n); r > 0) row["reference_us_per_query"] = r;
       if (double r = reference_build_ms(log2_n); r > 0) row["reference_build_ms"] = r;
-      o.say(fmt::format("infer tca       N=2^{:<2} {:10.2f} us/query (kernel {:.2f}), build {:.1f} ms, index {:.1f} MiB "
-                        "({:.2f}x E+nodes), {} tokens; {}/{}/{} discarded",
-                        log2_n, row["us_per_query"].get<double>(), row["us_per_query_retrieval_kernel"].get<double>(),
-                        1e3 * build.median_s, index_mb, row["memory_ratio"].get<double>(), s.tokens_attended(),
-                        build.discarded, answer.discarded, kernel.discarded));
+      o.say(
+          fmt::format("infer tca       N=2^{:<2} {:10.2f} us/query (kernel {:.2f}), build {:.1f} "
+                      "ms, index {:.1f} MiB "
+                      "({:.2f}x E+nodes), {} tokens; {}/{}/{} discarded",
+                      log2_n, row["us_per_query"].get<double>(),
+                      row["us_per_query_retrieval_kernel"].get<double>(), 1e3 * build.median_s,
+                      index_mb, row["memory_ratio"].get<double>(), s.tokens_attended(),
+                      build.discarded, answer.discarded, kernel.discarded));
       rows.push_back(row);
     }
 
@@ -134,7 +141,8 @@ nlohmann::json bench_infer(const BenchOptions& o) {
         kv = CaKeyValues();
         kv = ca_key_values(ca, E);
       });
-      const TimingResult answer = measure_figure(o, [&] { sink += ca_answer(ca, kv, data, kCaBenchMaxWeights).loss.item(); });
+      const TimingResult answer = measure_figure(
+          o, [&] { sink += ca_answer(ca, kv, data, kCaBenchMaxWeights).loss.item(); });
       nlohmann::json row = base_row("ca", N, log2_n, M, answer, N);
       row["query_chunk"] = ca_query_chunk(H, N, M, kCaBenchMaxWeights);
       row["build_ms"] = 1e3 * build.median_s;
@@ -143,9 +151,11 @@ nlohmann::json bench_infer(const BenchOptions& o) {
       row["encoded_mb"] = encoded_mb;
       row["peak_rss_mb"] = peak_rss_mb();
       if (double r = reference_infer_us("ca", log2_n); r > 0) row["reference_us_per_query"] = r;
-      o.say(fmt::format("infer ca        N=2^{:<2} {:10.2f} us/query, key/value build {:.1f} ms, {:.1f} MiB; {}/{} discarded",
-                        log2_n, row["us_per_query"].get<double>(), 1e3 * build.median_s,
-                        row["memory_mb"].get<double>(), build.discarded, answer.discarded));
+      o.say(
+          fmt::format("infer ca        N=2^{:<2} {:10.2f} us/query, key/value build {:.1f} ms, "
+                      "{:.1f} MiB; {}/{} discarded",
+                      log2_n, row["us_per_query"].get<double>(), 1e3 * build.median_s,
+                      row["memory_mb"].get<double>(), build.discarded, answer.discarded));
       rows.push_back(row);
     }
 
@@ -169,9 +179,11 @@ nlohmann::json bench_infer(const BenchOptions& o) {
       row["memory_mb"] = 4.0 * static_cast<double>(z.numel()) / kMiB;
       row["encoded_mb"] = encoded_mb;
       row["peak_rss_mb"] = peak_rss_mb();
-      o.say(fmt::format("infer perceiver N=2^{:<2} {:10.2f} us/query, latent build {:.1f} ms, L = {}; {}/{} discarded",
-                        log2_n, row["us_per_query"].get<double>(), 1e3 * build.median_s, L, build.discarded,
-                        answer.discarded));
+      o.say(
+          fmt::format("infer perceiver N=2^{:<2} {:10.2f} us/query, latent build {:.1f} ms, L = "
+                      "{}; {}/{} discarded",
+                      log2_n, row["us_per_query"].get<double>(), 1e3 * build.median_s, L,
+                      build.discarded, answer.discarded));
       rows.push_back(row);
     }
   }

@@ -5,15 +5,15 @@
 // workloads' exact shapes, forward and, for training shapes, forward + backward (3x the FLOPs).
 // Each workload row also gets the raw oneDNN matmul of the same shape, which separates what our
 // op layer loses from what the shape itself allows.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <dnnl.hpp>
 
-#include <fmt/format.h>
-
 #include "autograd/ops.hpp"
-#include "core/dnnl_context.hpp"
 #include "bench/bench.hpp"
 #include "bench/inference_paths.hpp"
+#include "core/dnnl_context.hpp"
 #include "models/tree_cross_attention.hpp"
 
 namespace tca::bench {
@@ -27,16 +27,19 @@ struct RawResult {
 };
 
 double matmul_flops(int64_t batch, int64_t m, int64_t k, int64_t n) {
-  return 2.0 * static_cast<double>(batch) * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  return 2.0 * static_cast<double>(batch) * static_cast<double>(m) * static_cast<double>(k) *
+         static_cast<double>(n);
 }
 
 // [batch, m, k] x [batch, k, n] (b given as [batch, n, k] transposed through strides when trans_b),
 // plain row-major f32, one primitive executed directly.
-RawResult raw_matmul(const BenchOptions& o, int64_t batch, int64_t m, int64_t k, int64_t n, bool trans_b) {
+RawResult raw_matmul(const BenchOptions& o, int64_t batch, int64_t m, int64_t k, int64_t n,
+                     bool trans_b) {
   using dnnl::memory;
   dnnl::engine& eng = dnnl_engine();
   memory::desc a_md({batch, m, k}, memory::data_type::f32, memory::dims{m * k, k, 1});
-  memory::desc b_md({batch, k, n}, memory::data_type::f32, trans_b ? memory::dims{n * k, 1, k} : memory::dims{k * n, n, 1});
+  memory::desc b_md({batch, k, n}, memory::data_type::f32,
+                    trans_b ? memory::dims{n * k, 1, k} : memory::dims{k * n, n, 1});
   memory::desc c_md({batch, m, n}, memory::data_type::f32, memory::dims{m * n, n, 1});
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), eng);
   dnnl::matmul prim(pd);
@@ -65,11 +68,11 @@ Tensor filled(const Shape& s, float scale) {
 }
 
 struct Workload {
-  std::string name;      // what it is and where it runs
-  std::string op;        // linear | matmul
+  std::string name;  // what it is and where it runs
+  std::string op;    // linear | matmul
   int64_t batch, m, k, n;
-  bool trans_b;          // matmul: b stored [batch, n, k] (q k^T)
-  bool backward;         // also time forward + backward
+  bool trans_b;   // matmul: b stored [batch, n, k] (q k^T)
+  bool backward;  // also time forward + backward
 };
 
 }  // namespace
@@ -84,12 +87,21 @@ nlohmann::json bench_matmul(const BenchOptions& o) {
   // The raw peak: the largest square shape, and the tall-skinny shape of the FF layers.
   const int64_t square = o.quick ? 1024 : 2048;
   double peak = 0;
-  for (auto [m, k, n] : {std::array<int64_t, 3>{square, square, square}, std::array<int64_t, 3>{16384, 64, 256}}) {
+  for (auto [m, k, n] :
+       {std::array<int64_t, 3>{square, square, square}, std::array<int64_t, 3>{16384, 64, 256}}) {
     const RawResult r = raw_matmul(o, 1, m, k, n, false);
     peak = std::max(peak, r.gflops);
-    rows.push_back({{"kind", "matmul"}, {"name", fmt::format("raw oneDNN matmul {}x{}x{}", m, k, n)},
-                    {"op", "raw"}, {"pass", "fwd"}, {"batch", 1}, {"m", m}, {"k", k}, {"n", n},
-                    {"us", 1e6 * r.timing.median_s}, {"gflops", r.gflops}, {"impl", r.impl},
+    rows.push_back({{"kind", "matmul"},
+                    {"name", fmt::format("raw oneDNN matmul {}x{}x{}", m, k, n)},
+                    {"op", "raw"},
+                    {"pass", "fwd"},
+                    {"batch", 1},
+                    {"m", m},
+                    {"k", k},
+                    {"n", n},
+                    {"us", 1e6 * r.timing.median_s},
+                    {"gflops", r.gflops},
+                    {"impl", r.impl},
                     {"timing", r.timing.to_json()}});
     o.say(fmt::format("matmul raw {}x{}x{}: {:.1f} GFLOP/s ({})", m, k, n, r.gflops, r.impl));
   }
@@ -97,20 +109,29 @@ nlohmann::json bench_matmul(const BenchOptions& o) {
 
   // The largest matmuls of each workload (shapes from tca.md 6 and the inference setup).
   const int64_t big_n = int64_t{1} << o.max_log2_n;
-  const int64_t chunk = ca_query_chunk(4, big_n, o.queries, kCaBenchMaxWeights);  // bench_infer's CA chunk
+  const int64_t chunk =
+      ca_query_chunk(4, big_n, o.queries, kCaBenchMaxWeights);  // bench_infer's CA chunk
   const std::string nn = fmt::format("2^{}", o.max_log2_n);
   std::vector<Workload> work = {
-      {"train copy T=256: FF linear1 [B*N, 64] -> [B*N, 256]", "linear", 1, 128 * 128, 64, 256, false, true},
-      {"train copy T=256: FF linear2 [B*N, 128] -> [B*N, 64]", "linear", 1, 128 * 128, 128, 64, false, true},
-      {"train copy T=256: attention logits q k^T [B*H: 128x16 . 16x128]", "matmul", 128 * 4, 128, 16, 128, true, true},
-      {"train copy T=256: attention weights . v [B*H: 128x128 . 128x16]", "matmul", 128 * 4, 128, 128, 16, false, true},
+      {"train copy T=256: FF linear1 [B*N, 64] -> [B*N, 256]", "linear", 1, 128 * 128, 64, 256,
+       false, true},
+      {"train copy T=256: FF linear2 [B*N, 128] -> [B*N, 64]", "linear", 1, 128 * 128, 128, 64,
+       false, true},
+      {"train copy T=256: attention logits q k^T [B*H: 128x16 . 16x128]", "matmul", 128 * 4, 128,
+       16, 128, true, true},
+      {"train copy T=256: attention weights . v [B*H: 128x128 . 128x16]", "matmul", 128 * 4, 128,
+       128, 16, false, true},
       {"train GP: FF linear1 [B*N, 64] -> [B*N, 256]", "linear", 1, 16 * 25, 64, 256, false, true},
-      {"infer CA N=" + nn + ": logits q k^T [H: chunk x16 . 16xN]", "matmul", 4, chunk, 16, big_n, true, false},
-      {"infer CA N=" + nn + ": weights . v [H: chunk xN . Nx16]", "matmul", 4, chunk, big_n, 16, false, false},
-      {"infer build N=" + nn + ": key/value projection [N, 64] -> [N, 64]", "linear", 1, big_n, 64, 64, false, false},
+      {"infer CA N=" + nn + ": logits q k^T [H: chunk x16 . 16xN]", "matmul", 4, chunk, 16, big_n,
+       true, false},
+      {"infer CA N=" + nn + ": weights . v [H: chunk xN . Nx16]", "matmul", 4, chunk, big_n, 16,
+       false, false},
+      {"infer build N=" + nn + ": key/value projection [N, 64] -> [N, 64]", "linear", 1, big_n, 64,
+       64, false, false},
       // The TCA build runs its aggregator chunk by chunk (TreeCrossAttention::build_index).
-      {fmt::format("infer TCA build: aggregator FF linear1 on one chunk [{0}, 64] -> [{0}, 256]", kIndexBuildChunkRows), "linear", 1,
-       kIndexBuildChunkRows, 64, 256, false, false},
+      {fmt::format("infer TCA build: aggregator FF linear1 on one chunk [{0}, 64] -> [{0}, 256]",
+                   kIndexBuildChunkRows),
+       "linear", 1, kIndexBuildChunkRows, 64, 256, false, false},
   };
   if (o.quick) work.erase(work.begin() + 1);  // the quick run keeps one FF shape of the copy task
   for (const Workload& w : work) {
@@ -124,7 +145,9 @@ nlohmann::json bench_matmul(const BenchOptions& o) {
       a = Var(filled({w.batch, w.m, w.k}, 0.01f), true);
       b = Var(filled(w.trans_b ? Shape{w.batch, w.n, w.k} : Shape{w.batch, w.k, w.n}, 0.02f), true);
     }
-    auto forward = [&] { return w.op == "linear" ? ops::linear(a, b) : ops::matmul(a, b, false, w.trans_b); };
+    auto forward = [&] {
+      return w.op == "linear" ? ops::linear(a, b) : ops::matmul(a, b, false, w.trans_b);
+    };
     const double flops = matmul_flops(w.batch, w.m, w.k, w.n);
     const RawResult raw = raw_matmul(o, w.batch, w.m, w.k, w.n, w.trans_b || w.op == "linear");
     for (bool with_backward : {false, true}) {
@@ -144,12 +167,24 @@ nlohmann::json bench_matmul(const BenchOptions& o) {
       });
       const double total = flops * (with_backward ? 3.0 : 1.0);
       const double gflops = total / t.median_s * 1e-9;
-      rows.push_back({{"kind", "matmul"}, {"name", w.name}, {"op", w.op}, {"pass", with_backward ? "fwd+bwd" : "fwd"},
-                      {"batch", w.batch}, {"m", w.m}, {"k", w.k}, {"n", w.n}, {"us", 1e6 * t.median_s},
-                      {"gflops", gflops}, {"peak_gflops", peak}, {"fraction_of_peak", gflops / peak},
-                      {"raw_same_shape_gflops", raw.gflops}, {"raw_impl", raw.impl}, {"timing", t.to_json()}});
-      o.say(fmt::format("matmul {} ({}): {:.1f} GFLOP/s = {:.0f}% of peak (raw same shape {:.1f})", w.name,
-                        with_backward ? "fwd+bwd" : "fwd", gflops, 100 * gflops / peak, raw.gflops));
+      rows.push_back({{"kind", "matmul"},
+                      {"name", w.name},
+                      {"op", w.op},
+                      {"pass", with_backward ? "fwd+bwd" : "fwd"},
+                      {"batch", w.batch},
+                      {"m", w.m},
+                      {"k", w.k},
+                      {"n", w.n},
+                      {"us", 1e6 * t.median_s},
+                      {"gflops", gflops},
+                      {"peak_gflops", peak},
+                      {"fraction_of_peak", gflops / peak},
+                      {"raw_same_shape_gflops", raw.gflops},
+                      {"raw_impl", raw.impl},
+                      {"timing", t.to_json()}});
+      o.say(fmt::format("matmul {} ({}): {:.1f} GFLOP/s = {:.0f}% of peak (raw same shape {:.1f})",
+                        w.name, with_backward ? "fwd+bwd" : "fwd", gflops, 100 * gflops / peak,
+                        raw.gflops));
     }
   }
   return rows;

@@ -1,15 +1,15 @@
 // The driver of `tca bench`: runs the suites, wraps their rows with the machine and version blocks
 // (conventions.md "Benchmark files") and the run's settings, writes the files atomically.
+#include <fmt/format.h>
+
 #include <ctime>
 #include <filesystem>
 
-#include <fmt/format.h>
-
+#include "bench/bench.hpp"
+#include "bench/bench_setup.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/system_info.hpp"
-#include "bench/bench.hpp"
-#include "bench/bench_setup.hpp"
 #include "io/json_io.hpp"
 #include "io/system_json.hpp"
 
@@ -17,7 +17,10 @@ namespace tca::bench {
 
 nlohmann::json bench_file(const nlohmann::json& rows, const nlohmann::json& settings) {
   const SystemInfo info = system_info();
-  return {{"machine", machine_json(info)}, {"versions", versions_json(info)}, {"settings", settings}, {"rows", rows}};
+  return {{"machine", machine_json(info)},
+          {"versions", versions_json(info)},
+          {"settings", settings},
+          {"rows", rows}};
 }
 
 namespace {
@@ -45,8 +48,10 @@ nlohmann::json settings_json(const BenchOptions& o, const std::string& suite) {
           {"started_utc", utc_now()},
           {"load_average_start", load_average()},
           {"others_cpu_busy_start", others_cpu_busy()},
-          {"timing", "median over kept samples after warm-up; a sample is discarded when an empty parallel region "
-                     "before or after it takes > 0.5 ms (a stalled vCPU, platform.md)"}};
+          {"timing",
+           "median over kept samples after warm-up; a sample is discarded when an empty parallel "
+           "region "
+           "before or after it takes > 0.5 ms (a stalled vCPU, platform.md)"}};
 }
 
 // An earlier file of the other suite, for the summary; null when absent or unreadable.
@@ -62,14 +67,17 @@ nlohmann::json earlier_file(const std::string& path, const BenchOptions& o) {
 
 }  // namespace
 
-std::vector<std::string> run_bench(const BenchOptions& o, const std::string& suite, const std::string& out_dir) {
+std::vector<std::string> run_bench(const BenchOptions& o, const std::string& suite,
+                                   const std::string& out_dir) {
   if (suite != "train" && suite != "infer" && suite != "all")
     throw UsageError("--suite " + suite + ": expected train, infer or all");
-  train_cases(o.train_tasks, o.methods);  // UsageError for an unknown task or method, before any work
+  train_cases(o.train_tasks,
+              o.methods);  // UsageError for an unknown task or method, before any work
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec || !std::filesystem::is_directory(out_dir))
-    throw UsageError("--out " + out_dir + ": cannot create the output directory" + (ec ? " (" + ec.message() + ")" : ""));
+    throw UsageError("--out " + out_dir + ": cannot create the output directory" +
+                     (ec ? " (" + ec.message() + ")" : ""));
   const std::string train_path = (std::filesystem::path(out_dir) / "train.json").string();
   const std::string infer_path = (std::filesystem::path(out_dir) / "infer.json").string();
   const std::string summary_path = (std::filesystem::path(out_dir) / "summary.md").string();

@@ -47,7 +47,8 @@ void check_methods(const std::vector<std::string>& methods) {
       throw UsageError("benchmark method '" + m + "': expected ca, tca or perceiver");
 }
 
-std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks, const std::vector<std::string>& methods) {
+std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks,
+                                   const std::vector<std::string>& methods) {
   check_methods(methods);
   std::vector<TrainCase> out;
   for (const std::string& t : tasks) {

@@ -6,10 +6,9 @@
 // "Tokens attended") and 2 latent layers on the copy task, 6 on GP (tca.md 3).
 #pragma once
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "models/model_config.hpp"
 #include "train/adam.hpp"
@@ -17,9 +16,9 @@
 namespace tca::bench {
 
 struct TrainCase {
-  std::string method;  // ca | tca | perceiver
-  std::string task;    // gp | copy
-  int64_t seq_len = 0; // copy: T; 0 for gp
+  std::string method;   // ca | tca | perceiver
+  std::string task;     // gp | copy
+  int64_t seq_len = 0;  // copy: T; 0 for gp
   int64_t batch_size = 0, num_context = 0, num_targets = 0;
   AdamOptions adam;
   double clip = 1.0;
@@ -33,7 +32,8 @@ ModelConfig train_case_config(const TrainCase& c);
 // `tasks`: "gp", "copy128", "copy256"), the methods ca, tca, perceiver (those in `methods`).
 // UsageError for an unknown task or method.
 std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks,
-                                   const std::vector<std::string>& methods = {"ca", "tca", "perceiver"});
+                                   const std::vector<std::string>& methods = {"ca", "tca",
+                                                                              "perceiver"});
 // UsageError unless every entry is ca, tca or perceiver.
 void check_methods(const std::vector<std::string>& methods);
 

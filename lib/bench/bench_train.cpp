@@ -3,20 +3,20 @@
 // the body of Trainer::run (train/trainer.cpp) without logging. Batches come from the real task
 // samplers (GP: sample_sized with 25 context and 20 target points; copy: T = 128 / 256), drawn
 // before timing from a small pool that the steps cycle through, so data generation is not timed.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "autograd/flop_counter.hpp"
 #include "autograd/variable.hpp"
-#include "core/rng.hpp"
-#include "data/copy_task.hpp"
-#include "data/gp_task.hpp"
 #include "bench/bench.hpp"
 #include "bench/bench_reference.hpp"
 #include "bench/bench_setup.hpp"
 #include "bench/memory_usage.hpp"
+#include "core/rng.hpp"
+#include "data/copy_task.hpp"
+#include "data/gp_task.hpp"
 #include "models/model.hpp"
 #include "train/adam.hpp"
 #include "train/grad_clip.hpp"
@@ -56,7 +56,8 @@ std::vector<Batch> batch_pool(const TrainCase& c, int64_t count, Rng& rng) {
   std::vector<Batch> pool;
   if (c.task == "gp") {
     data::GpTaskSampler sampler(data::GpKernel::rbf, 50);
-    for (int64_t i = 0; i < count; ++i) pool.push_back(sampler.sample_sized(c.batch_size, c.num_context, c.num_targets, rng));
+    for (int64_t i = 0; i < count; ++i)
+      pool.push_back(sampler.sample_sized(c.batch_size, c.num_context, c.num_targets, rng));
   } else {
     data::CopyTaskSampler sampler(c.seq_len, 10);
     for (int64_t i = 0; i < count; ++i) pool.push_back(sampler.sample(c.batch_size, rng));
@@ -72,7 +73,8 @@ nlohmann::json bench_train(const BenchOptions& o) {
   // The yardstick for each step's matmul FLOPs: what a step would take if its matmuls ran at the
   // raw oneDNN rate and everything else were free (the floor that bounds a missed target).
   const double peak_gflops = cases.empty() ? 0.0 : raw_matmul_peak_gflops(o);
-  if (!cases.empty()) o.say(fmt::format("train: raw oneDNN matmul peak {:.1f} GFLOP/s", peak_gflops));
+  if (!cases.empty())
+    o.say(fmt::format("train: raw oneDNN matmul peak {:.1f} GFLOP/s", peak_gflops));
   for (const TrainCase& c : cases) {
     Rng init(o.seed);
     const ModelConfig cfg = train_case_config(c);
@@ -85,7 +87,8 @@ nlohmann::json bench_train(const BenchOptions& o) {
     // Phase times of every step, so the report can say where a step's time goes.
     std::vector<double> fwd_s, bwd_s, opt_s;
     double last_loss = 0;
-    int64_t step_flops = 0;  // matmul FLOPs of the last step (the same every step for a fixed shape)
+    int64_t step_flops =
+        0;  // matmul FLOPs of the last step (the same every step for a fixed shape)
     auto train_step = [&] {
       const Batch& batch = pool[static_cast<size_t>(step) % pool.size()];
       const int64_t flops0 = ops::matmul_flops_executed();
@@ -111,40 +114,44 @@ nlohmann::json bench_train(const BenchOptions& o) {
     auto phase_ms = [&](const std::vector<double>& v) {
       return 1e3 * median(std::vector<double>(v.begin() + (v.size() > 1 ? 1 : 0), v.end()));
     };
-    nlohmann::json row = {{"kind", "train"},
-                          {"method", c.method},
-                          {"task", c.task},
-                          {"seq_len", c.task == "copy" ? nlohmann::json(c.seq_len) : nlohmann::json(nullptr)},
-                          {"batch_size", c.batch_size},
-                          {"num_context", c.num_context},
-                          {"num_targets", c.num_targets},
-                          {"encoder_layers", cfg.num_layers},
-                          {"ms_per_step", 1e3 * t.median_s},
-                          {"steps_per_s", 1.0 / t.median_s},
-                          {"ms_p25", 1e3 * t.p25_s},
-                          {"ms_p75", 1e3 * t.p75_s},
-                          {"ms_min", 1e3 * t.min_s},
-                          {"forward_ms", phase_ms(fwd_s)},
-                          {"backward_ms", phase_ms(bwd_s)},
-                          {"clip_adam_ms", phase_ms(opt_s)},
-                          {"parameters", model->num_parameters()},
-                          {"matmul_gflop_per_step", 1e-9 * static_cast<double>(step_flops)},
-                          {"matmul_gflops", 1e-9 * static_cast<double>(step_flops) / t.median_s},
-                          {"raw_peak_gflops", peak_gflops},
-                          {"floor_ms_at_raw_peak", 1e-6 * static_cast<double>(step_flops) / peak_gflops},
-                          {"loss_last", last_loss},
-                          {"peak_rss_mb", peak_rss_mb()},
-                          {"timing", t.to_json()}};
+    nlohmann::json row = {
+        {"kind", "train"},
+        {"method", c.method},
+        {"task", c.task},
+        {"seq_len", c.task == "copy" ? nlohmann::json(c.seq_len) : nlohmann::json(nullptr)},
+        {"batch_size", c.batch_size},
+        {"num_context", c.num_context},
+        {"num_targets", c.num_targets},
+        {"encoder_layers", cfg.num_layers},
+        {"ms_per_step", 1e3 * t.median_s},
+        {"steps_per_s", 1.0 / t.median_s},
+        {"ms_p25", 1e3 * t.p25_s},
+        {"ms_p75", 1e3 * t.p75_s},
+        {"ms_min", 1e3 * t.min_s},
+        {"forward_ms", phase_ms(fwd_s)},
+        {"backward_ms", phase_ms(bwd_s)},
+        {"clip_adam_ms", phase_ms(opt_s)},
+        {"parameters", model->num_parameters()},
+        {"matmul_gflop_per_step", 1e-9 * static_cast<double>(step_flops)},
+        {"matmul_gflops", 1e-9 * static_cast<double>(step_flops) / t.median_s},
+        {"raw_peak_gflops", peak_gflops},
+        {"floor_ms_at_raw_peak", 1e-6 * static_cast<double>(step_flops) / peak_gflops},
+        {"loss_last", last_loss},
+        {"peak_rss_mb", peak_rss_mb()},
+        {"timing", t.to_json()}};
     if (c.method == "perceiver") {
       row["num_latents"] = cfg.num_latents;
       row["num_latent_layers"] = cfg.num_latent_layers;
     }
-    if (const double ref = reference_train_ms(c.method, c.task, static_cast<long>(c.seq_len)); ref > 0)
+    if (const double ref = reference_train_ms(c.method, c.task, static_cast<long>(c.seq_len));
+        ref > 0)
       row["reference_ms"] = ref;
-    o.say(fmt::format("train {:<22} {:9.2f} ms/step (p25 {:.2f}, p75 {:.2f}; fwd {:.2f}, bwd {:.2f}, clip+adam {:.2f}; "
-                      "{} samples, {} discarded)",
-                      c.label(), 1e3 * t.median_s, 1e3 * t.p25_s, 1e3 * t.p75_s, phase_ms(fwd_s), phase_ms(bwd_s),
-                      phase_ms(opt_s), t.samples, t.discarded));
+    o.say(
+        fmt::format("train {:<22} {:9.2f} ms/step (p25 {:.2f}, p75 {:.2f}; fwd {:.2f}, bwd {:.2f}, "
+                    "clip+adam {:.2f}; "
+                    "{} samples, {} discarded)",
+                    c.label(), 1e3 * t.median_s, 1e3 * t.p25_s, 1e3 * t.p75_s, phase_ms(fwd_s),
+                    phase_ms(bwd_s), phase_ms(opt_s), t.samples, t.discarded));
     rows.push_back(row);
   }
   return rows;

@@ -17,7 +17,8 @@ CaKeyValues ca_key_values(const CrossAttentionModel& model, const Var& encoded) 
 
 int64_t ca_query_chunk(int64_t heads, int64_t n, int64_t m, int64_t max_weights) {
   if (max_weights <= 0) return m;
-  return std::clamp<int64_t>(max_weights / std::max<int64_t>(1, heads * n), 1, std::max<int64_t>(1, m));
+  return std::clamp<int64_t>(max_weights / std::max<int64_t>(1, heads * n), 1,
+                             std::max<int64_t>(1, m));
 }
 
 TaskOutput ca_answer(const CrossAttentionModel& model, const CaKeyValues& kv, const Batch& queries,

@@ -9,11 +9,10 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 namespace tca::bench {
 
@@ -90,10 +89,17 @@ double fastest_speed_probe_s() {
 }
 
 nlohmann::json TimingResult::to_json() const {
-  return {{"median_s", median_s}, {"min_s", min_s},         {"p25_s", p25_s},
-          {"p75_s", p75_s},       {"samples", samples},     {"discarded", discarded},
-          {"slow_discarded", slow_discarded}, {"speed_probe_ratio", speed_probe_ratio},
-          {"calls_per_sample", calls_per_sample}, {"noisy", noisy}, {"cpu_per_wall", cpu_per_wall},
+  return {{"median_s", median_s},
+          {"min_s", min_s},
+          {"p25_s", p25_s},
+          {"p75_s", p75_s},
+          {"samples", samples},
+          {"discarded", discarded},
+          {"slow_discarded", slow_discarded},
+          {"speed_probe_ratio", speed_probe_ratio},
+          {"calls_per_sample", calls_per_sample},
+          {"noisy", noisy},
+          {"cpu_per_wall", cpu_per_wall},
           {"others_cpu", others_cpu}};
 }
 
@@ -102,7 +108,8 @@ namespace {
 // Waits (probing every 50 ms) until no stall is seen or `max_wait_s` has passed.
 void wait_for_no_stall(double max_wait_s) {
   const double until = now_s() + max_wait_s;
-  while (cpu_stalled() && now_s() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (cpu_stalled() && now_s() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
 }  // namespace
@@ -125,7 +132,8 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
   // Short calls are repeated within a sample so that the clock's resolution and the probe's own
   // cost (a few us) are negligible.
   if (last_call_s > 0 && last_call_s < opt.min_sample_s)
-    r.calls_per_sample = std::min<int64_t>(1000000, static_cast<int64_t>(std::ceil(opt.min_sample_s / last_call_s)));
+    r.calls_per_sample =
+        std::min<int64_t>(1000000, static_cast<int64_t>(std::ceil(opt.min_sample_s / last_call_s)));
   const int min_samples = std::max(1, opt.min_samples);
   const int max_samples = std::max(min_samples, opt.max_samples);
   std::vector<double> cpu_ratios;
@@ -156,7 +164,8 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
           ++r.slow_discarded;
           // Let the slow phase pass (they last seconds) before the next sample.
           const double w0 = now_s();
-          while (speed_probe_s() > opt.slow_phase_factor * fastest_speed_probe_s() && now_s() - w0 < slow_wait_left)
+          while (speed_probe_s() > opt.slow_phase_factor * fastest_speed_probe_s() &&
+                 now_s() - w0 < slow_wait_left)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
           slow_wait_left -= now_s() - w0;
         }
@@ -177,7 +186,8 @@ TimingResult time_calls(const std::function<void()>& fn, const TimingOptions& op
   r.cpu_per_wall = median(cpu_ratios);
   double busy1 = 0, total1 = 0;
   if (machine_known && machine_cpu_s(busy1, total1) && total1 > total0)
-    r.others_cpu = std::clamp((busy1 - busy0 - (process_cpu_s() - own0)) / (total1 - total0), 0.0, 1.0);
+    r.others_cpu =
+        std::clamp((busy1 - busy0 - (process_cpu_s() - own0)) / (total1 - total0), 0.0, 1.0);
   r.total_s = now_s() - start;
   return r;
 }
@@ -186,7 +196,9 @@ bool machine_cpu_s(double& busy_s, double& total_s) {
   std::ifstream in("/proc/stat");
   std::string cpu;
   double user, nice, system, idle, iowait, irq, softirq, steal;
-  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return false;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      cpu != "cpu")
+    return false;
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   busy_s = (user + nice + system + irq + softirq + steal) / tick;
   total_s = busy_s + (idle + iowait) / tick;

@@ -9,10 +9,9 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace tca::bench {
 
@@ -62,15 +61,15 @@ struct TimingOptions {
 
 struct TimingResult {
   double median_s = 0, min_s = 0, p25_s = 0, p75_s = 0;  // per call
-  int samples = 0;          // kept samples
-  int discarded = 0;        // samples dropped because a stall probe fired or the machine was slow
-  int slow_discarded = 0;   // of which: dropped because the speed probe showed a slow phase
+  int samples = 0;                                       // kept samples
+  int discarded = 0;       // samples dropped because a stall probe fired or the machine was slow
+  int slow_discarded = 0;  // of which: dropped because the speed probe showed a slow phase
   // Median over kept samples of (slower speed probe around the sample) / (fastest probe seen):
   // ~1 on a machine at its normal speed.
   double speed_probe_ratio = 0;
   int64_t calls_per_sample = 1;
-  double total_s = 0;       // wall time of the whole measurement, warm-up included
-  bool noisy = false;       // too many discards: the last samples were kept despite stalls
+  double total_s = 0;  // wall time of the whole measurement, warm-up included
+  bool noisy = false;  // too many discards: the last samples were kept despite stalls
   // Median over kept samples of process CPU time / wall time: ~1 for single-threaded work and up
   // to the thread count for parallel work (OpenMP threads spin while waiting); clearly below the
   // expected value when other processes took the CPUs away.

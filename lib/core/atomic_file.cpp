@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include "core/error.hpp"
@@ -70,7 +70,8 @@ class TempFileGuard {
       bool expected = false;
       if (g_slot_taken[i].compare_exchange_strong(expected, true)) slot_ = i;
     }
-    if (slot_ < 0) return;  // more writes at once than slots: this one is not cleaned up on a signal
+    if (slot_ < 0)
+      return;  // more writes at once than slots: this one is not cleaned up on a signal
     std::memcpy(g_temp_paths[slot_], tmp.c_str(), tmp.size() + 1);
     g_slot_ready[slot_].store(true);
     std::lock_guard<std::mutex> lock(g_install_mutex);
@@ -78,7 +79,9 @@ class TempFileGuard {
       for (int i = 0; i < 3; ++i) {
         struct sigaction current {};
         g_installed[i] = false;
-        if (::sigaction(kCleanupSignals[i], nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+        if (::sigaction(kCleanupSignals[i], nullptr, &current) != 0 ||
+            current.sa_handler != SIG_DFL)
+          continue;
         struct sigaction action {};
         action.sa_handler = remove_temps_and_die;
         sigemptyset(&action.sa_mask);
@@ -119,13 +122,16 @@ void check_output_file(const std::string& path, const std::string& option) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) {
-      throw UsageError(option + " " + path + ": expected a regular file (written to a temp file, then renamed onto it), found " +
-                       file_kind(st.st_mode));
+      throw UsageError(
+          option + " " + path +
+          ": expected a regular file (written to a temp file, then renamed onto it), found " +
+          file_kind(st.st_mode));
     }
     return;
   }
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     throw UsageError(option + " " + path + ": directory " + dir + " does not exist");
   }
@@ -142,14 +148,16 @@ void write_atomically(const std::string& path,
                       const std::function<void(const std::string&)>& write) {
   // Only the kind of an existing target here (a missing directory stays the write's own error).
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) check_output_file(path, "output file");
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    check_output_file(path, "output file");
   const std::string tmp = temp_path_for(path);
   TempFileGuard guard(tmp);
   try {
     write(tmp);
     fsync_path(tmp);
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      throw RuntimeFailure("cannot rename the temp file onto " + path + ": " + std::strerror(errno));
+      throw RuntimeFailure("cannot rename the temp file onto " + path + ": " +
+                           std::strerror(errno));
     }
   } catch (const Error& e) {
     std::remove(tmp.c_str());

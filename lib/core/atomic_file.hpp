@@ -17,10 +17,12 @@ void check_output_file(const std::string& path, const std::string& option);
 
 // Calls write(tmp) to produce the file at a temp path, fsyncs it and renames it onto `path`.
 // On any exception the temp file is removed and the exception propagates; `path` is untouched.
-// Refuses (UsageError) an existing `path` that is not a regular file before writing anything. While the temp file exists, SIGINT,
-// SIGTERM and SIGHUP (when the process has no handler of its own for them) remove it before the
-// process dies of the signal, so an interrupted make-dataset or build-tree leaves nothing.
-void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write);
+// Refuses (UsageError) an existing `path` that is not a regular file before writing anything. While
+// the temp file exists, SIGINT, SIGTERM and SIGHUP (when the process has no handler of its own for
+// them) remove it before the process dies of the signal, so an interrupted make-dataset or
+// build-tree leaves nothing.
+void write_atomically(const std::string& path,
+                      const std::function<void(const std::string&)>& write);
 
 // `text` with every occurrence of the temp path `tmp` replaced by `path` (write_atomically does
 // this to the message of a tca::Error thrown while writing).

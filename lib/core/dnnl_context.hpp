@@ -47,7 +47,8 @@ class PrimitiveCache {
   std::unordered_map<PrimitiveKey, std::unique_ptr<Entry>, PrimitiveKeyHash> map_;
 };
 
-// Number of primitives created so far by all caches (tests check that a repeated step creates none).
+// Number of primitives created so far by all caches (tests check that a repeated step creates
+// none).
 int64_t primitives_created();
 void count_primitive_created();
 

@@ -1,5 +1,6 @@
 #include "core/progress.hpp"
 
+#include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 
@@ -53,10 +52,14 @@ ProgressMode parse_progress_mode(const std::string& text) {
 
 const char* progress_mode_name(ProgressMode mode) {
   switch (mode) {
-    case ProgressMode::automatic: return "auto";
-    case ProgressMode::bar: return "bar";
-    case ProgressMode::lines: return "lines";
-    case ProgressMode::none: return "none";
+    case ProgressMode::automatic:
+      return "auto";
+    case ProgressMode::bar:
+      return "bar";
+    case ProgressMode::lines:
+      return "lines";
+    case ProgressMode::none:
+      return "none";
   }
   return "auto";
 }
@@ -71,7 +74,8 @@ std::string format_duration(double seconds) {
 
 Progress::Progress(ProgressOptions options) : opt_(std::move(options)) {
   mode_ = opt_.mode;
-  if (mode_ == ProgressMode::automatic) mode_ = is_terminal(opt_.out) ? ProgressMode::bar : ProgressMode::lines;
+  if (mode_ == ProgressMode::automatic)
+    mode_ = is_terminal(opt_.out) ? ProgressMode::bar : ProgressMode::lines;
   t0_ = now();
   last_line_t_ = t0_;
   last_line_done_ = opt_.start;
@@ -128,7 +132,8 @@ void Progress::update(int64_t done, const std::vector<ProgressField>& fields) {
 std::string Progress::status_text(bool with_bar, int width) const {
   const double elapsed = now() - t0_;
   const double r = rate();
-  std::string count = opt_.total > 0 ? fmt::format("{}/{}", done_, opt_.total) : fmt::format("{}", done_);
+  std::string count =
+      opt_.total > 0 ? fmt::format("{}/{}", done_, opt_.total) : fmt::format("{}", done_);
   std::string tail;
   for (const auto& f : fields_) tail += fmt::format(" | {} {:.4g}", f.name, f.value);
   tail += fmt::format(" | {} {}/s", format_rate(r), opt_.unit);
@@ -139,7 +144,8 @@ std::string Progress::status_text(bool with_bar, int width) const {
   } else {
     tail += fmt::format(" | {}", format_duration(elapsed));
   }
-  const double pct = opt_.total > 0 ? 100.0 * static_cast<double>(done_) / static_cast<double>(opt_.total) : 0.0;
+  const double pct =
+      opt_.total > 0 ? 100.0 * static_cast<double>(done_) / static_cast<double>(opt_.total) : 0.0;
   if (!with_bar) {
     std::string line = fmt::format("{}: {} {}", opt_.label, opt_.unit, count);
     if (opt_.total > 0) line += fmt::format(" ({:.1f}%)", pct);
@@ -153,7 +159,8 @@ std::string Progress::status_text(bool with_bar, int width) const {
     const int bar_w = std::clamp(width - 1 - fixed, 0, 40);
     if (bar_w >= 10) {
       const int filled = static_cast<int>(bar_w * std::min(1.0, pct / 100.0));
-      text = head + "[" + std::string(filled, '#') + std::string(bar_w - filled, '.') + "]" + mid + tail;
+      text = head + "[" + std::string(filled, '#') + std::string(bar_w - filled, '.') + "]" + mid +
+             tail;
     }
   }
   if (text.empty()) text = head + mid.substr(1) + tail;

@@ -8,8 +8,9 @@
 namespace tca {
 
 struct SystemInfo {
-  std::string tca_version;     // TCA_VERSION, e.g. "0.1.0"
-  std::string git_sha;         // HEAD at the last configure (re-run on every commit), "unknown" outside git
+  std::string tca_version;  // TCA_VERSION, e.g. "0.1.0"
+  std::string
+      git_sha;  // HEAD at the last configure (re-run on every commit), "unknown" outside git
   std::string onednn_version;  // "2.6.3"
   std::string isa;             // the ISA oneDNN dispatches to, e.g. "avx2", "avx512_core_amx"
   int threads = 0;             // OpenMP threads a parallel region will use

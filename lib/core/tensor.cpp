@@ -74,8 +74,8 @@ Tensor Tensor::from(const std::vector<float>& values, const Shape& shape) {
 
 Tensor Tensor::from_i32(const std::vector<int32_t>& values, const Shape& shape) {
   if (static_cast<int64_t>(values.size()) != tca::numel(shape))
-    throw ShapeError("Tensor::from_i32: " + std::to_string(values.size()) +
-                     " values for shape " + to_string(shape));
+    throw ShapeError("Tensor::from_i32: " + std::to_string(values.size()) + " values for shape " +
+                     to_string(shape));
   Tensor t = empty(shape, DType::i32);
   if (!values.empty()) std::memcpy(t.data_i32(), values.data(), values.size() * 4);
   return t;
@@ -96,13 +96,15 @@ float* Tensor::data() {
 }
 const float* Tensor::data() const { return const_cast<Tensor*>(this)->data(); }
 int32_t* Tensor::data_i32() {
-  if (dtype_ != DType::i32) throw ShapeError("Tensor::data_i32(): tensor is float32, expected int32");
+  if (dtype_ != DType::i32)
+    throw ShapeError("Tensor::data_i32(): tensor is float32, expected int32");
   return static_cast<int32_t*>(buffer_.get()) + offset_;
 }
 const int32_t* Tensor::data_i32() const { return const_cast<Tensor*>(this)->data_i32(); }
 
 float Tensor::item() const {
-  if (numel() != 1) throw ShapeError("item(): expected one element, found shape " + to_string(shape_));
+  if (numel() != 1)
+    throw ShapeError("item(): expected one element, found shape " + to_string(shape_));
   return dtype_ == DType::f32 ? data()[0] : static_cast<float>(data_i32()[0]);
 }
 

@@ -49,7 +49,7 @@ class Tensor {
   float item() const;  // the single value of a one-element tensor
 
   // Views sharing the buffer.
-  Tensor reshape(const Shape& shape) const;    // one extent may be -1
+  Tensor reshape(const Shape& shape) const;             // one extent may be -1
   Tensor narrow0(int64_t start, int64_t length) const;  // rows [start, start+length) of axis 0
 
   Tensor clone() const;

@@ -17,9 +17,10 @@ struct TreeShape {
 
   TreeShape() = default;
   TreeShape(int64_t num_tokens, int64_t branch_factor) : n(num_tokens), b(branch_factor) {
-    if (b < 2) throw std::invalid_argument("branch factor must be >= 2, found " + std::to_string(b));
+    if (b < 2)
+      throw std::invalid_argument("branch factor must be >= 2, found " + std::to_string(b));
     if (n < 1) throw std::invalid_argument("a tree needs at least one token");
-    int64_t power = 1;  // b^k
+    int64_t power = 1;              // b^k
     while (power <= (n - 1) / b) {  // b^(k+1) <= n - 1 without overflow
       power *= b;
       ++k;
@@ -43,8 +44,12 @@ struct TreeShape {
   int64_t memory_size() const { return memory_offset(k + 1) + padded; }
   // Memory row (within one context set) of child j of node `parent` of level l, scored at decision
   // l of the descent (l = 0..k-1 picks among level l + 1's nodes), and of token t of leaf `leaf`.
-  int64_t child_row(int64_t level, int64_t parent, int64_t j) const { return memory_offset(level + 1) + parent * b + j; }
-  int64_t token_row(int64_t leaf, int64_t t) const { return memory_offset(k + 1) + leaf * leaf_size + t; }
+  int64_t child_row(int64_t level, int64_t parent, int64_t j) const {
+    return memory_offset(level + 1) + parent * b + j;
+  }
+  int64_t token_row(int64_t leaf, int64_t t) const {
+    return memory_offset(k + 1) + leaf * leaf_size + t;
+  }
 
   // Slots of the retrieved set as the reference lays them out (tca.md 4.3): decision i's b
   // children at slots i b .. i b + b - 1 (the picked one masked), then the picked leaf's P tokens.

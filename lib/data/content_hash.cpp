@@ -59,7 +59,9 @@ uint64_t ContentHasher::digest() const {
   return finalise(copy.state_);
 }
 
-bool is_content_attribute(const std::string& name) { return name != "created_by" && name != "content_hash"; }
+bool is_content_attribute(const std::string& name) {
+  return name != "created_by" && name != "content_hash";
+}
 
 uint64_t combine_content_hash(const std::vector<DatasetDigest>& datasets,
                               const std::map<std::string, io::AttrValue>& attributes) {
@@ -73,7 +75,9 @@ uint64_t combine_content_hash(const std::vector<DatasetDigest>& datasets,
   for (const auto& [name, value] : attributes) {
     if (!is_content_attribute(name)) continue;
     h.update(name);
-    const char kind = std::holds_alternative<int64_t>(value) ? 'i' : std::holds_alternative<double>(value) ? 'd' : 's';
+    const char kind = std::holds_alternative<int64_t>(value)  ? 'i'
+                      : std::holds_alternative<double>(value) ? 'd'
+                                                              : 's';
     h.update(&kind, 1);
     h.update(io::to_string(value));
   }

@@ -9,7 +9,8 @@ CopyTaskSampler::CopyTaskSampler(int64_t seq_len, int64_t num_chars)
   if (seq_len < 4 || (seq_len & (seq_len - 1)) != 0) {
     throw UsageError("--seq-len " + std::to_string(seq_len) + ": expected a power of two >= 4");
   }
-  if (num_chars < 1) throw UsageError("--num-chars " + std::to_string(num_chars) + ": expected >= 1");
+  if (num_chars < 1)
+    throw UsageError("--num-chars " + std::to_string(num_chars) + ": expected >= 1");
 }
 
 TaskInfo CopyTaskSampler::info() const {
@@ -37,7 +38,8 @@ Batch CopyTaskSampler::sample(int64_t batch_size, Rng& rng) {
   for (int64_t b = 0; b < batch_size; ++b) {
     tokens[0] = kCopySos;
     for (int64_t i = 1; i < n; ++i) {
-      tokens[static_cast<size_t>(i)] = static_cast<int32_t>(rng.uniform_int(kCopyFirstSymbol, num_chars_ + 1));
+      tokens[static_cast<size_t>(i)] =
+          static_cast<int32_t>(rng.uniform_int(kCopyFirstSymbol, num_chars_ + 1));
     }
     for (int64_t i = 0; i < n; ++i) xc[(b * n + i) * width + tokens[static_cast<size_t>(i)]] = 1.f;
     // Query t asks for context token n - 1 - t; the last query asks for EOS.

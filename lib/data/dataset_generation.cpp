@@ -21,15 +21,16 @@ int64_t checked_count(int64_t requested, int64_t available, const std::string& w
   if (requested < 0) return available;
   if (requested == 0) throw UsageError("--count 0: expected at least 1");
   if (requested > available) {
-    throw UsageError("--count " + std::to_string(requested) + ": expected at most " + std::to_string(available) +
-                     " (the " + what + " available)");
+    throw UsageError("--count " + std::to_string(requested) + ": expected at most " +
+                     std::to_string(available) + " (the " + what + " available)");
   }
   return requested;
 }
 
 // Streams `count` tasks, in batches, from `next(batch, tasks)` into a task file at `out`.
-GenerationResult write_tasks(const std::string& out, const TaskInfo& info, const AttributeList& attrs, int64_t count,
-                             int64_t batch_size, const std::function<Batch(int64_t, int64_t)>& next,
+GenerationResult write_tasks(const std::string& out, const TaskInfo& info,
+                             const AttributeList& attrs, int64_t count, int64_t batch_size,
+                             const std::function<Batch(int64_t, int64_t)>& next,
                              const ProgressFn& progress) {
   GenerationResult result;
   result.layout = kLayoutTasks;
@@ -54,7 +55,8 @@ GenerationResult generate_dataset(const GenerationRequest& request, const Progre
   const TaskParams p = resolve_params(request.params);
   if (request.out.empty()) throw UsageError("--out FILE.h5 is required");
   check_output_file(request.out, "--out");  // a directory, device or FIFO: refused before any work
-  if (request.batch_size < 1) throw UsageError("--batch-size " + std::to_string(request.batch_size) + ": expected >= 1");
+  if (request.batch_size < 1)
+    throw UsageError("--batch-size " + std::to_string(request.batch_size) + ": expected >= 1");
   AttributeList attrs = generator_attributes(p);
   attrs.emplace_back("split", std::string(split_name(request.split)));
   attrs.emplace_back("seed", request.seed);
@@ -63,8 +65,9 @@ GenerationResult generate_dataset(const GenerationRequest& request, const Progre
 
   if (p.task == "image") {
     ImageSet all = load_image_source(p, request.split);
-    const int64_t count = checked_count(request.count, all.size(),
-                                        p.source + " " + split_name(request.split) + " images of classes " + p.classes);
+    const int64_t count = checked_count(
+        request.count, all.size(),
+        p.source + " " + split_name(request.split) + " images of classes " + p.classes);
     auto images = std::make_shared<const ImageSet>(first_images(all, count));
     const TaskInfo info = image_task_info(p.source, images->channels);
     attrs.emplace_back("count", count);
@@ -79,13 +82,15 @@ GenerationResult generate_dataset(const GenerationRequest& request, const Progre
       return result;
     }
     ImageTaskSampler sampler(images, p.max_points, info);
-    return write_tasks(request.out, info, attrs, count, request.batch_size,
-                       [&](int64_t j, int64_t tasks) {
-                         std::vector<int64_t> indices(static_cast<size_t>(tasks));
-                         for (int64_t i = 0; i < tasks; ++i) indices[static_cast<size_t>(i)] = j * request.batch_size + i;
-                         return sampler.tasks_for_images(indices, rng);
-                       },
-                       progress);
+    return write_tasks(
+        request.out, info, attrs, count, request.batch_size,
+        [&](int64_t j, int64_t tasks) {
+          std::vector<int64_t> indices(static_cast<size_t>(tasks));
+          for (int64_t i = 0; i < tasks; ++i)
+            indices[static_cast<size_t>(i)] = j * request.batch_size + i;
+          return sampler.tasks_for_images(indices, rng);
+        },
+        progress);
   }
 
   if (p.task == "timeseries" && !p.path.empty()) {
@@ -112,12 +117,14 @@ GenerationResult generate_dataset(const GenerationRequest& request, const Progre
   }
 
   if (request.count < 1) {
-    throw UsageError("--count N is required for task " + p.task + " (the number of tasks to generate, >= 1)");
+    throw UsageError("--count N is required for task " + p.task +
+                     " (the number of tasks to generate, >= 1)");
   }
   attrs.emplace_back("count", request.count);
   std::unique_ptr<TaskSampler> sampler = make_task_sampler(p, request.split);
-  return write_tasks(request.out, sampler->info(), attrs, request.count, request.batch_size,
-                     [&](int64_t, int64_t tasks) { return sampler->sample(tasks, rng); }, progress);
+  return write_tasks(
+      request.out, sampler->info(), attrs, request.count, request.batch_size,
+      [&](int64_t, int64_t tasks) { return sampler->sample(tasks, rng); }, progress);
 }
 
 }  // namespace tca::data

@@ -35,6 +35,7 @@ using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 // min(batch_size, count - j * batch_size) tasks from the sampler in turn (image eval sets: one
 // task per selected test image, in the source's order). UsageError for bad parameters,
 // InputError for bad source data, RuntimeFailure for write errors.
-GenerationResult generate_dataset(const GenerationRequest& request, const ProgressFn& progress = {});
+GenerationResult generate_dataset(const GenerationRequest& request,
+                                  const ProgressFn& progress = {});
 
 }  // namespace tca::data

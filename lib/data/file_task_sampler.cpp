@@ -18,9 +18,10 @@ void TaskFileSampler::set_position(int64_t position) {
 Batch TaskFileSampler::sample(int64_t batch_size, Rng& /*rng*/) {
   const int64_t nominal = reader_.batch_size(0);
   if (batch_size != 0 && batch_size != nominal) {
-    throw UsageError("--batch-size " + std::to_string(batch_size) + " does not fit " + reader_.path() +
-                     ", whose batches hold " + std::to_string(nominal) +
-                     " tasks (stored batches are never split or merged): use --batch-size " + std::to_string(nominal));
+    throw UsageError("--batch-size " + std::to_string(batch_size) + " does not fit " +
+                     reader_.path() + ", whose batches hold " + std::to_string(nominal) +
+                     " tasks (stored batches are never split or merged): use --batch-size " +
+                     std::to_string(nominal));
   }
   const int64_t nb = reader_.num_batches();
   const int64_t epoch = position_ / nb;
@@ -34,7 +35,8 @@ Batch TaskFileSampler::sample(int64_t batch_size, Rng& /*rng*/) {
   return reader_.read_batch(batch);
 }
 
-std::unique_ptr<TaskSampler> make_file_task_sampler(const std::string& path, uint64_t shuffle_seed) {
+std::unique_ptr<TaskSampler> make_file_task_sampler(const std::string& path,
+                                                    uint64_t shuffle_seed) {
   std::string layout;
   {
     io::H5File file = io::H5File::open_read(path);

@@ -15,9 +15,12 @@ GpKernel parse_gp_kernel(const std::string& name) {
 
 const char* gp_kernel_name(GpKernel kernel) {
   switch (kernel) {
-    case GpKernel::rbf: return "rbf";
-    case GpKernel::matern52: return "matern52";
-    case GpKernel::periodic: return "periodic";
+    case GpKernel::rbf:
+      return "rbf";
+    case GpKernel::matern52:
+      return "matern52";
+    case GpKernel::periodic:
+      return "periodic";
   }
   return "rbf";
 }
@@ -34,7 +37,8 @@ double gp_kernel_value(GpKernel kernel, const GpHyper& h, double x1, double x2) 
   const double s2 = h.output_scale * h.output_scale;
   const double dist = std::fabs(x1 - x2);
   switch (kernel) {
-    case GpKernel::rbf: return s2 * std::exp(-dist * dist / (2 * h.length_scale * h.length_scale));
+    case GpKernel::rbf:
+      return s2 * std::exp(-dist * dist / (2 * h.length_scale * h.length_scale));
     case GpKernel::matern52: {
       const double d = dist / h.length_scale, sqrt5 = std::sqrt(5.0);
       return s2 * (1 + sqrt5 * d + 5 * d * d / 3) * std::exp(-sqrt5 * d);
@@ -47,12 +51,13 @@ double gp_kernel_value(GpKernel kernel, const GpHyper& h, double x1, double x2) 
   return 0;
 }
 
-std::vector<double> gp_covariance(GpKernel kernel, const GpHyper& hyper, const std::vector<double>& x,
-                                  double noise_std) {
+std::vector<double> gp_covariance(GpKernel kernel, const GpHyper& hyper,
+                                  const std::vector<double>& x, double noise_std) {
   const size_t n = x.size();
   std::vector<double> k(n * n);
   for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j <= i; ++j) k[i * n + j] = k[j * n + i] = gp_kernel_value(kernel, hyper, x[i], x[j]);
+    for (size_t j = 0; j <= i; ++j)
+      k[i * n + j] = k[j * n + i] = gp_kernel_value(kernel, hyper, x[i], x[j]);
     k[i * n + i] += noise_std * noise_std;
   }
   return k;

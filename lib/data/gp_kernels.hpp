@@ -31,8 +31,8 @@ GpHyper draw_gp_hyper(GpKernel kernel, Rng& rng);
 double gp_kernel_value(GpKernel kernel, const GpHyper& hyper, double x1, double x2);
 
 // K + noise_std^2 I over points x, row-major [n, n].
-std::vector<double> gp_covariance(GpKernel kernel, const GpHyper& hyper, const std::vector<double>& x,
-                                  double noise_std = kGpNoiseStd);
+std::vector<double> gp_covariance(GpKernel kernel, const GpHyper& hyper,
+                                  const std::vector<double>& x, double noise_std = kGpNoiseStd);
 
 // In-place lower Cholesky factor of a symmetric positive definite row-major [n, n] matrix (upper
 // triangle zeroed). RuntimeFailure if the matrix is not positive definite.

@@ -6,9 +6,11 @@
 
 namespace tca::data {
 
-GpTaskSampler::GpTaskSampler(GpKernel kernel, int64_t max_points) : kernel_(kernel), max_points_(max_points) {
+GpTaskSampler::GpTaskSampler(GpKernel kernel, int64_t max_points)
+    : kernel_(kernel), max_points_(max_points) {
   if (max_points < 7) {
-    throw UsageError("--max-points " + std::to_string(max_points) + ": expected at least 7 (Nc >= 3, Nt >= 3)");
+    throw UsageError("--max-points " + std::to_string(max_points) +
+                     ": expected at least 7 (Nc >= 3, Nt >= 3)");
   }
 }
 
@@ -23,8 +25,8 @@ TaskInfo GpTaskSampler::info() const {
   return info;
 }
 
-void GpTaskSampler::sample_task(int64_t num_context, int64_t num_targets, const GpHyper& hyper, Rng& rng,
-                                std::vector<double>& x, std::vector<double>& y) const {
+void GpTaskSampler::sample_task(int64_t num_context, int64_t num_targets, const GpHyper& hyper,
+                                Rng& rng, std::vector<double>& x, std::vector<double>& y) const {
   x.resize(static_cast<size_t>(num_context + num_targets));
   for (auto& v : x) v = rng.uniform(-2.0, 2.0);
   std::sort(x.begin(), x.begin() + num_context);
@@ -32,7 +34,8 @@ void GpTaskSampler::sample_task(int64_t num_context, int64_t num_targets, const 
   y = sample_gp(kernel_, hyper, x, rng);
 }
 
-Batch GpTaskSampler::sample_sized(int64_t batch_size, int64_t num_context, int64_t num_targets, Rng& rng) const {
+Batch GpTaskSampler::sample_sized(int64_t batch_size, int64_t num_context, int64_t num_targets,
+                                  Rng& rng) const {
   Batch batch;
   batch.xc = Tensor::empty({batch_size, num_context, 1});
   batch.yc = Tensor::empty({batch_size, num_context, 1});

@@ -20,7 +20,8 @@ ImageSet select_classes(const ImageSet& images, const std::vector<int32_t>& clas
   out.channels = images.channels;
   const int64_t n = images.image_elements();
   for (int64_t i = 0; i < images.size(); ++i) {
-    if (!std::binary_search(classes.begin(), classes.end(), images.labels[static_cast<size_t>(i)])) continue;
+    if (!std::binary_search(classes.begin(), classes.end(), images.labels[static_cast<size_t>(i)]))
+      continue;
     out.labels.push_back(images.labels[static_cast<size_t>(i)]);
     out.pixels.insert(out.pixels.end(), images.image(i), images.image(i) + n);
   }
@@ -42,9 +43,12 @@ class GzReader {
  public:
   explicit GzReader(const std::string& path) : path_(path) {
     std::ifstream probe(path, std::ios::binary);
-    if (!probe) throw InputError(path, "", "cannot open idx file", "an existing file", "no such file");
+    if (!probe)
+      throw InputError(path, "", "cannot open idx file", "an existing file", "no such file");
     file_ = gzopen(path.c_str(), "rb");
-    if (!file_) throw InputError(path, "", "cannot open idx file", "a readable file", "zlib could not open it");
+    if (!file_)
+      throw InputError(path, "", "cannot open idx file", "a readable file",
+                       "zlib could not open it");
   }
   ~GzReader() {
     if (file_) gzclose(file_);
@@ -76,7 +80,8 @@ class GzReader {
   void expect_end() {
     char extra;
     if (gzread(file_, &extra, 1) != 0) {
-      throw InputError(path_, "", "trailing data in idx file", "the end of the file after the values", "more bytes");
+      throw InputError(path_, "", "trailing data in idx file",
+                       "the end of the file after the values", "more bytes");
     }
   }
 
@@ -93,17 +98,21 @@ std::string hex(uint32_t v) {
 
 }  // namespace
 
-ImageSet read_idx_images(const std::string& images_path, const std::string& labels_path, bool transpose) {
+ImageSet read_idx_images(const std::string& images_path, const std::string& labels_path,
+                         bool transpose) {
   ImageSet set;
   GzReader images(images_path);
   const uint32_t magic = images.read_u32("magic");
   if (magic != 0x00000803u) {
-    throw InputError(images_path, "magic", "not an idx image file", "0x00000803 (uint8, 3 dimensions)", hex(magic));
+    throw InputError(images_path, "magic", "not an idx image file",
+                     "0x00000803 (uint8, 3 dimensions)", hex(magic));
   }
-  const uint32_t count = images.read_u32("count"), rows = images.read_u32("rows"), cols = images.read_u32("cols");
+  const uint32_t count = images.read_u32("count"), rows = images.read_u32("rows"),
+                 cols = images.read_u32("cols");
   if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096) {
-    throw InputError(images_path, "header", "implausible idx image extents", "up to 4096x4096 images",
-                     std::to_string(count) + " x " + std::to_string(rows) + " x " + std::to_string(cols));
+    throw InputError(
+        images_path, "header", "implausible idx image extents", "up to 4096x4096 images",
+        std::to_string(count) + " x " + std::to_string(rows) + " x " + std::to_string(cols));
   }
   set.height = rows;
   set.width = cols;
@@ -122,7 +131,8 @@ ImageSet read_idx_images(const std::string& images_path, const std::string& labe
     for (uint32_t i = 0; i < count; ++i) {
       uint8_t* img = set.pixels.data() + static_cast<size_t>(i) * rows * cols;
       for (uint32_t r = 0; r < rows; ++r)
-        for (uint32_t c = 0; c < cols; ++c) tmp[static_cast<size_t>(c) * rows + r] = img[static_cast<size_t>(r) * cols + c];
+        for (uint32_t c = 0; c < cols; ++c)
+          tmp[static_cast<size_t>(c) * rows + r] = img[static_cast<size_t>(r) * cols + c];
       std::copy(tmp.begin(), tmp.end(), img);
     }
     std::swap(set.height, set.width);
@@ -131,12 +141,14 @@ ImageSet read_idx_images(const std::string& images_path, const std::string& labe
   GzReader labels(labels_path);
   const uint32_t label_magic = labels.read_u32("magic");
   if (label_magic != 0x00000801u) {
-    throw InputError(labels_path, "magic", "not an idx label file", "0x00000801 (uint8, 1 dimension)", hex(label_magic));
+    throw InputError(labels_path, "magic", "not an idx label file",
+                     "0x00000801 (uint8, 1 dimension)", hex(label_magic));
   }
   const uint32_t label_count = labels.read_u32("count");
   if (label_count != count) {
     throw InputError(labels_path, "count", "label count differs from the image count",
-                     std::to_string(count) + " (as " + images_path + ")", std::to_string(label_count));
+                     std::to_string(count) + " (as " + images_path + ")",
+                     std::to_string(label_count));
   }
   std::vector<uint8_t> raw(count);
   labels.read(raw.data(), raw.size(), "labels");
@@ -145,9 +157,11 @@ ImageSet read_idx_images(const std::string& images_path, const std::string& labe
   return set;
 }
 
-std::vector<uint8_t> read_pnm(const std::string& path, int64_t& height, int64_t& width, int64_t& channels) {
+std::vector<uint8_t> read_pnm(const std::string& path, int64_t& height, int64_t& width,
+                              int64_t& channels) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", "cannot open image", "an existing PGM/PPM file", "no such file");
+  if (!in)
+    throw InputError(path, "", "cannot open image", "an existing PGM/PPM file", "no such file");
   auto token = [&]() {
     std::string t;
     int c = in.get();
@@ -179,8 +193,9 @@ std::vector<uint8_t> read_pnm(const std::string& path, int64_t& height, int64_t&
   height = number("height");
   const int64_t maxval = number("maxval");
   if (width < 1 || height < 1 || width > 16384 || height > 16384 || maxval < 1 || maxval > 255) {
-    throw InputError(path, "header", "unsupported image", "8-bit images up to 16384x16384",
-                     std::to_string(width) + "x" + std::to_string(height) + " maxval " + std::to_string(maxval));
+    throw InputError(
+        path, "header", "unsupported image", "8-bit images up to 16384x16384",
+        std::to_string(width) + "x" + std::to_string(height) + " maxval " + std::to_string(maxval));
   }
   channels = magic == "P5" ? 1 : 3;
   std::vector<uint8_t> pixels(static_cast<size_t>(height * width * channels));
@@ -190,7 +205,8 @@ std::vector<uint8_t> read_pnm(const std::string& path, int64_t& height, int64_t&
                      std::to_string(in.gcount()) + " bytes");
   }
   if (maxval != 255) {
-    for (auto& p : pixels) p = static_cast<uint8_t>(std::min<int64_t>(255, (p * 255 + maxval / 2) / maxval));
+    for (auto& p : pixels)
+      p = static_cast<uint8_t>(std::min<int64_t>(255, (p * 255 + maxval / 2) / maxval));
   }
   return pixels;
 }

@@ -26,10 +26,12 @@ ImageSet first_images(const ImageSet& images, int64_t count);
 // 0x00000801, [N] uint8), each gzip-compressed or plain. InputError naming the file on a wrong
 // magic number, a count mismatch, a truncated file or trailing bytes. transpose: swap rows and
 // columns of every image (EMNIST stores images transposed).
-ImageSet read_idx_images(const std::string& images_path, const std::string& labels_path, bool transpose = false);
+ImageSet read_idx_images(const std::string& images_path, const std::string& labels_path,
+                         bool transpose = false);
 
 // One binary PGM (P5, 1 channel) or PPM (P6, 3 channels) image with maxval <= 255; InputError
 // naming the file otherwise. Returns its pixels [H, W, C] and sets the extents.
-std::vector<uint8_t> read_pnm(const std::string& path, int64_t& height, int64_t& width, int64_t& channels);
+std::vector<uint8_t> read_pnm(const std::string& path, int64_t& height, int64_t& width,
+                              int64_t& channels);
 
 }  // namespace tca::data

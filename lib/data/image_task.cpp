@@ -18,11 +18,13 @@ TaskInfo image_task_info(const std::string& source, int64_t channels) {
   return info;
 }
 
-ImageTaskSampler::ImageTaskSampler(std::shared_ptr<const ImageSet> images, int64_t max_points, TaskInfo info)
+ImageTaskSampler::ImageTaskSampler(std::shared_ptr<const ImageSet> images, int64_t max_points,
+                                   TaskInfo info)
     : images_(std::move(images)), max_points_(max_points), info_(std::move(info)) {
   if (!images_ || images_->size() == 0) throw UsageError("image tasks need at least one image");
   if (max_points_ < 7) {
-    throw UsageError("--max-points " + std::to_string(max_points_) + ": expected at least 7 (Nc >= 3, Nt >= 3)");
+    throw UsageError("--max-points " + std::to_string(max_points_) +
+                     ": expected at least 7 (Nc >= 3, Nt >= 3)");
   }
   if (max_points_ - 1 > images_->height * images_->width) {
     throw UsageError("--max-points " + std::to_string(max_points_) + ": expected at most " +
@@ -38,7 +40,8 @@ Batch ImageTaskSampler::sample(int64_t batch_size, Rng& rng) {
   return tasks_for_images(indices, rng);
 }
 
-Batch ImageTaskSampler::tasks_for_images(const std::vector<int64_t>& image_indices, Rng& rng) const {
+Batch ImageTaskSampler::tasks_for_images(const std::vector<int64_t>& image_indices,
+                                         Rng& rng) const {
   const ImageSet& set = *images_;
   const auto batch_size = static_cast<int64_t>(image_indices.size());
   const int64_t nc = rng.uniform_int(3, max_points_ - 4);
@@ -52,11 +55,14 @@ Batch ImageTaskSampler::tasks_for_images(const std::vector<int64_t>& image_indic
   std::vector<int64_t> order(static_cast<size_t>(pixels));
   // x of a pixel index; a 1-pixel-high or -wide image maps its single row/column to 0.
   auto coordinate = [](int64_t i, int64_t extent) {
-    return extent > 1 ? static_cast<float>(2.0 * static_cast<double>(i) / static_cast<double>(extent - 1) - 1.0) : 0.f;
+    return extent > 1 ? static_cast<float>(
+                            2.0 * static_cast<double>(i) / static_cast<double>(extent - 1) - 1.0)
+                      : 0.f;
   };
   for (int64_t b = 0; b < batch_size; ++b) {
     const int64_t index = image_indices[static_cast<size_t>(b)];
-    if (index < 0 || index >= set.size()) throw ShapeError("image index " + std::to_string(index) + " out of range");
+    if (index < 0 || index >= set.size())
+      throw ShapeError("image index " + std::to_string(index) + " out of range");
     const uint8_t* image = set.image(index);
     // Partial Fisher-Yates: the first nc + nt entries are distinct pixels, uniformly chosen.
     for (int64_t i = 0; i < pixels; ++i) order[static_cast<size_t>(i)] = i;
@@ -72,7 +78,8 @@ Batch ImageTaskSampler::tasks_for_images(const std::vector<int64_t>& image_indic
       float* y = (context ? batch.yc : batch.yt).data() + row * c;
       x[0] = coordinate(r, h);
       x[1] = coordinate(col, w);
-      for (int64_t ch = 0; ch < c; ++ch) y[ch] = static_cast<float>(image[p * c + ch]) / 255.f - 0.5f;
+      for (int64_t ch = 0; ch < c; ++ch)
+        y[ch] = static_cast<float>(image[p * c + ch]) / 255.f - 0.5f;
     }
   }
   return batch;

@@ -5,7 +5,9 @@
 
 namespace tca::data {
 
-std::string created_by() { return std::string("tca ") + tca_version() + " (git " + tca_git_sha() + ")"; }
+std::string created_by() {
+  return std::string("tca ") + tca_version() + " (git " + tca_git_sha() + ")";
+}
 
 void write_format_attributes(io::H5File& file, const std::string& layout) {
   file.set_attr("format", std::string(kFileFormat));
@@ -15,17 +17,20 @@ void write_format_attributes(io::H5File& file, const std::string& layout) {
 
 std::string read_layout(const io::H5File& file) {
   if (!file.has_attr("format")) {
-    throw InputError(file.path(), "format", "not a tca data file", "root attribute format = \"tca-tasks\"",
-                     "no format attribute");
+    throw InputError(file.path(), "format", "not a tca data file",
+                     "root attribute format = \"tca-tasks\"", "no format attribute");
   }
   const std::string format = file.attr_string("format");
   if (format != kFileFormat) {
-    throw InputError(file.path(), "format", "not a tca data file", "\"tca-tasks\"", "\"" + format + "\"");
+    throw InputError(file.path(), "format", "not a tca data file", "\"tca-tasks\"",
+                     "\"" + format + "\"");
   }
   const int64_t version = file.attr_int("format_version");
   if (version != kFileFormatVersion) {
-    throw InputError(file.path(), "format_version", "unsupported format version", std::to_string(kFileFormatVersion),
-                     std::to_string(version) + (version > kFileFormatVersion ? " (written by a newer tca)" : ""));
+    throw InputError(file.path(), "format_version", "unsupported format version",
+                     std::to_string(kFileFormatVersion),
+                     std::to_string(version) +
+                         (version > kFileFormatVersion ? " (written by a newer tca)" : ""));
   }
   const std::string layout = file.attr_string("layout");
   if (layout != kLayoutTasks && layout != kLayoutImages) {

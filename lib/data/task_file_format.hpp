@@ -20,8 +20,8 @@ constexpr const char* kFileFormat = "tca-tasks";
 constexpr int64_t kFileFormatVersion = 1;
 constexpr const char* kLayoutTasks = "tasks";
 constexpr const char* kLayoutImages = "images";
-constexpr int64_t kRowsPerChunk = 4096;   // /x, /y chunk length (rows)
-constexpr int64_t kImagesPerChunk = 64;   // /images chunk length (images)
+constexpr int64_t kRowsPerChunk = 4096;  // /x, /y chunk length (rows)
+constexpr int64_t kImagesPerChunk = 64;  // /images chunk length (images)
 
 using AttributeList = std::vector<std::pair<std::string, io::AttrValue>>;
 

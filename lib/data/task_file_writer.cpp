@@ -12,7 +12,8 @@ struct TaskFileWriter::State {
   bool finished = false;
 };
 
-TaskFileWriter::TaskFileWriter(const std::string& path, const TaskInfo& info, const AttributeList& generator)
+TaskFileWriter::TaskFileWriter(const std::string& path, const TaskInfo& info,
+                               const AttributeList& generator)
     : info_(info) {
   io::H5File file = io::H5File::create(path);
   write_format_attributes(file, kLayoutTasks);
@@ -20,10 +21,12 @@ TaskFileWriter::TaskFileWriter(const std::string& path, const TaskInfo& info, co
   for (const auto& [name, value] : generator) file.set_attr(name, value);
   file.set_attr("created_by", created_by());
   auto x = file.create_appendable("x", io::ElementType::f32, {info.dim_x}, kRowsPerChunk);
-  auto y = info.is_classification() ? file.create_appendable("y", io::ElementType::i32, {1}, kRowsPerChunk)
-                                    : file.create_appendable("y", io::ElementType::f32, {info.dim_y}, kRowsPerChunk);
+  auto y = info.is_classification()
+               ? file.create_appendable("y", io::ElementType::i32, {1}, kRowsPerChunk)
+               : file.create_appendable("y", io::ElementType::f32, {info.dim_y}, kRowsPerChunk);
   auto attributes = file.attrs();
-  state_.reset(new State{std::move(file), std::move(x), std::move(y), {}, {}, std::move(attributes), false});
+  state_.reset(
+      new State{std::move(file), std::move(x), std::move(y), {}, {}, std::move(attributes), false});
 }
 
 TaskFileWriter::~TaskFileWriter() = default;
@@ -33,8 +36,8 @@ namespace {
 void require_shape(const Tensor& t, const Shape& expected, const char* name) {
   if (!t.defined() || t.shape() != expected) {
     throw ShapeError(std::string("task file writer: batch.") + name + " is " +
-                     (t.defined() ? tca::to_string(t.shape()) : std::string("undefined")) + ", expected " +
-                     tca::to_string(expected));
+                     (t.defined() ? tca::to_string(t.shape()) : std::string("undefined")) +
+                     ", expected " + tca::to_string(expected));
   }
 }
 
@@ -43,7 +46,8 @@ void require_shape(const Tensor& t, const Shape& expected, const char* name) {
 void TaskFileWriter::append(const Batch& batch) {
   State& s = *state_;
   const int64_t b = batch.batch_size(), nc = batch.num_context(), nt = batch.num_targets();
-  if (b < 1 || nc < 1 || nt < 1) throw ShapeError("task file writer: empty batch " + tca::to_string(batch.xc.shape()));
+  if (b < 1 || nc < 1 || nt < 1)
+    throw ShapeError("task file writer: empty batch " + tca::to_string(batch.xc.shape()));
   require_shape(batch.xc, {b, nc, info_.dim_x}, "xc");
   require_shape(batch.xt, {b, nt, info_.dim_x}, "xt");
   const int64_t dx = info_.dim_x, dy = info_.dim_y;
@@ -51,7 +55,8 @@ void TaskFileWriter::append(const Batch& batch) {
   if (info_.is_classification()) {
     require_shape(batch.labels, {b, nt}, "labels");
     if (!info_.is_sequential && nc != nt) {
-      throw ShapeError("task file writer: timeseries context and targets must be the same time points");
+      throw ShapeError(
+          "task file writer: timeseries context and targets must be the same time points");
     }
     std::vector<int32_t> y(static_cast<size_t>(nc + nt));
     for (int64_t i = 0; i < b; ++i) {
@@ -60,7 +65,8 @@ void TaskFileWriter::append(const Batch& batch) {
       for (int64_t r = 0; r < nc; ++r) {
         if (info_.is_sequential) {  // copy: the token id of the one-hot row
           int32_t token = 0;
-          for (int64_t c = 1; c < dx; ++c) token = xc[r * dx + c] > xc[r * dx + token] ? static_cast<int32_t>(c) : token;
+          for (int64_t c = 1; c < dx; ++c)
+            token = xc[r * dx + c] > xc[r * dx + token] ? static_cast<int32_t>(c) : token;
           y[static_cast<size_t>(r)] = token;
         } else {
           y[static_cast<size_t>(r)] = labels[r];
@@ -68,7 +74,8 @@ void TaskFileWriter::append(const Batch& batch) {
       }
       std::copy(labels, labels + nt, y.begin() + nc);
       std::copy(xc, xc + nc * dx, x.begin());
-      std::copy(batch.xt.data() + i * nt * dx, batch.xt.data() + (i + 1) * nt * dx, x.begin() + nc * dx);
+      std::copy(batch.xt.data() + i * nt * dx, batch.xt.data() + (i + 1) * nt * dx,
+                x.begin() + nc * dx);
       s.x.append(x.data(), nc + nt);
       s.y.append(y.data(), nc + nt);
       s.x_hash.update(x.data(), x.size() * sizeof(float));
@@ -82,9 +89,11 @@ void TaskFileWriter::append(const Batch& batch) {
     std::vector<float> y(static_cast<size_t>((nc + nt) * dy));
     for (int64_t i = 0; i < b; ++i) {
       std::copy(batch.xc.data() + i * nc * dx, batch.xc.data() + (i + 1) * nc * dx, x.begin());
-      std::copy(batch.xt.data() + i * nt * dx, batch.xt.data() + (i + 1) * nt * dx, x.begin() + nc * dx);
+      std::copy(batch.xt.data() + i * nt * dx, batch.xt.data() + (i + 1) * nt * dx,
+                x.begin() + nc * dx);
       std::copy(batch.yc.data() + i * nc * dy, batch.yc.data() + (i + 1) * nc * dy, y.begin());
-      std::copy(batch.yt.data() + i * nt * dy, batch.yt.data() + (i + 1) * nt * dy, y.begin() + nc * dy);
+      std::copy(batch.yt.data() + i * nt * dy, batch.yt.data() + (i + 1) * nt * dy,
+                y.begin() + nc * dy);
       s.x.append(x.data(), nc + nt);
       s.y.append(y.data(), nc + nt);
       s.x_hash.update(x.data(), x.size() * sizeof(float));
@@ -100,7 +109,8 @@ uint64_t TaskFileWriter::finish() {
   State& s = *state_;
   if (s.finished) throw RuntimeFailure("task file writer: finish() called twice");
   if (num_tasks() == 0) throw UsageError("no tasks to write: expected --count >= 1");
-  const int64_t t = num_tasks(), rows = offsets_.back(), nb = static_cast<int64_t>(batch_offsets_.size()) - 1;
+  const int64_t t = num_tasks(), rows = offsets_.back(),
+                nb = static_cast<int64_t>(batch_offsets_.size()) - 1;
   const io::WriteOptions chunked{kRowsPerChunk};
   s.file.write("offsets", {t + 1}, offsets_, chunked);
   s.file.write("num_context", {t}, num_context_, chunked);
@@ -110,7 +120,8 @@ uint64_t TaskFileWriter::finish() {
     h.update(v.data(), v.size() * sizeof(v[0]));
     return h.digest();
   };
-  const io::ElementType y_type = info_.is_classification() ? io::ElementType::i32 : io::ElementType::f32;
+  const io::ElementType y_type =
+      info_.is_classification() ? io::ElementType::i32 : io::ElementType::f32;
   const uint64_t hash = combine_content_hash(
       {{"x", io::ElementType::f32, {rows, info_.dim_x}, s.x_hash.digest()},
        {"y", y_type, {rows, info_.is_classification() ? 1 : info_.dim_y}, s.y_hash.digest()},

@@ -9,9 +9,12 @@ namespace tca::data {
 
 const char* std_form_name(StdForm form) {
   switch (form) {
-    case StdForm::none: return "none";
-    case StdForm::exp: return "exp";
-    case StdForm::bounded: return "bounded";
+    case StdForm::none:
+      return "none";
+    case StdForm::exp:
+      return "exp";
+    case StdForm::bounded:
+      return "bounded";
   }
   return "none";
 }
@@ -49,14 +52,16 @@ namespace {
 // (copy_task.cpp, gp_task.cpp, image_task.cpp, timeseries_task.cpp).
 void check_task_consistent(const std::string& path, const TaskInfo& info) {
   auto contradicts = [&](const char* key, const std::string& expected, const std::string& found) {
-    throw InputError(path, key, "attribute contradicts task \"" + info.task + "\"", expected, found);
+    throw InputError(path, key, "attribute contradicts task \"" + info.task + "\"", expected,
+                     found);
   };
   const bool classification = info.task == "copy" || info.task == "timeseries";
   if (classification && !info.is_classification()) {
     contradicts("num_classes", "at least 2 (a classification task)", "0 (regression data)");
   }
   if (!classification && info.is_classification()) {
-    contradicts("num_classes", "0 (a regression task)", std::to_string(info.num_classes) + " (classification data)");
+    contradicts("num_classes", "0 (a regression task)",
+                std::to_string(info.num_classes) + " (classification data)");
   }
   const bool metalearning = info.task == "gp" || info.task == "image";
   if (info.is_metalearning != metalearning) {
@@ -79,19 +84,22 @@ void check_task_consistent(const std::string& path, const TaskInfo& info) {
 TaskInfo read_task_info(const io::H5File& file) {
   TaskInfo info;
   info.task = file.attr_string("task");
-  if (info.task != "copy" && info.task != "gp" && info.task != "image" && info.task != "timeseries") {
-    throw InputError(file.path(), "task", "unknown task", "copy, gp, image or timeseries", info.task);
+  if (info.task != "copy" && info.task != "gp" && info.task != "image" &&
+      info.task != "timeseries") {
+    throw InputError(file.path(), "task", "unknown task", "copy, gp, image or timeseries",
+                     info.task);
   }
   auto flag = [&](const char* name) {
     const int64_t v = file.attr_int(name);
-    if (v != 0 && v != 1) throw InputError(file.path(), name, "bad flag", "0 or 1", std::to_string(v));
+    if (v != 0 && v != 1)
+      throw InputError(file.path(), name, "bad flag", "0 or 1", std::to_string(v));
     return v == 1;
   };
   auto positive = [&](const char* name, int64_t minimum) {
     const int64_t v = file.attr_int(name);
     if (v < minimum) {
-      throw InputError(file.path(), name, "bad attribute value", "at least " + std::to_string(minimum),
-                       std::to_string(v));
+      throw InputError(file.path(), name, "bad attribute value",
+                       "at least " + std::to_string(minimum), std::to_string(v));
     }
     return v;
   };
@@ -101,11 +109,12 @@ TaskInfo read_task_info(const io::H5File& file) {
   // Upper bounds before any of these sizes a model or a buffer: a hostile num_classes of 2^40
   // ended in "out of memory allocating N bytes" with no attribute named. 65536 is far above
   // every task here (copy: num_chars + 2 <= 1002, timeseries: <= 1000 classes).
-  const std::pair<const char*, int64_t> widths[] = {{"dim_x", info.dim_x}, {"dim_y", info.dim_y}, {"num_classes", info.num_classes}};
+  const std::pair<const char*, int64_t> widths[] = {
+      {"dim_x", info.dim_x}, {"dim_y", info.dim_y}, {"num_classes", info.num_classes}};
   for (const auto& [name, value] : widths) {
     if (value > kMaxTaskWidth) {
-      throw InputError(file.path(), name, "attribute value too large", "at most " + std::to_string(kMaxTaskWidth),
-                       std::to_string(value));
+      throw InputError(file.path(), name, "attribute value too large",
+                       "at most " + std::to_string(kMaxTaskWidth), std::to_string(value));
     }
   }
   info.is_sequential = flag("is_sequential");
@@ -118,15 +127,16 @@ TaskInfo read_task_info(const io::H5File& file) {
   info.ordering = file.attr_string("ordering");
   if (info.ordering != "none" && info.ordering != "sort_x1" && info.ordering != "sort_x2" &&
       info.ordering != "random_proj" && info.ordering != "kd") {
-    throw InputError(file.path(), "ordering", "unknown ordering", "none, sort_x1, sort_x2, random_proj or kd",
-                     "\"" + info.ordering + "\"");
+    throw InputError(file.path(), "ordering", "unknown ordering",
+                     "none, sort_x1, sort_x2, random_proj or kd", "\"" + info.ordering + "\"");
   }
   if (info.num_classes == 1) {
-    throw InputError(file.path(), "num_classes", "bad attribute value", "0 (regression) or at least 2", "1");
+    throw InputError(file.path(), "num_classes", "bad attribute value",
+                     "0 (regression) or at least 2", "1");
   }
   if (info.is_classification() && info.dim_y != 1) {
-    throw InputError(file.path(), "dim_y", "bad attribute value", "1 (one label column) for a classification task",
-                     std::to_string(info.dim_y));
+    throw InputError(file.path(), "dim_y", "bad attribute value",
+                     "1 (one label column) for a classification task", std::to_string(info.dim_y));
   }
   check_task_consistent(file.path(), info);
   return info;

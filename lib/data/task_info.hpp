@@ -16,19 +16,21 @@ namespace tca::data {
 // 0.05 + 0.95 softplus(raw) ("bound_std", the EMNIST / Fashion-MNIST setting). none for
 // classification tasks.
 enum class StdForm { none, exp, bounded };
-const char* std_form_name(StdForm form);  // "none", "exp", "bounded"
+const char* std_form_name(StdForm form);          // "none", "exp", "bounded"
 StdForm parse_std_form(const std::string& name);  // UsageError for another name
 
 // Largest dim_x, dim_y and num_classes a file may declare (read_task_info).
 constexpr int64_t kMaxTaskWidth = 65536;
 
 struct TaskInfo {
-  std::string task;             // "copy" | "gp" | "image" | "timeseries"
-  int64_t dim_x = 0;            // input width (copy: num_chars + 2 one-hot)
-  int64_t dim_y = 0;            // regression output width; 1 (the label column) for classification
-  int64_t num_classes = 0;      // classes of a classification task (copy: num_chars + 2); 0 = regression
-  bool is_sequential = false;   // tokens are a sequence: add positional encodings (copy task)
-  bool is_metalearning = false; // context token = [x, y] (GP, images); else x alone (copy, timeseries)
+  std::string task;   // "copy" | "gp" | "image" | "timeseries"
+  int64_t dim_x = 0;  // input width (copy: num_chars + 2 one-hot)
+  int64_t dim_y = 0;  // regression output width; 1 (the label column) for classification
+  int64_t num_classes =
+      0;  // classes of a classification task (copy: num_chars + 2); 0 = regression
+  bool is_sequential = false;  // tokens are a sequence: add positional encodings (copy task)
+  bool is_metalearning =
+      false;  // context token = [x, y] (GP, images); else x alone (copy, timeseries)
   StdForm std_form = StdForm::none;
   std::string ordering = "none";  // default context ordering: none | sort_x1 | sort_x2 | ...
 

@@ -26,7 +26,8 @@ int64_t parse_int(const std::string& text, const std::string& option) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size()) throw UsageError(option + " " + text + ": expected an integer");
+  if (used == 0 || used != text.size())
+    throw UsageError(option + " " + text + ": expected an integer");
   return value;
 }
 
@@ -45,9 +46,11 @@ std::vector<int32_t> parse_class_filter(const std::string& spec) {
     const std::string item = spec.substr(start, comma - start);
     const size_t dash = item.find('-', 1);
     const int64_t lo = parse_int(item.substr(0, dash), "--classes");
-    const int64_t hi = dash == std::string::npos ? lo : parse_int(item.substr(dash + 1), "--classes");
+    const int64_t hi =
+        dash == std::string::npos ? lo : parse_int(item.substr(dash + 1), "--classes");
     if (lo < 0 || hi < lo || hi > 100000) {
-      throw UsageError("--classes " + spec + ": expected class ids or ranges like 0-4,7 with 0 <= low <= high");
+      throw UsageError("--classes " + spec +
+                       ": expected class ids or ranges like 0-4,7 with 0 <= low <= high");
     }
     for (int64_t c = lo; c <= hi; ++c) classes.push_back(static_cast<int32_t>(c));
     start = comma + 1;
@@ -72,19 +75,22 @@ TaskParams resolve_params(const TaskParams& params) {
       throw UsageError("--kernel " + p.kernel + ": expected rbf, matern52 or periodic");
     }
     if (p.max_points == 0) p.max_points = 50;
-    require(p.max_points >= 7 && p.max_points <= 100000, "--max-points", p.max_points, "7..100000 (Nc >= 3, Nt >= 3)");
+    require(p.max_points >= 7 && p.max_points <= 100000, "--max-points", p.max_points,
+            "7..100000 (Nc >= 3, Nt >= 3)");
   } else if (p.task == "image") {
     if (p.source != "fashion-mnist" && p.source != "emnist" && p.source != "celeba") {
       throw UsageError("--source " + p.source + ": expected fashion-mnist, emnist or celeba");
     }
     if (p.source != "fashion-mnist" && p.path.empty()) {
-      throw UsageError("--source " + p.source + " needs --path DIR: the " + p.source +
-                       " data cannot be downloaded here; point --path at your copy (see datasets/README.md)");
+      throw UsageError(
+          "--source " + p.source + " needs --path DIR: the " + p.source +
+          " data cannot be downloaded here; point --path at your copy (see datasets/README.md)");
     }
     if (p.source == "fashion-mnist" && p.path.empty()) p.path = kFashionMnistDir;
     if (p.max_points == 0) p.max_points = 200;
     require(p.max_points >= 7, "--max-points", p.max_points, "at least 7 (Nc >= 3, Nt >= 3)");
-    if (p.classes.empty()) p.classes = p.source == "fashion-mnist" ? "0-4" : p.source == "emnist" ? "0-9" : "all";
+    if (p.classes.empty())
+      p.classes = p.source == "fashion-mnist" ? "0-4" : p.source == "emnist" ? "0-9" : "all";
     parse_class_filter(p.classes);
     if (p.source == "celeba" && p.classes != "all") {
       throw UsageError("--classes " + p.classes + ": CelebA images have no classes; expected all");
@@ -111,8 +117,11 @@ std::vector<std::pair<std::string, io::AttrValue>> generator_attributes(const Ta
     attrs = {{"source", p.source}, {"classes", p.classes}, {"max_points", p.max_points}};
   } else if (p.task == "timeseries") {
     if (p.path.empty()) {
-      attrs = {{"generator", std::string("synthetic")}, {"classes", p.classes}, {"length", p.length},
-               {"channels", p.channels}, {"signature_seed", p.signature_seed}};
+      attrs = {{"generator", std::string("synthetic")},
+               {"classes", p.classes},
+               {"length", p.length},
+               {"channels", p.channels},
+               {"signature_seed", p.signature_seed}};
     } else {
       attrs = {{"generator", std::string("imported")}};
     }

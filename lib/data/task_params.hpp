@@ -12,8 +12,8 @@
 namespace tca::data {
 
 enum class Split { train, eval };
-const char* split_name(Split split);          // "train" | "eval"
-Split parse_split(const std::string& name);   // UsageError otherwise
+const char* split_name(Split split);         // "train" | "eval"
+Split parse_split(const std::string& name);  // UsageError otherwise
 
 struct TaskParams {
   std::string task;  // "copy" | "gp" | "image" | "timeseries"

@@ -26,6 +26,7 @@ class TaskSampler {
 // their source's `split` images once (train: the training images; eval: the test images), filtered
 // by class. A timeseries `path` (an import) has no sampler: UsageError; write it to a task file
 // with generate_dataset and train with --train FILE.h5.
-std::unique_ptr<TaskSampler> make_task_sampler(const TaskParams& params, Split split = Split::train);
+std::unique_ptr<TaskSampler> make_task_sampler(const TaskParams& params,
+                                               Split split = Split::train);
 
 }  // namespace tca::data

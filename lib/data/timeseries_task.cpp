@@ -39,7 +39,9 @@ TimeseriesTaskSampler::TimeseriesTaskSampler(int64_t num_classes, int64_t length
   }
 }
 
-TaskInfo TimeseriesTaskSampler::info() const { return timeseries_task_info(num_classes_, channels_); }
+TaskInfo TimeseriesTaskSampler::info() const {
+  return timeseries_task_info(num_classes_, channels_);
+}
 
 Batch TimeseriesTaskSampler::sample(int64_t batch_size, Rng& rng) {
   const int64_t width = 1 + channels_;
@@ -58,12 +60,15 @@ Batch TimeseriesTaskSampler::sample(int64_t batch_size, Rng& rng) {
       for (auto& p : phase) p = rng.uniform(0.0, 2 * M_PI);
       for (int64_t end = std::min(length_, t + segment); t < end; ++t) {
         float* row = x + (b * length_ + t) * width;
-        row[0] = static_cast<float>(2.0 * static_cast<double>(t) / static_cast<double>(length_ - 1) - 1.0);
+        row[0] = static_cast<float>(
+            2.0 * static_cast<double>(t) / static_cast<double>(length_ - 1) - 1.0);
         for (int64_t ch = 0; ch < channels_; ++ch) {
           const auto c = static_cast<size_t>(ch);
-          const double clean = sig.offset[c] + sig.amplitude[c] * std::sin(2 * M_PI * sig.frequency[c] *
-                                                                               static_cast<double>(t) /
-                                                                               static_cast<double>(length_) + phase[c]);
+          const double clean =
+              sig.offset[c] +
+              sig.amplitude[c] * std::sin(2 * M_PI * sig.frequency[c] * static_cast<double>(t) /
+                                              static_cast<double>(length_) +
+                                          phase[c]);
           row[1 + ch] = static_cast<float>(clean + kNoiseStd * rng.normal());
         }
         labels[b * length_ + t] = label;
@@ -75,7 +80,8 @@ Batch TimeseriesTaskSampler::sample(int64_t batch_size, Rng& rng) {
 }
 
 std::vector<Batch> timeseries_batches(const TimeseriesData& data, int64_t batch_size) {
-  if (batch_size < 1) throw UsageError("--batch-size " + std::to_string(batch_size) + ": expected >= 1");
+  if (batch_size < 1)
+    throw UsageError("--batch-size " + std::to_string(batch_size) + ": expected >= 1");
   // Group by length in order of first appearance.
   std::vector<int64_t> lengths;
   std::vector<std::vector<size_t>> groups;
@@ -106,8 +112,10 @@ std::vector<Batch> timeseries_batches(const TimeseriesData& data, int64_t batch_
           float* row = batch.xc.data() + (static_cast<int64_t>(b) * len + i) * width;
           const double ti = seq.t[static_cast<size_t>(i)];
           row[0] = len > 1 ? static_cast<float>(2.0 * (ti - t0) / (t1 - t0) - 1.0) : 0.f;
-          for (int64_t ch = 0; ch < c; ++ch) row[1 + ch] = seq.features[static_cast<size_t>(i * c + ch)];
-          batch.labels.data_i32()[static_cast<int64_t>(b) * len + i] = seq.labels[static_cast<size_t>(i)];
+          for (int64_t ch = 0; ch < c; ++ch)
+            row[1 + ch] = seq.features[static_cast<size_t>(i * c + ch)];
+          batch.labels.data_i32()[static_cast<int64_t>(b) * len + i] =
+              seq.labels[static_cast<size_t>(i)];
         }
       }
       batch.xt = batch.xc.clone();

@@ -20,7 +20,8 @@ struct ClassSignature {
 
 class TimeseriesTaskSampler : public TaskSampler {
  public:
-  TimeseriesTaskSampler(int64_t num_classes, int64_t length, int64_t channels, int64_t signature_seed);
+  TimeseriesTaskSampler(int64_t num_classes, int64_t length, int64_t channels,
+                        int64_t signature_seed);
   // xc = xt = [B, L, 1 + C] rows [t, features]; labels [B, L].
   Batch sample(int64_t batch_size, Rng& rng) override;
   TaskInfo info() const override;
@@ -36,9 +37,9 @@ TaskInfo timeseries_task_info(int64_t num_classes, int64_t channels);
 // Imported sequences: per sequence its time points' features [L, C] and labels [L].
 struct TimeseriesSequence {
   std::string id;
-  std::vector<double> t;         // raw times, ascending
-  std::vector<float> features;   // [L, C]
-  std::vector<int32_t> labels;   // [L]
+  std::vector<double> t;        // raw times, ascending
+  std::vector<float> features;  // [L, C]
+  std::vector<int32_t> labels;  // [L]
 };
 struct TimeseriesData {
   int64_t channels = 0, num_classes = 0;  // num_classes = max label + 1

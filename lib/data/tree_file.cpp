@@ -1,10 +1,10 @@
 #include "data/tree_file.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <memory>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "data/task_file_format.hpp"
@@ -19,7 +19,8 @@ constexpr int64_t kCopyRows = 65536;  // rows per read when copying a kept group
 std::string group_path(const std::string& name) { return "/trees/" + name; }
 
 template <class T>
-void copy_dataset(const io::H5File& from, io::H5File& to, const std::string& name, const io::DatasetInfo& info) {
+void copy_dataset(const io::H5File& from, io::H5File& to, const std::string& name,
+                  const io::DatasetInfo& info) {
   const Shape row_shape(info.shape.begin() + 1, info.shape.end());
   io::AppendableDataset out = to.create_appendable(name, info.type.value(), row_shape, kChunkRows);
   for (int64_t first = 0; first < info.shape[0]; first += kCopyRows) {
@@ -36,29 +37,42 @@ void copy_group(const io::H5File& from, io::H5File& to, const std::string& group
   for (const auto& member : from.list(group)) {
     const std::string name = group + "/" + member;
     if (!from.is_dataset(name)) {
-      throw InputError(from.path(), name, "unexpected member of a trees group", "a dataset", "a group");
+      throw InputError(from.path(), name, "unexpected member of a trees group", "a dataset",
+                       "a group");
     }
     const io::DatasetInfo info = from.dataset_info(name);
     if (!info.type || info.shape.empty()) {
-      throw InputError(from.path(), name, "unexpected dataset in a trees group", "an array of a tca element type",
+      throw InputError(from.path(), name, "unexpected dataset in a trees group",
+                       "an array of a tca element type",
                        info.type_description + " " + to_string(info.shape));
     }
     switch (*info.type) {
-      case io::ElementType::f32: copy_dataset<float>(from, to, name, info); break;
-      case io::ElementType::f64: copy_dataset<double>(from, to, name, info); break;
-      case io::ElementType::i32: copy_dataset<int32_t>(from, to, name, info); break;
-      case io::ElementType::i64: copy_dataset<int64_t>(from, to, name, info); break;
-      case io::ElementType::u8: copy_dataset<uint8_t>(from, to, name, info); break;
+      case io::ElementType::f32:
+        copy_dataset<float>(from, to, name, info);
+        break;
+      case io::ElementType::f64:
+        copy_dataset<double>(from, to, name, info);
+        break;
+      case io::ElementType::i32:
+        copy_dataset<int32_t>(from, to, name, info);
+        break;
+      case io::ElementType::i64:
+        copy_dataset<int64_t>(from, to, name, info);
+        break;
+      case io::ElementType::u8:
+        copy_dataset<uint8_t>(from, to, name, info);
+        break;
     }
   }
 }
 
 // Offsets [T+1] from 0, non-decreasing, ending at `total`; each step as `expected(t)` says.
 template <class Expected>
-void check_offsets(const io::H5File& f, const std::string& name, const std::vector<int64_t>& offsets, int64_t total,
-                   Expected expected) {
+void check_offsets(const io::H5File& f, const std::string& name,
+                   const std::vector<int64_t>& offsets, int64_t total, Expected expected) {
   if (offsets.empty() || offsets.front() != 0) {
-    throw InputError(f.path(), name, "invalid offsets", "a first offset of 0", offsets.empty() ? "none" : std::to_string(offsets.front()));
+    throw InputError(f.path(), name, "invalid offsets", "a first offset of 0",
+                     offsets.empty() ? "none" : std::to_string(offsets.front()));
   }
   for (size_t t = 0; t + 1 < offsets.size(); ++t) {
     const int64_t want = expected(static_cast<int64_t>(t)), found = offsets[t + 1] - offsets[t];
@@ -68,8 +82,8 @@ void check_offsets(const io::H5File& f, const std::string& name, const std::vect
     }
   }
   if (offsets.back() != total) {
-    throw InputError(f.path(), name, "offsets do not end at the data's row count", std::to_string(total),
-                     std::to_string(offsets.back()));
+    throw InputError(f.path(), name, "offsets do not end at the data's row count",
+                     std::to_string(total), std::to_string(offsets.back()));
   }
 }
 
@@ -88,8 +102,9 @@ int64_t stored_nodes(const TreeShape& shape) {
 
 void require_trees_file(const io::H5File& file) {
   if (!file.has_attr("format") || file.attr("format") != io::AttrValue(std::string(kTreesFormat))) {
-    throw InputError(file.path(), "format", "not a trees file", std::string("\"") + kTreesFormat + "\"",
-                     file.has_attr("format") ? io::to_string(file.attr("format")) : "no format attribute");
+    throw InputError(
+        file.path(), "format", "not a trees file", std::string("\"") + kTreesFormat + "\"",
+        file.has_attr("format") ? io::to_string(file.attr("format")) : "no format attribute");
   }
   const int64_t version = file.attr_int("format_version");
   if (version != kTreesFormatVersion) {
@@ -113,9 +128,21 @@ struct TreeFileWriter::State {
   std::optional<io::AppendableDataset> perm, mask, nodes, node_mask, tokens;
 };
 
-TreeFileWriter::TreeFileWriter(const std::string& path, const io::H5File* keep_from, const std::string& name,
-                               const TreeGroupInfo& info)
-    : state_(new State{io::H5File::create(path), group_path(name), info, {}, {}, {0}, {0}, {0}, {}, {}, {}, {}, {}}) {
+TreeFileWriter::TreeFileWriter(const std::string& path, const io::H5File* keep_from,
+                               const std::string& name, const TreeGroupInfo& info)
+    : state_(new State{io::H5File::create(path),
+                       group_path(name),
+                       info,
+                       {},
+                       {},
+                       {0},
+                       {0},
+                       {0},
+                       {},
+                       {},
+                       {},
+                       {},
+                       {}}) {
   io::H5File& f = state_->file;
   f.set_attr("format", std::string(kTreesFormat));
   f.set_attr("format_version", kTreesFormatVersion);
@@ -130,9 +157,11 @@ TreeFileWriter::TreeFileWriter(const std::string& path, const io::H5File* keep_f
   state_->perm = f.create_appendable(g + "/perm", io::ElementType::i32, {}, kChunkRows);
   state_->mask = f.create_appendable(g + "/mask", io::ElementType::u8, {}, kChunkRows);
   if (info.has_nodes) {
-    state_->nodes = f.create_appendable(g + "/nodes", io::ElementType::f32, {info.d_model}, kChunkRows);
+    state_->nodes =
+        f.create_appendable(g + "/nodes", io::ElementType::f32, {info.d_model}, kChunkRows);
     state_->node_mask = f.create_appendable(g + "/node_mask", io::ElementType::u8, {}, kChunkRows);
-    state_->tokens = f.create_appendable(g + "/tokens", io::ElementType::f32, {info.d_model}, kChunkRows);
+    state_->tokens =
+        f.create_appendable(g + "/tokens", io::ElementType::f32, {info.d_model}, kChunkRows);
   }
 }
 
@@ -141,7 +170,8 @@ TreeFileWriter::~TreeFileWriter() { delete state_; }
 void TreeFileWriter::append(const TaskTree& t) {
   State& s = *state_;
   const TreeShape& sh = t.shape;
-  if (static_cast<int64_t>(t.perm.size()) != sh.n) throw std::logic_error("TreeFileWriter: perm of the wrong size");
+  if (static_cast<int64_t>(t.perm.size()) != sh.n)
+    throw std::logic_error("TreeFileWriter: perm of the wrong size");
   s.depth.push_back(static_cast<int32_t>(sh.k));
   s.leaf_size.push_back(static_cast<int32_t>(sh.leaf_size));
   s.perm->append(t.perm.data(), sh.n);
@@ -152,7 +182,8 @@ void TreeFileWriter::append(const TaskTree& t) {
   s.padded_offsets.push_back(s.padded_offsets.back() + sh.padded);
   if (s.info.has_nodes) {
     const int64_t n = stored_nodes(sh), D = s.info.d_model;
-    if (static_cast<int64_t>(t.nodes.size()) != n * D || static_cast<int64_t>(t.node_mask.size()) != n ||
+    if (static_cast<int64_t>(t.nodes.size()) != n * D ||
+        static_cast<int64_t>(t.node_mask.size()) != n ||
         static_cast<int64_t>(t.tokens.size()) != sh.padded * D)
       throw std::logic_error("TreeFileWriter: node embeddings of the wrong size");
     if (n > 0) {
@@ -202,7 +233,8 @@ TreeGroupReader::TreeGroupReader(const std::string& path, const std::string& nam
   if (std::find(names.begin(), names.end(), name) == names.end()) {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw InputError(path, group_, "no such tree", "one of: " + (list.empty() ? std::string("(none)") : list), name);
+    throw InputError(path, group_, "no such tree",
+                     "one of: " + (list.empty() ? std::string("(none)") : list), name);
   }
   info_.branch_factor = file_.attr_int("branch_factor", group_);
   info_.heuristic = file_.attr_string("heuristic", group_);
@@ -210,18 +242,24 @@ TreeGroupReader::TreeGroupReader(const std::string& path, const std::string& nam
   info_.data_content_hash = file_.attr_string("data_content_hash", group_);
   info_.has_nodes = file_.exists(dataset("nodes"));
   if (info_.branch_factor < 2) {
-    throw InputError(path, group_ + ":branch_factor", "invalid tree attribute", ">= 2", std::to_string(info_.branch_factor));
+    throw InputError(path, group_ + ":branch_factor", "invalid tree attribute", ">= 2",
+                     std::to_string(info_.branch_factor));
   }
   const int64_t T = file_.attr_int("num_tasks", group_);
-  if (T < 1) throw InputError(path, group_ + ":num_tasks", "invalid tree attribute", ">= 1", std::to_string(T));
+  if (T < 1)
+    throw InputError(path, group_ + ":num_tasks", "invalid tree attribute", ">= 1",
+                     std::to_string(T));
   depth_ = file_.read<int32_t>(dataset("depth"), {T});
   leaf_size_ = file_.read<int32_t>(dataset("leaf_size"), {T});
   perm_offsets_ = file_.read<int64_t>(dataset("perm_offsets"), {T + 1});
   padded_offsets_ = file_.read<int64_t>(dataset("padded_offsets"), {T + 1});
   std::vector<TreeShape> shapes;
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t n = perm_offsets_[static_cast<size_t>(t) + 1] - perm_offsets_[static_cast<size_t>(t)];
-    if (n < 1) throw InputError(path, dataset("perm_offsets"), "invalid offsets", "at least one context row per task", std::to_string(n));
+    const int64_t n =
+        perm_offsets_[static_cast<size_t>(t) + 1] - perm_offsets_[static_cast<size_t>(t)];
+    if (n < 1)
+      throw InputError(path, dataset("perm_offsets"), "invalid offsets",
+                       "at least one context row per task", std::to_string(n));
     shapes.emplace_back(n, info_.branch_factor);
     if (shapes.back().k != depth(t) || shapes.back().leaf_size != leaf_size(t)) {
       throw InputError(path, dataset("depth"), "tree shape inconsistent with the context size",
@@ -230,9 +268,12 @@ TreeGroupReader::TreeGroupReader(const std::string& path, const std::string& nam
                        fmt::format("{} and {} (task {})", depth(t), leaf_size(t), t));
     }
   }
-  const int64_t perm_rows = file_.require_dataset(dataset("perm"), io::ElementType::i32, {io::kAnyExtent}).shape[0];
-  check_offsets(file_, dataset("perm_offsets"), perm_offsets_, perm_rows, [&](int64_t t) { return shapes[static_cast<size_t>(t)].n; });
-  const int64_t padded_rows = file_.require_dataset(dataset("mask"), io::ElementType::u8, {io::kAnyExtent}).shape[0];
+  const int64_t perm_rows =
+      file_.require_dataset(dataset("perm"), io::ElementType::i32, {io::kAnyExtent}).shape[0];
+  check_offsets(file_, dataset("perm_offsets"), perm_offsets_, perm_rows,
+                [&](int64_t t) { return shapes[static_cast<size_t>(t)].n; });
+  const int64_t padded_rows =
+      file_.require_dataset(dataset("mask"), io::ElementType::u8, {io::kAnyExtent}).shape[0];
   check_offsets(file_, dataset("padded_offsets"), padded_offsets_, padded_rows,
                 [&](int64_t t) { return shapes[static_cast<size_t>(t)].padded; });
   if (!info_.has_nodes) return;
@@ -242,7 +283,8 @@ TreeGroupReader::TreeGroupReader(const std::string& path, const std::string& nam
   info_.d_model = file_.attr_int("d_model", group_);
   node_offsets_ = file_.read<int64_t>(dataset("node_offsets"), {T + 1});
   const int64_t node_rows =
-      file_.require_dataset(dataset("nodes"), io::ElementType::f32, {io::kAnyExtent, info_.d_model}).shape[0];
+      file_.require_dataset(dataset("nodes"), io::ElementType::f32, {io::kAnyExtent, info_.d_model})
+          .shape[0];
   file_.require_dataset(dataset("node_mask"), io::ElementType::u8, {node_rows});
   file_.require_dataset(dataset("tokens"), io::ElementType::f32, {padded_rows, info_.d_model});
   check_offsets(file_, dataset("node_offsets"), node_offsets_, node_rows,
@@ -253,22 +295,28 @@ int64_t TreeGroupReader::context_size(int64_t task) const {
   return perm_offsets_[static_cast<size_t>(task) + 1] - perm_offsets_[static_cast<size_t>(task)];
 }
 
-void TreeGroupReader::read_memory(int64_t first, int64_t count, const TreeShape& shape, Tensor& memory,
-                                  Tensor& mask) const {
+void TreeGroupReader::read_memory(int64_t first, int64_t count, const TreeShape& shape,
+                                  Tensor& memory, Tensor& mask) const {
   if (!info_.has_nodes) throw std::logic_error("read_memory: the trees have no node embeddings");
-  const int64_t D = info_.d_model, Ntot = shape.memory_size(), levels = shape.memory_offset(shape.k + 1);
-  const auto at = [](const std::vector<int64_t>& v, int64_t i) { return v[static_cast<size_t>(i)]; };
+  const int64_t D = info_.d_model, Ntot = shape.memory_size(),
+                levels = shape.memory_offset(shape.k + 1);
+  const auto at = [](const std::vector<int64_t>& v, int64_t i) {
+    return v[static_cast<size_t>(i)];
+  };
   const int64_t node0 = at(node_offsets_, first), nodes = at(node_offsets_, first + count) - node0;
   const int64_t tok0 = at(padded_offsets_, first), toks = at(padded_offsets_, first + count) - tok0;
   if (nodes != count * stored_nodes(shape) || toks != count * shape.padded) {
     throw std::logic_error("read_memory: tasks of different tree shapes in one batch");
   }
   const std::vector<float> node_values = file_.read_rows<float>(dataset("nodes"), node0, nodes);
-  const std::vector<uint8_t> node_mask = file_.read_rows<uint8_t>(dataset("node_mask"), node0, nodes);
+  const std::vector<uint8_t> node_mask =
+      file_.read_rows<uint8_t>(dataset("node_mask"), node0, nodes);
   const std::vector<float> token_values = file_.read_rows<float>(dataset("tokens"), tok0, toks);
   const std::vector<uint8_t> token_mask = file_.read_rows<uint8_t>(dataset("mask"), tok0, toks);
-  io::require_finite(path(), dataset("nodes"), node_values.data(), static_cast<int64_t>(node_values.size()), D);
-  io::require_finite(path(), dataset("tokens"), token_values.data(), static_cast<int64_t>(token_values.size()), D);
+  io::require_finite(path(), dataset("nodes"), node_values.data(),
+                     static_cast<int64_t>(node_values.size()), D);
+  io::require_finite(path(), dataset("tokens"), token_values.data(),
+                     static_cast<int64_t>(token_values.size()), D);
   memory = Tensor::empty({count, Ntot, D});
   mask = Tensor::empty({count, Ntot});
   const int64_t per_task = stored_nodes(shape);

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "core/tensor.hpp"
-#include "io/hdf5_file.hpp"
 #include "core/tree_shape.hpp"
+#include "io/hdf5_file.hpp"
 
 namespace tca::data {
 
@@ -45,10 +45,10 @@ struct TreeGroupInfo {
 // One task's tree as build-tree computes it.
 struct TaskTree {
   TreeShape shape;
-  std::vector<int32_t> perm;      // [N]
-  std::vector<float> nodes;       // [stored_nodes, D] (with a checkpoint)
-  std::vector<uint8_t> node_mask; // [stored_nodes]
-  std::vector<float> tokens;      // [padded, D] (with a checkpoint)
+  std::vector<int32_t> perm;       // [N]
+  std::vector<float> nodes;        // [stored_nodes, D] (with a checkpoint)
+  std::vector<uint8_t> node_mask;  // [stored_nodes]
+  std::vector<float> tokens;       // [padded, D] (with a checkpoint)
 };
 
 // Writes a new trees file at `path` (call inside write_atomically): the root attributes, every
@@ -89,7 +89,8 @@ class TreeGroupReader {
 
   // The retrieval memory of tasks [first, first + count), which must share `shape`: levels 1..k
   // then the padded leaf tokens, f32 [count, memory_size, D], and its mask [count, memory_size].
-  void read_memory(int64_t first, int64_t count, const TreeShape& shape, Tensor& memory, Tensor& mask) const;
+  void read_memory(int64_t first, int64_t count, const TreeShape& shape, Tensor& memory,
+                   Tensor& mask) const;
 
  private:
   std::string dataset(const std::string& leaf) const { return group_ + "/" + leaf; }

@@ -26,7 +26,8 @@ EvalSummary evaluate_inference(const std::string& metric_name, const data::TaskF
                                int64_t max_batches, const BatchInference& inference) {
   EvalSummary s;
   s.metric_name = metric_name;
-  const int64_t n = max_batches > 0 ? std::min(max_batches, reader.num_batches()) : reader.num_batches();
+  const int64_t n =
+      max_batches > 0 ? std::min(max_batches, reader.num_batches()) : reader.num_batches();
   double tokens_sum = 0, ratio_sum = 0, unmasked_sum = 0, n_sum = 0, mse_sum = 0;
   s.tokens_min = std::numeric_limits<double>::infinity();
   s.tokens_max = 0;
@@ -36,7 +37,8 @@ EvalSummary evaluate_inference(const std::string& metric_name, const data::TaskF
     if (inference.prepare) inference.prepare(bi, batch);
     const auto t0 = std::chrono::steady_clock::now();
     Predictions p = inference.predict(batch);
-    s.predict_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.predict_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     s.loss += p.loss;
     s.metric += p.metric;
     const double N = static_cast<double>(batch.num_context());
@@ -54,7 +56,8 @@ EvalSummary evaluate_inference(const std::string& metric_name, const data::TaskF
     tasks += batch.batch_size();
     if (p.mean.defined() && batch.yt.defined()) {
       double se = 0;
-      for (int64_t i = 0; i < p.mean.numel(); ++i) se += (p.mean[i] - batch.yt[i]) * (p.mean[i] - batch.yt[i]);
+      for (int64_t i = 0; i < p.mean.numel(); ++i)
+        se += (p.mean[i] - batch.yt[i]) * (p.mean[i] - batch.yt[i]);
       mse_sum += se / static_cast<double>(p.mean.numel());
     }
   }

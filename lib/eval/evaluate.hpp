@@ -5,9 +5,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "data/task_file_reader.hpp"
 #include "models/model.hpp"
@@ -17,19 +16,25 @@ namespace tca {
 struct EvalSummary {
   std::string metric_name;  // accuracy | tar_ll | mse
   double loss = 0, metric = 0;
-  double mse = -1;          // regression tasks: squared error of the predicted mean (-1 otherwise)
+  double mse = -1;  // regression tasks: squared error of the predicted mean (-1 otherwise)
   double tokens_mean = 0, tokens_min = 0, tokens_max = 0, percent_of_n = 0, unmasked_mean = 0;
   double n_context_mean = 0, nodes_scored = 0;
   int64_t batches = 0, queries = 0;
   double predict_seconds = 0;
-  double latency_us_per_query() const { return queries ? 1e6 * predict_seconds / static_cast<double>(queries) : 0; }
-  double queries_per_s() const { return predict_seconds > 0 ? static_cast<double>(queries) / predict_seconds : 0; }
-  // {"loss", metric_name, ["mse"], "tokens_attended", "percent_of_n", ...}: a flat record for metrics.jsonl.
+  double latency_us_per_query() const {
+    return queries ? 1e6 * predict_seconds / static_cast<double>(queries) : 0;
+  }
+  double queries_per_s() const {
+    return predict_seconds > 0 ? static_cast<double>(queries) / predict_seconds : 0;
+  }
+  // {"loss", metric_name, ["mse"], "tokens_attended", "percent_of_n", ...}: a flat record for
+  // metrics.jsonl.
   nlohmann::json flat_record() const;
 };
 
 // Evaluates on the first `max_batches` batches of the file (0 = all), in file order.
-EvalSummary evaluate_model(Model& model, const data::TaskFileReader& reader, int64_t max_batches = 0);
+EvalSummary evaluate_model(Model& model, const data::TaskFileReader& reader,
+                           int64_t max_batches = 0);
 
 // Another inference path for the same accounting (`tca eval --full`, `--trees`): per batch,
 // prepare(batch_index, batch) runs untimed (e.g. reading stored trees), then predict(batch) is

@@ -15,10 +15,14 @@ using io::H5File;
 
 const char* to_string(Tolerance t) {
   switch (t) {
-    case Tolerance::activation: return "activation";
-    case Tolerance::scalar: return "scalar";
-    case Tolerance::gradient: return "gradient";
-    case Tolerance::exact: return "exact";
+    case Tolerance::activation:
+      return "activation";
+    case Tolerance::scalar:
+      return "scalar";
+    case Tolerance::gradient:
+      return "gradient";
+    case Tolerance::exact:
+      return "exact";
   }
   return "?";
 }
@@ -26,10 +30,18 @@ const char* to_string(Tolerance t) {
 double ReferenceRow::relative_error() const {
   double floor = 0;
   switch (tolerance) {
-    case Tolerance::activation: floor = 1e-6 / 1e-4; break;
-    case Tolerance::scalar: floor = 1e-5 / 1e-4; break;
-    case Tolerance::gradient: floor = 1e-7 / 1e-3; break;
-    case Tolerance::exact: floor = 1; break;
+    case Tolerance::activation:
+      floor = 1e-6 / 1e-4;
+      break;
+    case Tolerance::scalar:
+      floor = 1e-5 / 1e-4;
+      break;
+    case Tolerance::gradient:
+      floor = 1e-7 / 1e-3;
+      break;
+    case Tolerance::exact:
+      floor = 1;
+      break;
   }
   return max_abs_error / std::max(max_abs_ref, floor);
 }
@@ -64,7 +76,8 @@ ModelConfig config_from_file(const H5File& f, const std::string& path) {
     throw InputError(path, "config_json", "unreadable attribute", "JSON", e.what());
   }
   auto need = [&](const char* key) -> const nlohmann::json& {
-    if (!j.contains(key)) throw InputError(path, std::string("config_json.") + key, "missing key", "present", "absent");
+    if (!j.contains(key))
+      throw InputError(path, std::string("config_json.") + key, "missing key", "present", "absent");
     return j.at(key);
   };
   ModelConfig c;
@@ -75,7 +88,8 @@ ModelConfig config_from_file(const H5File& f, const std::string& path) {
   c.d_model = need("d_model").get<int64_t>();
   c.heads = need("nhead").get<int64_t>();
   c.dim_feedforward = need("dim_feedforward").get<int64_t>();
-  c.num_layers = need("encoder_type").get<std::string>() == "constant" ? 0 : need("num_layers").get<int>();
+  c.num_layers =
+      need("encoder_type").get<std::string>() == "constant" ? 0 : need("num_layers").get<int>();
   c.emb_depth = need("emb_depth").get<int>();
   c.dropout = need("dropout").get<float>();
   c.norm_first = need("norm_first").get<bool>();
@@ -126,7 +140,8 @@ class Comparer {
   bool has(const std::string& name) const { return f_.is_dataset(name); }
 
   // `label` names the row when it differs from the dataset (e.g. another code path).
-  void compare(const std::string& name, const std::vector<double>& ours, Tolerance tol, const std::string& label = "") {
+  void compare(const std::string& name, const std::vector<double>& ours, Tolerance tol,
+               const std::string& label = "") {
     if (!has(name)) return;  // optional quantities (not every file records every one)
     Shape shape;
     std::vector<double> ref;
@@ -147,8 +162,9 @@ class Comparer {
     // so a corrupt reference file passed every check: it is malformed input (exit 2).
     for (size_t i = 0; i < ref.size(); ++i) {
       if (!std::isfinite(ref[i])) {
-        throw InputError(f_.path(), name, "non-finite reference value", "finite values",
-                         std::string(std::isnan(ref[i]) ? "nan" : "inf") + " at index " + std::to_string(i));
+        throw InputError(
+            f_.path(), name, "non-finite reference value", "finite values",
+            std::string(std::isnan(ref[i]) ? "nan" : "inf") + " at index " + std::to_string(i));
       }
     }
     for (size_t i = 0; i < ref.size(); ++i) {
@@ -157,21 +173,34 @@ class Comparer {
       if (!std::isfinite(ours[i])) row.max_abs_error = INFINITY;
     }
     switch (tol) {
-      case Tolerance::activation: row.ok = row.max_abs_error <= 1e-4 * row.max_abs_ref + 1e-6; break;
-      case Tolerance::scalar: row.ok = row.max_abs_error <= 1e-4 * row.max_abs_ref + 1e-5; break;
-      case Tolerance::gradient: row.ok = row.max_abs_error <= 1e-3 * row.max_abs_ref + 1e-7; break;
-      case Tolerance::exact: row.ok = row.max_abs_error == 0.0; break;
+      case Tolerance::activation:
+        row.ok = row.max_abs_error <= 1e-4 * row.max_abs_ref + 1e-6;
+        break;
+      case Tolerance::scalar:
+        row.ok = row.max_abs_error <= 1e-4 * row.max_abs_ref + 1e-5;
+        break;
+      case Tolerance::gradient:
+        row.ok = row.max_abs_error <= 1e-3 * row.max_abs_ref + 1e-7;
+        break;
+      case Tolerance::exact:
+        row.ok = row.max_abs_error == 0.0;
+        break;
     }
     report_.rows.push_back(row);
   }
-  void compare(const std::string& name, const Tensor& ours, Tolerance tol, const std::string& label = "") {
+  void compare(const std::string& name, const Tensor& ours, Tolerance tol,
+               const std::string& label = "") {
     std::vector<double> v(static_cast<size_t>(ours.numel()));
     for (size_t i = 0; i < v.size(); ++i)
       v[i] = ours.dtype() == DType::f32 ? ours[static_cast<int64_t>(i)] : ours.data_i32()[i];
     compare(name, v, tol, label);
   }
-  void compare(const std::string& name, const Var& ours, Tolerance tol) { compare(name, ours.value(), tol); }
-  void compare_scalar(const std::string& name, double ours) { compare(name, std::vector<double>{ours}, Tolerance::scalar); }
+  void compare(const std::string& name, const Var& ours, Tolerance tol) {
+    compare(name, ours.value(), tol);
+  }
+  void compare_scalar(const std::string& name, double ours) {
+    compare(name, std::vector<double>{ours}, Tolerance::scalar);
+  }
 
  private:
   const H5File& f_;
@@ -185,21 +214,25 @@ Tensor swap_heads_queries(const Tensor& t) {
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t m = 0; m < M; ++m)
-        for (int64_t x = 0; x < X; ++x) out[((b * M + m) * H + h) * X + x] = t[((b * H + h) * M + m) * X + x];
+        for (int64_t x = 0; x < X; ++x)
+          out[((b * M + m) * H + h) * X + x] = t[((b * H + h) * M + m) * X + x];
   return out;
 }
 
-void compare_common(Comparer& c, const Var& ctx, const Var& q, const std::vector<Var>& layers, const Var& E, const Var& qn) {
+void compare_common(Comparer& c, const Var& ctx, const Var& q, const std::vector<Var>& layers,
+                    const Var& E, const Var& qn) {
   c.compare("activations/context_embeddings", ctx, Tolerance::activation);
   c.compare("activations/query_embeddings", q, Tolerance::activation);
   for (size_t i = 0; i < layers.size(); ++i)
-    c.compare("activations/encoder/layer" + std::to_string(i) + "_out", layers[i], Tolerance::activation);
+    c.compare("activations/encoder/layer" + std::to_string(i) + "_out", layers[i],
+              Tolerance::activation);
   c.compare("activations/encoder_output", E, Tolerance::activation);
   c.compare("activations/query_normed", qn, Tolerance::activation);
 }
 
 // The task-specific prediction datasets of a branch ("eval/", "train/" or "train/leaf_").
-void compare_task(Comparer& c, const std::string& prefix, const TaskOutput& t, const ModelConfig& cfg) {
+void compare_task(Comparer& c, const std::string& prefix, const TaskOutput& t,
+                  const ModelConfig& cfg) {
   c.compare(prefix + "predictor_out", t.output, Tolerance::activation);
   const int64_t R = t.per_target.numel();
   std::vector<double> per(static_cast<size_t>(R));
@@ -215,7 +248,8 @@ void compare_task(Comparer& c, const std::string& prefix, const TaskOutput& t, c
   }
 }
 
-void compare_task_scalars(Comparer& c, const std::string& prefix, const TaskOutput& t, const ModelConfig& cfg) {
+void compare_task_scalars(Comparer& c, const std::string& prefix, const TaskOutput& t,
+                          const ModelConfig& cfg) {
   if (cfg.loss == TaskLoss::classification) {
     c.compare_scalar(prefix + "ce", t.loss.item());
     c.compare_scalar(prefix + "acc", t.metric);
@@ -233,11 +267,13 @@ void compare_grads(Comparer& c, const H5File& f, const Model& model, bool sequen
     const std::string key = group + "/" + official;
     const std::string mine = official_to_our_name(official, sequential);
     if (mine.empty()) {  // a parameter the official model never uses: its gradient must be zero
-      c.compare(key, std::vector<double>(static_cast<size_t>(f.dataset_info(key).numel()), 0.0), Tolerance::gradient);
+      c.compare(key, std::vector<double>(static_cast<size_t>(f.dataset_info(key).numel()), 0.0),
+                Tolerance::gradient);
       continue;
     }
     auto it = ours.find(mine);
-    if (it == ours.end()) throw InputError(f.path(), key, "no parameter of ours for this gradient", mine, "absent");
+    if (it == ours.end())
+      throw InputError(f.path(), key, "no parameter of ours for this gradient", mine, "absent");
     Tensor g = it->second.grad().defined() ? it->second.grad() : Tensor::zeros(it->second.shape());
     c.compare(key, g, Tolerance::gradient);
   }
@@ -249,7 +285,8 @@ void compare_descent(Comparer& c, const std::string& prefix, const TcaTree& tree
   const TreeShape& s = tree.shape;
   const int64_t Q = d.actions.dim(0), k = s.k, b = s.b, L = s.set_slots();
   const int64_t Ntot = s.memory_size(), D = tree.keys.dim(1), M = Q / tree.batch;
-  std::vector<double> probs, per_head, children, child_mask, path, leaf, logp_level, entropy, s_index, s_emb;
+  std::vector<double> probs, per_head, children, child_mask, path, leaf, logp_level, entropy,
+      s_index, s_emb;
   const float* mem = tree.memory.value().data();  // levels 1..k then leaves: rebuilds S_emb
   for (int64_t q = 0; q < Q; ++q) {
     int64_t node = 0;
@@ -261,7 +298,8 @@ void compare_descent(Comparer& c, const std::string& prefix, const TcaTree& tree
         probs.push_back(pi[j]);
         children.push_back(static_cast<double>(node * b + j));
         const int64_t bi = q / M;
-        child_mask.push_back(tree.level_masks[static_cast<size_t>(i + 1)][bi * s.nodes_at(i + 1) + node * b + j]);
+        child_mask.push_back(
+            tree.level_masks[static_cast<size_t>(i + 1)][bi * s.nodes_at(i + 1) + node * b + j]);
       }
       for (int64_t h = 0; h < H; ++h)
         for (int64_t j = 0; j < b; ++j) per_head.push_back(w[h * b + j]);
@@ -299,7 +337,8 @@ void compare_descent(Comparer& c, const std::string& prefix, const TcaTree& tree
   for (int64_t q = 0; q < Q; ++q)
     for (int64_t j = 0; j < L; ++j) count[static_cast<size_t>(q)] += d.set_mask[q * L + j];
   c.compare(prefix + "num_tokens_attended", count, Tolerance::exact);
-  if (set_weights.defined()) c.compare(prefix + "S_attn_per_head", set_weights, Tolerance::activation);
+  if (set_weights.defined())
+    c.compare(prefix + "S_attn_per_head", set_weights, Tolerance::activation);
   if (prefix == "train/") {
     c.compare(prefix + "log_action_probs_per_level", logp_level, Tolerance::activation);
     c.compare(prefix + "log_action_probs", d.log_prob, Tolerance::activation);
@@ -320,14 +359,18 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
     NoGradGuard no_grad;
     model.forward(rc.batch, nn::ForwardContext::inference(), TcaPath::greedy(), &ev);
   }
-  compare_common(c, ev.context_embeddings, ev.query_embeddings, ev.encoder_layers, ev.encoder_output, ev.decoder.query_normed);
+  compare_common(c, ev.context_embeddings, ev.query_embeddings, ev.encoder_layers,
+                 ev.encoder_output, ev.decoder.query_normed);
   c.compare("activations/tree/leaves", ev.decoder.tree.leaves, Tolerance::activation);
   c.compare("activations/tree/leaves_mask", ev.decoder.tree.leaves_mask, Tolerance::exact);
   for (int64_t l = 0; l <= ev.decoder.tree.shape.k; ++l) {
-    c.compare("activations/tree/level_" + std::to_string(l), ev.decoder.tree.levels[static_cast<size_t>(l)], Tolerance::activation);
-    c.compare("activations/tree/level_" + std::to_string(l) + "_mask", ev.decoder.tree.level_masks[static_cast<size_t>(l)], Tolerance::exact);
+    c.compare("activations/tree/level_" + std::to_string(l),
+              ev.decoder.tree.levels[static_cast<size_t>(l)], Tolerance::activation);
+    c.compare("activations/tree/level_" + std::to_string(l) + "_mask",
+              ev.decoder.tree.level_masks[static_cast<size_t>(l)], Tolerance::exact);
   }
-  if (ev.decoder.tree.shape.k > 0) compare_descent(c, "eval/", ev.decoder.tree, ev.decoder.descent, Var(), cfg.heads);
+  if (ev.decoder.tree.shape.k > 0)
+    compare_descent(c, "eval/", ev.decoder.tree, ev.decoder.descent, Var(), cfg.heads);
   c.compare("eval/pred_emb", ev.decoder.pred_emb, Tolerance::activation);
   c.compare("eval/encoding", ev.decoder.encoding, Tolerance::activation);
   compare_task(c, "eval/", ev.tca, cfg);
@@ -343,22 +386,26 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
     c.compare("eval/mean", fast.mean, Tolerance::activation, "eval/mean" + tag);
     c.compare("eval/std", fast.std, Tolerance::activation, "eval/std" + tag);
   }
-  c.compare("eval/num_tokens_attended", fast.tokens_unmasked, Tolerance::exact, "eval/num_tokens_attended" + tag);
+  c.compare("eval/num_tokens_attended", fast.tokens_unmasked, Tolerance::exact,
+            "eval/num_tokens_attended" + tag);
 
   // Train mode: the recorded path, every loss term and the gradients.
   model.zero_grad();
   RetreeverTrace tr;
   Rng rng(0);
-  LossOutput out = model.forward(rc.batch, nn::ForwardContext::training(rng), TcaPath::given(rc.forced_actions), &tr);
+  LossOutput out = model.forward(rc.batch, nn::ForwardContext::training(rng),
+                                 TcaPath::given(rc.forced_actions), &tr);
   out.total.backward();
-  compare_descent(c, "train/", tr.decoder.tree, tr.decoder.descent, tr.decoder.set_weights, cfg.heads);
+  compare_descent(c, "train/", tr.decoder.tree, tr.decoder.descent, tr.decoder.set_weights,
+                  cfg.heads);
   c.compare("train/pred_emb", tr.decoder.pred_emb, Tolerance::activation);
   c.compare("train/encoding", tr.decoder.encoding, Tolerance::activation);
   compare_task(c, "train/", tr.tca, cfg);
   compare_task_scalars(c, "train/", tr.tca, cfg);
   c.compare("train/leaf_pred_emb", tr.decoder.leaf_pred_emb, Tolerance::activation);
   c.compare("train/leaf_encoding", tr.decoder.leaf_encoding, Tolerance::activation);
-  c.compare("train/leaf_attn_per_head", swap_heads_queries(tr.decoder.leaf_weights.value()), Tolerance::activation);
+  c.compare("train/leaf_attn_per_head", swap_heads_queries(tr.decoder.leaf_weights.value()),
+            Tolerance::activation);
   compare_task(c, "train/leaf_", tr.leaf, cfg);
   c.compare("train/rl_reward", tr.tca.reward, Tolerance::activation);
   c.compare_scalar("train/rl_baseline", tr.tca.baseline);
@@ -378,11 +425,11 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
     Rng r(0);
     model.forward(rc.batch, nn::ForwardContext::training(r), TcaPath::given(rc.forced_actions), &t);
     const std::string name = term;
-    Var v = name == "tca_loss" ? t.tca.loss
+    Var v = name == "tca_loss"        ? t.tca.loss
             : name == "tca_leaf_loss" ? t.leaf.loss
-            : name == "rl_loss" ? t.rl_loss
-            : name == "rl_reinforce" ? t.rl_reinforce
-            : t.decoder.descent.entropy;
+            : name == "rl_loss"       ? t.rl_loss
+            : name == "rl_reinforce"  ? t.rl_reinforce
+                                      : t.decoder.descent.entropy;
     v.backward();
     compare_grads(c, f, model, cfg.is_sequential, "grads_by_term/" + name);
   }
@@ -397,9 +444,11 @@ void check_ca(Comparer& c, const H5File& f, ReferenceCase& rc) {
   // Dropout is 0 in the reference files, so the training forward is also the eval forward.
   TaskOutput t = model.forward(rc.batch, nn::ForwardContext::training(rng), &tr);
   t.loss.backward();
-  compare_common(c, tr.context_embeddings, tr.query_embeddings, tr.encoder_layers, tr.encoder_output, tr.query_normed);
+  compare_common(c, tr.context_embeddings, tr.query_embeddings, tr.encoder_layers,
+                 tr.encoder_output, tr.query_normed);
   c.compare("activations/ca_attn_out", tr.attn_out, Tolerance::activation);
-  c.compare("activations/ca_attn_per_head", swap_heads_queries(tr.attn_weights_per_head.value()), Tolerance::activation);
+  c.compare("activations/ca_attn_per_head", swap_heads_queries(tr.attn_weights_per_head.value()),
+            Tolerance::activation);
   c.compare("activations/encoding", tr.encoding, Tolerance::activation);
   compare_task(c, "eval/", t, cfg);
   compare_task_scalars(c, "eval/", t, cfg);
@@ -414,15 +463,19 @@ void check_ca(Comparer& c, const H5File& f, ReferenceCase& rc) {
 ReferenceCase load_reference_case(const std::string& path) {
   H5File f = H5File::open_read(path);
   for (const char* attr : {"config_json", "B", "N", "M"})
-    if (!f.has_attr(attr)) throw InputError(path, std::string("attribute ") + attr, "not a reference file", "present", "absent");
+    if (!f.has_attr(attr))
+      throw InputError(path, std::string("attribute ") + attr, "not a reference file", "present",
+                       "absent");
   for (const char* group : {"/params", "/inputs", "/grads", "/eval", "/train"})
-    if (!f.is_group(group)) throw InputError(path, group, "not a reference file", "a group", "absent");
+    if (!f.is_group(group))
+      throw InputError(path, group, "not a reference file", "a group", "absent");
   ReferenceCase rc;
   try {
     rc.config = config_from_file(f, path);
   } catch (const nlohmann::json::exception& e) {
     // A key of the wrong JSON type (a string for d_model) is malformed input, not exit 1.
-    throw InputError(path, "config_json", "bad value in the model config", "the official config's types", e.what());
+    throw InputError(path, "config_json", "bad value in the model config",
+                     "the official config's types", e.what());
   }
   try {
     rc.config.validate();
@@ -430,8 +483,9 @@ ReferenceCase load_reference_case(const std::string& path) {
     throw InputError(path, "config_json", e.what(), "", "");
   }
   require_memory(model_parameter_bytes(rc.config), "the model of " + path + ":config_json",
-                 "d_model " + std::to_string(rc.config.d_model) + ", num_layers " + std::to_string(rc.config.num_layers) +
-                     ", dim_feedforward " + std::to_string(rc.config.dim_feedforward));
+                 "d_model " + std::to_string(rc.config.d_model) + ", num_layers " +
+                     std::to_string(rc.config.num_layers) + ", dim_feedforward " +
+                     std::to_string(rc.config.dim_feedforward));
   Rng init(0);
   rc.model = make_model(rc.config, init);
   // Weights: every official parameter through the name map; every one of ours must be loaded.
@@ -442,16 +496,20 @@ ReferenceCase load_reference_case(const std::string& path) {
     const std::string mine = official_to_our_name(official, rc.config.is_sequential);
     if (mine.empty()) continue;
     auto it = ours.find(mine);
-    if (it == ours.end()) throw InputError(path, "params/" + official, "no parameter of ours for this name", mine, "absent");
+    if (it == ours.end())
+      throw InputError(path, "params/" + official, "no parameter of ours for this name", mine,
+                       "absent");
     Shape shape;
     std::vector<double> v = f.read<double>("params/" + official, &shape);
     if (shape != it->second.shape())
-      throw InputError(path, "params/" + official, "parameter shape differs", to_string(it->second.shape()), to_string(shape));
+      throw InputError(path, "params/" + official, "parameter shape differs",
+                       to_string(it->second.shape()), to_string(shape));
     it->second.mutable_value().copy_from(tensor_from(v, shape));
     ++loaded;
   }
   if (loaded != ours.size())
-    throw InputError(path, "params", "not every parameter of the model is in the file", std::to_string(ours.size()) + " parameters", std::to_string(loaded));
+    throw InputError(path, "params", "not every parameter of the model is in the file",
+                     std::to_string(ours.size()) + " parameters", std::to_string(loaded));
   // Inputs.
   auto read = [&](const std::string& name) {
     Shape s;
@@ -470,7 +528,8 @@ ReferenceCase load_reference_case(const std::string& path) {
     Shape s;
     std::vector<int64_t> a = f.read<int64_t>("train/actions", &s);
     rc.forced_actions = Tensor::empty(s, DType::i32);
-    for (size_t i = 0; i < a.size(); ++i) rc.forced_actions.data_i32()[i] = static_cast<int32_t>(a[i]);
+    for (size_t i = 0; i < a.size(); ++i)
+      rc.forced_actions.data_i32()[i] = static_cast<int32_t>(a[i]);
   }
   return rc;
 }

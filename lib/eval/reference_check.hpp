@@ -18,7 +18,8 @@ enum class Tolerance { activation, scalar, gradient, exact };
 const char* to_string(Tolerance t);
 
 struct ReferenceRow {
-  std::string name;  // the reference dataset, e.g. "train/policy_probs" or "grads/predictor.0.weight"
+  std::string
+      name;  // the reference dataset, e.g. "train/policy_probs" or "grads/predictor.0.weight"
   Tolerance tolerance;
   double max_abs_error = 0, max_abs_ref = 0;
   bool ok = false;
@@ -47,7 +48,8 @@ struct ReferenceCase {
   Tensor forced_actions;  // i32 [B, M, k] (TCA only)
 };
 
-// Throws InputError (exit 2) naming the missing dataset/attribute if `path` is not a reference file.
+// Throws InputError (exit 2) naming the missing dataset/attribute if `path` is not a reference
+// file.
 ReferenceCase load_reference_case(const std::string& path);
 ReferenceReport check_reference_file(const std::string& path);
 

@@ -15,7 +15,8 @@ AppendableDataset H5File::create_appendable(const std::string& name, ElementType
                                             const Shape& row_shape, int64_t chunk_rows) {
   capture_hdf5_errors();
   const std::string path = absolute(name);
-  if (!writable_) throw RuntimeFailure("cannot write " + path + ": " + path_ + " is open read-only");
+  if (!writable_)
+    throw RuntimeFailure("cannot write " + path + ": " + path_ + " is open read-only");
   const int64_t row_elements = numel(row_shape);
   if (row_elements <= 0 || chunk_rows <= 0) {
     throw ShapeError("create_appendable " + path + ": rows of shape " + tca::to_string(row_shape) +
@@ -30,7 +31,8 @@ AppendableDataset H5File::create_appendable(const std::string& name, ElementType
   const auto row_bytes = static_cast<int64_t>(row_elements * element_bytes(type));
   chunk[0] = static_cast<hsize_t>(
       std::max<int64_t>(1, std::min<int64_t>(chunk_rows, kMaxWriteChunkBytes / row_bytes)));
-  Handle space = space_handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()));
+  Handle space =
+      space_handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()));
   Handle lcpl = plist_handle(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE));
@@ -39,21 +41,30 @@ AppendableDataset H5File::create_appendable(const std::string& name, ElementType
   H5Pset_shuffle(dcpl.get());
   H5Pset_deflate(dcpl.get(), 4);
   clear_hdf5_error();
-  const hid_t id = H5Dcreate2(id_, path.c_str(), file_type(type), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT);
+  const hid_t id = H5Dcreate2(id_, path.c_str(), file_type(type), space.get(), lcpl.get(),
+                              dcpl.get(), H5P_DEFAULT);
   if (id < 0) {
-    throw RuntimeFailure("cannot create dataset " + path + " in " + path_ + ": " + take_hdf5_error());
+    throw RuntimeFailure("cannot create dataset " + path + " in " + path_ + ": " +
+                         take_hdf5_error());
   }
   return AppendableDataset(id, path_, path, type, row_shape);
 }
 
 AppendableDataset::AppendableDataset(int64_t dataset_id, std::string file, std::string name,
                                      ElementType type, Shape row_shape)
-    : id_(dataset_id), file_(std::move(file)), name_(std::move(name)), type_(type),
+    : id_(dataset_id),
+      file_(std::move(file)),
+      name_(std::move(name)),
+      type_(type),
       row_shape_(std::move(row_shape)) {}
 
 AppendableDataset::AppendableDataset(AppendableDataset&& other) noexcept
-    : id_(std::exchange(other.id_, -1)), file_(std::move(other.file_)), name_(std::move(other.name_)),
-      type_(other.type_), row_shape_(std::move(other.row_shape_)), rows_(other.rows_) {}
+    : id_(std::exchange(other.id_, -1)),
+      file_(std::move(other.file_)),
+      name_(std::move(other.name_)),
+      type_(other.type_),
+      row_shape_(std::move(other.row_shape_)),
+      rows_(other.rows_) {}
 
 AppendableDataset& AppendableDataset::operator=(AppendableDataset&& other) noexcept {
   if (this != &other) {
@@ -84,8 +95,8 @@ void AppendableDataset::append_raw(ElementType type, const void* data, int64_t r
   if (rows <= 0) return;
   capture_hdf5_errors();
   clear_hdf5_error();
-  std::vector<hsize_t> new_dims{static_cast<hsize_t>(rows_ + rows)}, start{static_cast<hsize_t>(rows_)},
-      count{static_cast<hsize_t>(rows)};
+  std::vector<hsize_t> new_dims{static_cast<hsize_t>(rows_ + rows)},
+      start{static_cast<hsize_t>(rows_)}, count{static_cast<hsize_t>(rows)};
   for (int64_t d : row_shape_) {
     new_dims.push_back(static_cast<hsize_t>(d));
     start.push_back(0);
@@ -94,11 +105,16 @@ void AppendableDataset::append_raw(ElementType type, const void* data, int64_t r
   bool ok = H5Dset_extent(id_, new_dims.data()) >= 0;
   if (ok) {
     Handle file_space = space_handle(H5Dget_space(id_));
-    Handle mem_space = space_handle(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
-    ok = H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) >= 0 &&
-         H5Dwrite(id_, native_type(type_), mem_space.get(), file_space.get(), H5P_DEFAULT, data) >= 0;
+    Handle mem_space =
+        space_handle(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+    ok = H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                             nullptr) >= 0 &&
+         H5Dwrite(id_, native_type(type_), mem_space.get(), file_space.get(), H5P_DEFAULT, data) >=
+             0;
   }
-  if (!ok) throw RuntimeFailure("cannot append to dataset " + name_ + " in " + file_ + ": " + take_hdf5_error());
+  if (!ok)
+    throw RuntimeFailure("cannot append to dataset " + name_ + " in " + file_ + ": " +
+                         take_hdf5_error());
   rows_ += rows;
 }
 

@@ -76,7 +76,7 @@ AttrValue read_attribute(hid_t attr, const std::string& file, const std::string&
 }
 
 const char* kind_name(const AttrValue& value) {
-  return std::holds_alternative<int64_t>(value) ? "an integer"
+  return std::holds_alternative<int64_t>(value)  ? "an integer"
          : std::holds_alternative<double>(value) ? "a real number"
                                                  : "a string";
 }
@@ -96,7 +96,8 @@ AttrValue H5File::attr(const std::string& name, const std::string& object) const
   capture_hdf5_errors();
   const std::string key = attr_key(object, name);
   if (!exists(object)) {
-    throw InputError(path_, absolute(object), "missing object", "a group or dataset", "nothing at that path");
+    throw InputError(path_, absolute(object), "missing object", "a group or dataset",
+                     "nothing at that path");
   }
   Handle obj = open_object(id_, path_, object);
   if (H5Aexists(obj.get(), name.c_str()) <= 0) {
@@ -105,7 +106,8 @@ AttrValue H5File::attr(const std::string& name, const std::string& object) const
   }
   Handle attr = attr_handle(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT));
   if (!attr.valid()) {
-    throw InputError(path_, key, "cannot open attribute", "a readable attribute", take_hdf5_error());
+    throw InputError(path_, key, "cannot open attribute", "a readable attribute",
+                     take_hdf5_error());
   }
   return read_attribute(attr.get(), path_, key);
 }
@@ -140,7 +142,8 @@ static herr_t collect_attr_name(hid_t, const char* name, const H5A_info_t*, void
 std::vector<std::string> H5File::attr_names(const std::string& object) const {
   capture_hdf5_errors();
   if (!exists(object)) {
-    throw InputError(path_, absolute(object), "missing object", "a group or dataset", "nothing at that path");
+    throw InputError(path_, absolute(object), "missing object", "a group or dataset",
+                     "nothing at that path");
   }
   Handle obj = open_object(id_, path_, object);
   std::vector<std::string> names;
@@ -162,7 +165,8 @@ std::map<std::string, AttrValue> H5File::attrs(const std::string& object) const 
 void H5File::set_attr(const std::string& name, const AttrValue& value, const std::string& object) {
   capture_hdf5_errors();
   const std::string where = attr_key(object, name) + " in " + path_;
-  if (!writable_) throw RuntimeFailure("cannot write attribute " + where + ": file is open read-only");
+  if (!writable_)
+    throw RuntimeFailure("cannot write attribute " + where + ": file is open read-only");
   Handle obj = open_object(id_, path_, object);
   clear_hdf5_error();
   if (H5Aexists(obj.get(), name.c_str()) > 0) H5Adelete(obj.get(), name.c_str());
@@ -183,7 +187,8 @@ void H5File::set_attr(const std::string& name, const AttrValue& value, const std
     text = std::get<std::string>(value).c_str();
     data = &text;
   }
-  Handle attr = attr_handle(H5Acreate2(obj.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  Handle attr = attr_handle(
+      H5Acreate2(obj.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
   hid_t mem_type = type.get();
   if (std::holds_alternative<int64_t>(value)) mem_type = H5T_NATIVE_INT64;
   if (std::holds_alternative<double>(value)) mem_type = H5T_NATIVE_DOUBLE;

@@ -25,33 +25,50 @@ std::string describe_type(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
   switch (cls) {
-    case H5T_FLOAT: return "float" + std::to_string(size * 8);
+    case H5T_FLOAT:
+      return "float" + std::to_string(size * 8);
     case H5T_INTEGER:
       return std::string(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") +
              std::to_string(size * 8);
-    case H5T_STRING: return "string";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ENUM: return "enum (e.g. bool)";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "variable-length sequence";
-    case H5T_REFERENCE: return "reference";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_BITFIELD: return "bitfield";
-    default: return "unknown type";
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum (e.g. bool)";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "variable-length sequence";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_OPAQUE:
+      return "opaque";
+    case H5T_BITFIELD:
+      return "bitfield";
+    default:
+      return "unknown type";
   }
 }
 
-std::string shape_text(const Shape& shape) { return shape.empty() ? "a 0-d scalar" : tca::to_string(shape); }
+std::string shape_text(const Shape& shape) {
+  return shape.empty() ? "a 0-d scalar" : tca::to_string(shape);
+}
 
 // Can a stored element of this kind be read as `want` without loss?
 bool converts_losslessly(const DatasetInfo& info, ElementType want) {
   const size_t n = info.element_bytes;
   switch (want) {
-    case ElementType::f32: return info.is_float && n == 4;
-    case ElementType::f64: return info.is_float && n <= 8;
-    case ElementType::i32: return info.is_integer && (info.is_signed ? n <= 4 : n <= 2);
-    case ElementType::i64: return info.is_integer && (info.is_signed ? n <= 8 : n <= 4);
-    case ElementType::u8: return info.is_integer && !info.is_signed && n == 1;
+    case ElementType::f32:
+      return info.is_float && n == 4;
+    case ElementType::f64:
+      return info.is_float && n <= 8;
+    case ElementType::i32:
+      return info.is_integer && (info.is_signed ? n <= 4 : n <= 2);
+    case ElementType::i64:
+      return info.is_integer && (info.is_signed ? n <= 8 : n <= 4);
+    case ElementType::u8:
+      return info.is_integer && !info.is_signed && n == 1;
   }
   return false;
 }
@@ -85,8 +102,8 @@ DatasetInfo H5File::dataset_info(const std::string& name) const {
   info.is_signed = info.is_integer && H5Tget_sign(type.get()) != H5T_SGN_NONE;
   info.element_bytes = H5Tget_size(type.get());
   info.type_description = describe_type(type.get());
-  for (ElementType t : {ElementType::f32, ElementType::f64, ElementType::i32, ElementType::i64,
-                        ElementType::u8}) {
+  for (ElementType t :
+       {ElementType::f32, ElementType::f64, ElementType::i32, ElementType::i64, ElementType::u8}) {
     if (info.type_description == element_type_name(t)) info.type = t;
   }
 
@@ -105,7 +122,8 @@ DatasetInfo H5File::dataset_info(const std::string& name) const {
     std::vector<hsize_t> chunk(info.shape.size());
     const int rank = H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
     if (rank != static_cast<int>(info.shape.size())) {
-      throw InputError(path_, path, "bad chunk layout", "chunks of rank " + std::to_string(info.shape.size()),
+      throw InputError(path_, path, "bad chunk layout",
+                       "chunks of rank " + std::to_string(info.shape.size()),
                        "rank " + std::to_string(rank));
     }
     for (hsize_t c : chunk) info.chunk.push_back(static_cast<int64_t>(c));
@@ -114,9 +132,8 @@ DatasetInfo H5File::dataset_info(const std::string& name) const {
   for (int i = 0; i < num_filters; ++i) {
     unsigned flags = 0, config = 0;
     size_t num_values = 0;
-    info.filters.push_back(static_cast<int>(
-        H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &num_values, nullptr, 0,
-                       nullptr, &config)));
+    info.filters.push_back(static_cast<int>(H5Pget_filter2(
+        dcpl.get(), static_cast<unsigned>(i), &flags, &num_values, nullptr, 0, nullptr, &config)));
   }
   info.storage_bytes = H5Dget_storage_size(ds.get());
   return info;
@@ -170,8 +187,8 @@ void H5File::check_readable(const DatasetInfo& info, ElementType want) const {
     if (chunk_bytes > kMaxChunkBytes) {
       throw InputError(path_, info.name, "bad chunk dimensions",
                        "chunks of at most " + std::to_string(kMaxChunkBytes >> 20) + " MiB",
-                       tca::to_string(info.chunk) + " (" + std::to_string(static_cast<uint64_t>(chunk_bytes)) +
-                           " bytes)");
+                       tca::to_string(info.chunk) + " (" +
+                           std::to_string(static_cast<uint64_t>(chunk_bytes)) + " bytes)");
     }
   }
   if (file_size_ > 0 && info.storage_bytes > file_size_) {
@@ -181,11 +198,13 @@ void H5File::check_readable(const DatasetInfo& info, ElementType want) const {
   }
   const long double stored = static_cast<long double>(info.storage_bytes);
   const bool compressed = !info.filters.empty();
-  const long double plausible = compressed ? stored * kMaxCompressionRatio + kMaxChunkBytes : stored;
+  const long double plausible =
+      compressed ? stored * kMaxCompressionRatio + kMaxChunkBytes : stored;
   if (values_bytes > plausible) {
     throw InputError(path_, info.name, "dataset extents inconsistent with its stored data",
                      std::string(compressed ? "compressed data of at least " : "") +
-                         std::to_string(static_cast<uint64_t>(values_bytes / (compressed ? kMaxCompressionRatio : 1))) +
+                         std::to_string(static_cast<uint64_t>(
+                             values_bytes / (compressed ? kMaxCompressionRatio : 1))) +
                          " bytes for shape " + shape_text(info.shape),
                      std::to_string(info.storage_bytes) + " bytes stored");
   }
@@ -206,9 +225,12 @@ void H5File::read_selection(const std::string& name, ElementType want, const Dat
       std::vector<hsize_t> start(info.shape.size(), 0), count(info.shape.begin(), info.shape.end());
       start[0] = static_cast<hsize_t>(first_row);
       count[0] = static_cast<hsize_t>(num_rows);
-      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-      Handle mem_space = space_handle(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
-      status = H5Dread(ds.get(), native_type(want), mem_space.get(), file_space.get(), H5P_DEFAULT, out);
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                          nullptr);
+      Handle mem_space =
+          space_handle(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+      status =
+          H5Dread(ds.get(), native_type(want), mem_space.get(), file_space.get(), H5P_DEFAULT, out);
     }
   }
   if (status < 0) {
@@ -239,27 +261,31 @@ std::vector<T> H5File::read(const std::string& name, const ShapePattern& expecte
     matches = expected[i] == kAnyExtent || expected[i] == info.shape[i];
   }
   if (!matches) {
-    throw InputError(path_, info.name, info.shape.size() != expected.size() ? "wrong rank" : "wrong shape",
+    throw InputError(path_, info.name,
+                     info.shape.size() != expected.size() ? "wrong rank" : "wrong shape",
                      to_string_pattern(expected), shape_text(info.shape));
   }
   return read<T>(name, shape_out);
 }
 
 template <class T>
-std::vector<T> H5File::read_rows(const std::string& name, int64_t first_row, int64_t num_rows) const {
+std::vector<T> H5File::read_rows(const std::string& name, int64_t first_row,
+                                 int64_t num_rows) const {
   const DatasetInfo info = dataset_info(name);
   check_readable(info, element_type_of<T>());
   if (info.shape.empty()) {
     throw InputError(path_, info.name, "wrong rank", "an array with rows", "a 0-d scalar");
   }
   if (first_row < 0 || num_rows < 0 || first_row + num_rows > info.shape[0]) {
-    throw InputError(path_, info.name, "row range outside the dataset",
-                     "rows within [0, " + std::to_string(info.shape[0]) + ")",
-                     "rows [" + std::to_string(first_row) + ", " + std::to_string(first_row + num_rows) + ")");
+    throw InputError(
+        path_, info.name, "row range outside the dataset",
+        "rows within [0, " + std::to_string(info.shape[0]) + ")",
+        "rows [" + std::to_string(first_row) + ", " + std::to_string(first_row + num_rows) + ")");
   }
   const int64_t row_elements = numel(Shape(info.shape.begin() + 1, info.shape.end()));
   std::vector<T> values(static_cast<size_t>(num_rows * row_elements));
-  if (!values.empty()) read_selection(name, element_type_of<T>(), info, first_row, num_rows, values.data());
+  if (!values.empty())
+    read_selection(name, element_type_of<T>(), info, first_row, num_rows, values.data());
   return values;
 }
 
@@ -277,10 +303,12 @@ void H5File::write_raw(const std::string& name, ElementType type, const Shape& s
                        const void* data, const WriteOptions& options) {
   capture_hdf5_errors();
   const std::string path = absolute(name);
-  if (!writable_) throw RuntimeFailure("cannot write " + path + ": " + path_ + " is open read-only");
+  if (!writable_)
+    throw RuntimeFailure("cannot write " + path + ": " + path_ + " is open read-only");
   std::vector<hsize_t> dims(shape.begin(), shape.end());
-  Handle space = space_handle(shape.empty() ? H5Screate(H5S_SCALAR)
-                                            : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  Handle space = space_handle(
+      shape.empty() ? H5Screate(H5S_SCALAR)
+                    : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
   Handle lcpl = plist_handle(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   Handle dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE));
@@ -289,7 +317,8 @@ void H5File::write_raw(const std::string& name, ElementType type, const Shape& s
   if (options.chunk_rows > 0 && !shape.empty() && numel(shape) > 0) {
     const auto row_bytes = static_cast<int64_t>(row_elements * element_bytes(type));
     int64_t rows = std::min(options.chunk_rows, shape[0]);
-    rows = std::max<int64_t>(1, std::min<int64_t>(rows, kMaxWriteChunkBytes / std::max<int64_t>(row_bytes, 1)));
+    rows = std::max<int64_t>(
+        1, std::min<int64_t>(rows, kMaxWriteChunkBytes / std::max<int64_t>(row_bytes, 1)));
     std::vector<hsize_t> chunk = dims;
     chunk[0] = static_cast<hsize_t>(rows);
     H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
@@ -299,9 +328,10 @@ void H5File::write_raw(const std::string& name, ElementType type, const Shape& s
   clear_hdf5_error();
   Handle ds = dataset_handle(H5Dcreate2(id_, path.c_str(), file_type(type), space.get(), lcpl.get(),
                                         dcpl.get(), H5P_DEFAULT));
-  if (!ds.valid() ||
-      (numel(shape) > 0 && H5Dwrite(ds.get(), native_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)) {
-    throw RuntimeFailure("cannot write dataset " + path + " to " + path_ + ": " + take_hdf5_error());
+  if (!ds.valid() || (numel(shape) > 0 && H5Dwrite(ds.get(), native_type(type), H5S_ALL, H5S_ALL,
+                                                   H5P_DEFAULT, data) < 0)) {
+    throw RuntimeFailure("cannot write dataset " + path + " to " + path_ + ": " +
+                         take_hdf5_error());
   }
 }
 

@@ -26,7 +26,8 @@ std::string clean_hdf5_description(const std::string& raw) {
   }
   while (!text.empty() && text.back() == ' ') text.pop_back();
   static const std::regex noise(
-      "(time = [^,]*|buf = 0x[0-9a-fA-F]*|total (write|read) size = [0-9]*|bytes this sub-(write|read) = [0-9]*|"
+      "(time = [^,]*|buf = 0x[0-9a-fA-F]*|total (write|read) size = [0-9]*|bytes this "
+      "sub-(write|read) = [0-9]*|"
       "bytes actually (written|read) = -?[0-9]*|offset = [0-9]*|file descriptor = [0-9]*)( ?,)?");
   text = std::regex_replace(text, noise, "");
   static const std::regex temp_suffix("\\.tmp[0-9]+\\.[0-9a-f]{8}");

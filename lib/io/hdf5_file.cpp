@@ -20,33 +20,48 @@ namespace detail {
 
 hid_t native_type(ElementType type) {
   switch (type) {
-    case ElementType::f32: return H5T_NATIVE_FLOAT;
-    case ElementType::f64: return H5T_NATIVE_DOUBLE;
-    case ElementType::i32: return H5T_NATIVE_INT32;
-    case ElementType::i64: return H5T_NATIVE_INT64;
-    case ElementType::u8: return H5T_NATIVE_UINT8;
+    case ElementType::f32:
+      return H5T_NATIVE_FLOAT;
+    case ElementType::f64:
+      return H5T_NATIVE_DOUBLE;
+    case ElementType::i32:
+      return H5T_NATIVE_INT32;
+    case ElementType::i64:
+      return H5T_NATIVE_INT64;
+    case ElementType::u8:
+      return H5T_NATIVE_UINT8;
   }
   return H5T_NATIVE_FLOAT;
 }
 
 hid_t file_type(ElementType type) {
   switch (type) {
-    case ElementType::f32: return H5T_IEEE_F32LE;
-    case ElementType::f64: return H5T_IEEE_F64LE;
-    case ElementType::i32: return H5T_STD_I32LE;
-    case ElementType::i64: return H5T_STD_I64LE;
-    case ElementType::u8: return H5T_STD_U8LE;
+    case ElementType::f32:
+      return H5T_IEEE_F32LE;
+    case ElementType::f64:
+      return H5T_IEEE_F64LE;
+    case ElementType::i32:
+      return H5T_STD_I32LE;
+    case ElementType::i64:
+      return H5T_STD_I64LE;
+    case ElementType::u8:
+      return H5T_STD_U8LE;
   }
   return H5T_IEEE_F32LE;
 }
 
 size_t element_bytes(ElementType type) {
   switch (type) {
-    case ElementType::f32: return 4;
-    case ElementType::f64: return 8;
-    case ElementType::i32: return 4;
-    case ElementType::i64: return 8;
-    case ElementType::u8: return 1;
+    case ElementType::f32:
+      return 4;
+    case ElementType::f64:
+      return 8;
+    case ElementType::i32:
+      return 4;
+    case ElementType::i64:
+      return 8;
+    case ElementType::u8:
+      return 1;
   }
   return 0;
 }
@@ -67,11 +82,16 @@ using namespace detail;
 
 const char* element_type_name(ElementType type) {
   switch (type) {
-    case ElementType::f32: return "float32";
-    case ElementType::f64: return "float64";
-    case ElementType::i32: return "int32";
-    case ElementType::i64: return "int64";
-    case ElementType::u8: return "uint8";
+    case ElementType::f32:
+      return "float32";
+    case ElementType::f64:
+      return "float64";
+    case ElementType::i32:
+      return "int32";
+    case ElementType::i64:
+      return "int64";
+    case ElementType::u8:
+      return "uint8";
   }
   return "?";
 }
@@ -127,10 +147,10 @@ H5File H5File::open_read(const std::string& path) {
   capture_hdf5_errors();
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    throw InputError(path, "", "cannot open HDF5 file", "an existing file",
-                     std::strerror(errno));
+    throw InputError(path, "", "cannot open HDF5 file", "an existing file", std::strerror(errno));
   }
-  if (S_ISDIR(st.st_mode)) throw InputError(path, "", "cannot open HDF5 file", "a file", "a directory");
+  if (S_ISDIR(st.st_mode))
+    throw InputError(path, "", "cannot open HDF5 file", "a file", "a directory");
   const auto size = static_cast<uint64_t>(st.st_size);
   if (size == 0) {
     throw InputError(path, "", "not an HDF5 file", "an HDF5 file", "an empty file (0 bytes)");
@@ -233,14 +253,16 @@ std::vector<std::string> H5File::list(const std::string& group, bool recursive) 
   capture_hdf5_errors();
   const std::string path = absolute(group);
   if (!is_group(path)) {
-    throw InputError(path_, path, "missing group", "a group", exists(path) ? "a dataset" : "nothing");
+    throw InputError(path_, path, "missing group", "a group",
+                     exists(path) ? "a dataset" : "nothing");
   }
   Handle g = group_handle(H5Gopen2(id_, path.c_str(), H5P_DEFAULT));
   std::vector<std::string> names;
   clear_hdf5_error();
   const herr_t status =
-      recursive ? H5Lvisit(g.get(), H5_INDEX_NAME, H5_ITER_INC, collect_link_name, &names)
-                : H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_link_name, &names);
+      recursive
+          ? H5Lvisit(g.get(), H5_INDEX_NAME, H5_ITER_INC, collect_link_name, &names)
+          : H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_link_name, &names);
   if (status < 0) {
     throw InputError(path_, path, "cannot list group", "a readable group", take_hdf5_error());
   }

@@ -2,9 +2,9 @@
 // trees, checkpoints and the reference data (conventions.md "HDF5 datasets").
 //
 // - Errors: a file that is missing, not HDF5, truncated or corrupt, a missing dataset/attribute, a
-//   wrong dtype, rank or shape, or non-finite values throw tca::InputError (exit 2) naming the file,
-//   the dataset or attribute, what was expected and what was found; libhdf5's own reason (captured
-//   from its error stack, hdf5_error.hpp) is appended. Failures while writing throw
+//   wrong dtype, rank or shape, or non-finite values throw tca::InputError (exit 2) naming the
+//   file, the dataset or attribute, what was expected and what was found; libhdf5's own reason
+//   (captured from its error stack, hdf5_error.hpp) is appended. Failures while writing throw
 //   tca::RuntimeFailure (exit 1). libhdf5 never prints to stderr.
 // - Hostile files (conventions.md "Fuzzing and hostile files"): before any read, a dataset's
 //   extents, chunk dimensions and filters are checked against sane bounds and the file's size, so a
@@ -31,11 +31,26 @@ const char* element_type_name(ElementType type);  // "float32", "float64", "int3
 // The C++ type of each element type, for the templates below.
 template <class T>
 constexpr ElementType element_type_of();
-template <> constexpr ElementType element_type_of<float>() { return ElementType::f32; }
-template <> constexpr ElementType element_type_of<double>() { return ElementType::f64; }
-template <> constexpr ElementType element_type_of<int32_t>() { return ElementType::i32; }
-template <> constexpr ElementType element_type_of<int64_t>() { return ElementType::i64; }
-template <> constexpr ElementType element_type_of<uint8_t>() { return ElementType::u8; }
+template <>
+constexpr ElementType element_type_of<float>() {
+  return ElementType::f32;
+}
+template <>
+constexpr ElementType element_type_of<double>() {
+  return ElementType::f64;
+}
+template <>
+constexpr ElementType element_type_of<int32_t>() {
+  return ElementType::i32;
+}
+template <>
+constexpr ElementType element_type_of<int64_t>() {
+  return ElementType::i64;
+}
+template <>
+constexpr ElementType element_type_of<uint8_t>() {
+  return ElementType::u8;
+}
 
 // Attribute values: integers are stored as int64, reals as float64, strings as variable-length
 // UTF-8. Write integers as int64_t{n} (a plain int literal is ambiguous between int64 and double).
@@ -49,13 +64,13 @@ constexpr int64_t kAnyExtent = -1;
 std::string to_string_pattern(const ShapePattern& pattern);  // "[*, 12]"
 
 struct DatasetInfo {
-  std::string name;                // as asked for
-  std::optional<ElementType> type; // empty when the stored type is none of ours (see description)
-  std::string type_description;    // "float32", "int16", "uint64", "string", "compound", ...
-  Shape shape;                     // {} for a 0-d (scalar) dataset
-  Shape chunk;                     // {} unless chunked
-  std::vector<int> filters;        // libhdf5 filter ids in pipeline order (1 deflate, 2 shuffle)
-  uint64_t storage_bytes = 0;      // bytes allocated in the file
+  std::string name;                 // as asked for
+  std::optional<ElementType> type;  // empty when the stored type is none of ours (see description)
+  std::string type_description;     // "float32", "int16", "uint64", "string", "compound", ...
+  Shape shape;                      // {} for a 0-d (scalar) dataset
+  Shape chunk;                      // {} unless chunked
+  std::vector<int> filters;         // libhdf5 filter ids in pipeline order (1 deflate, 2 shuffle)
+  uint64_t storage_bytes = 0;       // bytes allocated in the file
   // The stored element's class and width, for the lossless-conversion rule of H5File::read.
   bool is_float = false, is_integer = false, is_signed = false;
   size_t element_bytes = 0;

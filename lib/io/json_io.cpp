@@ -121,7 +121,8 @@ std::vector<nlohmann::json> read_jsonl_file(const std::string& path, bool drop_t
 
 JsonlWriter::JsonlWriter(const std::string& path) : path_(path) {
   file_ = std::fopen(path.c_str(), "a+b");
-  if (!file_) throw RuntimeFailure("cannot open " + path + " for appending: " + std::strerror(errno));
+  if (!file_)
+    throw RuntimeFailure("cannot open " + path + " for appending: " + std::strerror(errno));
   // A file that does not end in a newline (a torn last line) would glue our first object to it.
   if (std::fseek(file_, 0, SEEK_END) == 0 && std::ftell(file_) > 0) {
     std::fseek(file_, -1, SEEK_END);

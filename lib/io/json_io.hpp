@@ -4,10 +4,9 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace tca {
 
@@ -28,7 +27,8 @@ void write_json_atomically(const std::string& path, const nlohmann::json& value)
 // Reads a JSON Lines file: one object per non-empty line. A last line without its newline that does
 // not parse is a write cut short by a crash: it is dropped when `drop_torn_last_line` and an error
 // otherwise. Any other bad line is an InputError naming FILE:LINE.
-std::vector<nlohmann::json> read_jsonl_file(const std::string& path, bool drop_torn_last_line = false);
+std::vector<nlohmann::json> read_jsonl_file(const std::string& path,
+                                            bool drop_torn_last_line = false);
 
 // Appends one compact JSON object per line, flushed after each line so that a crash loses at most
 // the line being written and `tail -f` shows progress.

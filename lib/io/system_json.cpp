@@ -29,7 +29,8 @@ nlohmann::json versions_json(const SystemInfo& info) {
       {"hdf5", hdf5_version()},
       {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
                                     NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH)},
-      {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
+      {"fmt",
+       fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
       {"compiler", compiler_version()},
   };
 }
@@ -42,9 +43,9 @@ nlohmann::json machine_json(const SystemInfo& info) {
 }
 
 nlohmann::json config_metadata_json(const SystemInfo& info) {
-  return {{"tca_version", info.tca_version}, {"git_sha", info.git_sha},
+  return {{"tca_version", info.tca_version},       {"git_sha", info.git_sha},
           {"onednn_version", info.onednn_version}, {"onednn_isa", info.isa},
-          {"omp_threads", info.threads}, {"cpu_model", info.cpu_model}};
+          {"omp_threads", info.threads},           {"cpu_model", info.cpu_model}};
 }
 
 const std::vector<std::string>& config_metadata_keys() {

@@ -2,10 +2,9 @@
 // "Benchmark files", "Run directories"): "versions", "machine", and the flat metadata keys that
 // config.json carries next to the resolved options.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/system_info.hpp"
 

@@ -24,7 +24,8 @@ class CrossAttentionModel : public Model {
 
   // The forward pass shared by loss (training context) and predict (inference); fills `trace`
   // when given.
-  TaskOutput forward(const Batch& batch, const nn::ForwardContext& ctx, CrossAttentionTrace* trace = nullptr);
+  TaskOutput forward(const Batch& batch, const nn::ForwardContext& ctx,
+                     CrossAttentionTrace* trace = nullptr);
 
   nn::Encoder encoder;
   nn::AttentionBlock cross_attn;

@@ -14,18 +14,18 @@
 namespace tca {
 
 struct LossOutput {
-  Var total;                             // the differentiable training loss
-  std::map<std::string, double> terms;   // "loss", task terms, metric; TCA adds its own terms
+  Var total;                            // the differentiable training loss
+  std::map<std::string, double> terms;  // "loss", task terms, metric; TCA adds its own terms
 };
 
 struct Predictions {
-  Tensor logits;           // classification [B, M, C]
-  Tensor mean, std;        // regression [B, M, dy] (std: gaussian only)
-  Tensor tokens_attended;  // f32 [B, M]
-  Tensor tokens_unmasked;  // f32 [B, M] entries of the attended set with mask 1
-  double nodes_scored = 0; // TCA: b k per query (mean); 0 otherwise
-  double loss = 0;         // task loss on this batch (mean over targets)
-  double metric = 0;       // accuracy | tar_ll | mse
+  Tensor logits;            // classification [B, M, C]
+  Tensor mean, std;         // regression [B, M, dy] (std: gaussian only)
+  Tensor tokens_attended;   // f32 [B, M]
+  Tensor tokens_unmasked;   // f32 [B, M] entries of the attended set with mask 1
+  double nodes_scored = 0;  // TCA: b k per query (mean); 0 otherwise
+  double loss = 0;          // task loss on this batch (mean over targets)
+  double metric = 0;        // accuracy | tar_ll | mse
 };
 
 class Model : public nn::Module {

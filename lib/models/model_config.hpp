@@ -2,9 +2,8 @@
 // writes flat JSON (keys = the CLI's long flag names with underscores, conventions.md).
 #pragma once
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 namespace tca {
 
@@ -17,10 +16,10 @@ struct ModelConfig {
   // Task interface (filled from the task: copy/gp/image/timeseries).
   TaskLoss loss = TaskLoss::gaussian_nll;
   int64_t dim_x = 1, dim_y = 1;
-  int64_t num_classes = 0;       // classification only
-  bool is_sequential = false;    // copy task: positional encoding + ReLU MLP after the embedders
-  bool is_metalearning = true;   // context token = [x, y] (GP, images); else x only
-  bool bound_std = false;        // std = 0.05 + 0.95 softplus(raw) instead of exp(raw)
+  int64_t num_classes = 0;      // classification only
+  bool is_sequential = false;   // copy task: positional encoding + ReLU MLP after the embedders
+  bool is_metalearning = true;  // context token = [x, y] (GP, images); else x only
+  bool bound_std = false;       // std = 0.05 + 0.95 softplus(raw) instead of exp(raw)
 
   // Transformer (tca.md 6 common settings).
   int64_t d_model = 64, heads = 4, dim_feedforward = 128;

@@ -51,19 +51,29 @@ std::string official_to_our_name(const std::string& name, bool sequential) {
     if (!sequential && std::regex_match(rest, r, std::regex(R"((\d+)\.(weight|bias))")))
       out = who + ".mlp.layer" + seq_index(r[1].str()) + "." + r[2].str();
     else if (sequential && std::regex_match(rest, r, std::regex(R"(([02])\.(\d+)\.(weight|bias))")))
-      out = who + (r[1].str() == "0" ? ".mlp.layer" : ".seq_mlp.layer") + seq_index(r[2].str()) + "." + r[3].str();
+      out = who + (r[1].str() == "0" ? ".mlp.layer" : ".seq_mlp.layer") + seq_index(r[2].str()) +
+            "." + r[3].str();
   } else if (std::regex_match(name, m, std::regex(R"(encoder\.layers\.(\d+)\.(.*))"))) {
     auto r = encoder_layer(m[2].str());
     if (!r.empty()) out = "encoder.layer" + m[1].str() + "." + r;
-  } else if (std::regex_match(name, m, std::regex(R"(processor\.memory_block\.aggregator\.encoder\.layers\.(\d+)\.(.*))"))) {
+  } else if (std::regex_match(
+                 name, m,
+                 std::regex(
+                     R"(processor\.memory_block\.aggregator\.encoder\.layers\.(\d+)\.(.*))"))) {
     auto r = encoder_layer(m[2].str());
     if (!r.empty()) out = "decoder.aggregator.layer" + m[1].str() + "." + r;
-  } else if (std::regex_match(name, m, std::regex(R"(processor\.memory_block\.(query_model|cross_attention)\.(.*))"))) {
+  } else if (std::regex_match(
+                 name, m,
+                 std::regex(R"(processor\.memory_block\.(query_model|cross_attention)\.(.*))"))) {
     auto r = attention_block(m[2].str());
-    if (!r.empty()) out = (m[1].str() == "query_model" ? "decoder.query_attn." : "decoder.cross_attn.") + r;
-  } else if (std::regex_match(name, m, std::regex(R"(processor\.memory_block\.(query_ff|cross_attention_ff)\.(.*))"))) {
+    if (!r.empty())
+      out = (m[1].str() == "query_model" ? "decoder.query_attn." : "decoder.cross_attn.") + r;
+  } else if (std::regex_match(
+                 name, m,
+                 std::regex(R"(processor\.memory_block\.(query_ff|cross_attention_ff)\.(.*))"))) {
     auto r = ff_block(m[2].str());
-    if (!r.empty()) out = (m[1].str() == "query_ff" ? "decoder.query_ff." : "decoder.cross_ff.") + r;
+    if (!r.empty())
+      out = (m[1].str() == "query_ff" ? "decoder.query_ff." : "decoder.cross_ff.") + r;
   } else if (std::regex_match(name, m, std::regex(R"(predictor\.(\d+)\.(weight|bias))"))) {
     out = "predictor.layer" + seq_index(m[1].str()) + "." + m[2].str();
   }

@@ -36,7 +36,8 @@ Var PerceiverIoModel::encode_embedded(const Var& embedded, const nn::ForwardCont
   return latent_encoder(z, Tensor(), ctx);
 }
 
-TaskOutput PerceiverIoModel::decode(const Var& z, const Batch& batch, const nn::ForwardContext& ctx) const {
+TaskOutput PerceiverIoModel::decode(const Var& z, const Batch& batch,
+                                    const nn::ForwardContext& ctx) const {
   Var q = query_embedder(Var(batch.xt), ctx);
   Var u = decode_attn(q, z, Tensor(), ctx);
   return predictor.task(decode_ff(u, ctx), batch);

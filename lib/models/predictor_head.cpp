@@ -7,13 +7,17 @@
 namespace tca {
 
 PredictorHead::PredictorHead(const ModelConfig& cfg, Rng& rng)
-    : nn::Mlp(cfg.d_model, 2 * cfg.d_model, cfg.predictor_out(), 2, nn::Activation::relu, rng), cfg_(cfg) {}
+    : nn::Mlp(cfg.d_model, 2 * cfg.d_model, cfg.predictor_out(), 2, nn::Activation::relu, rng),
+      cfg_(cfg) {}
 
 const char* PredictorHead::metric_name() const {
   switch (cfg_.loss) {
-    case TaskLoss::classification: return "accuracy";
-    case TaskLoss::gaussian_nll: return "tar_ll";
-    case TaskLoss::mse: return "mse";
+    case TaskLoss::classification:
+      return "accuracy";
+    case TaskLoss::gaussian_nll:
+      return "tar_ll";
+    case TaskLoss::mse:
+      return "mse";
   }
   return "?";
 }
@@ -26,7 +30,8 @@ TaskOutput PredictorHead::task(const Var& encoding, const Batch& batch) const {
   t.reward = Tensor::empty({R});
   t.per_target = Tensor::empty({R});
   if (cfg_.loss == TaskLoss::classification) {
-    if (!batch.labels.defined()) throw InputError("classification model given a batch without labels");
+    if (!batch.labels.defined())
+      throw InputError("classification model given a batch without labels");
     const int64_t C = cfg_.num_classes;
     Var logits = ops::reshape(out, {R, C});
     Tensor labels = batch.labels.reshape({R});
@@ -68,8 +73,9 @@ TaskOutput PredictorHead::task(const Var& encoding, const Batch& batch) const {
     return t;
   }
   auto halves = ops::split(ops::reshape(out, {R, 2 * dy}), -1, {dy, dy});
-  Var std = cfg_.bound_std ? ops::add_scalar(ops::mul_scalar(ops::softplus(halves[1]), 0.95f), 0.05f)
-                           : ops::exp(halves[1]);
+  Var std = cfg_.bound_std
+                ? ops::add_scalar(ops::mul_scalar(ops::softplus(halves[1]), 0.95f), 0.05f)
+                : ops::exp(halves[1]);
   Var ll = ops::gaussian_log_likelihood_per_row(halves[0], std, y);
   t.loss = ops::neg(ops::mean_all(ll));
   t.reward.copy_from(ll.value());

@@ -1,7 +1,7 @@
 // Predictor head and task losses (tca.md 1 "Predictor heads", 4.4 rewards): mlp(D, 2D, out,
 // depth 2, ReLU) on the decoder output, then
-//   classification: logits, cross-entropy, accuracy; reward acc (0/1) or nce (-ce, baseline -log C);
-//   Gaussian: mean = out[:dy], std = exp(raw) or 0.05 + 0.95 softplus(raw); loss = -tar_ll
+//   classification: logits, cross-entropy, accuracy; reward acc (0/1) or nce (-ce, baseline -log
+//   C); Gaussian: mean = out[:dy], std = exp(raw) or 0.05 + 0.95 softplus(raw); loss = -tar_ll
 //             (log N(y; mean, std) summed over dy, mean over targets); reward = that per-target
 //             log-likelihood;
 //   MSE: prediction = out; loss = mean squared error; reward = -squared error averaged over dy.
@@ -13,12 +13,12 @@
 namespace tca {
 
 struct TaskOutput {
-  Var loss;          // scalar task loss (mean over the B*M targets)
-  double metric = 0; // accuracy, tar_ll or mse (mean over targets)
-  Tensor reward;     // [B*M] detached per-target reward (tca.md 4.4)
+  Var loss;           // scalar task loss (mean over the B*M targets)
+  double metric = 0;  // accuracy, tar_ll or mse (mean over targets)
+  Tensor reward;      // [B*M] detached per-target reward (tca.md 4.4)
   float baseline = 0;
-  Tensor mean, std;  // regression predictions [B, M, dy] (std only for gaussian)
-  Tensor logits;     // classification [B, M, C]
+  Tensor mean, std;   // regression predictions [B, M, dy] (std only for gaussian)
+  Tensor logits;      // classification [B, M, C]
   Tensor output;      // raw predictor output [B, M, out]
   Tensor per_target;  // [B*M] task loss per target (cross-entropy, or minus the log-likelihood,
                       // or the squared error averaged over dy)

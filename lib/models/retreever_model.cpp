@@ -9,13 +9,15 @@ namespace tca {
 
 ReTreeverModel::ReTreeverModel(const ModelConfig& cfg, Rng& init_rng)
     : Model(cfg, init_rng),
-      encoder({cfg.d_model, cfg.heads, cfg.dim_feedforward, cfg.dropout, cfg.norm_first}, cfg.num_layers, init_rng),
+      encoder({cfg.d_model, cfg.heads, cfg.dim_feedforward, cfg.dropout, cfg.norm_first},
+              cfg.num_layers, init_rng),
       decoder(cfg, init_rng) {
   register_module("encoder", encoder);
   register_module("decoder", decoder);
 }
 
-ReTreeverModel::Encoded ReTreeverModel::encode(const Batch& batch, const nn::ForwardContext& ctx) const {
+ReTreeverModel::Encoded ReTreeverModel::encode(const Batch& batch,
+                                               const nn::ForwardContext& ctx) const {
   Encoded e;
   e.order = context_order(batch.xc, cfg_.heuristic);
   e.batch = cfg_.heuristic == "none" ? batch : apply_context_order(batch, e.order);
@@ -26,8 +28,8 @@ ReTreeverModel::Encoded ReTreeverModel::encode(const Batch& batch, const nn::For
   return e;
 }
 
-LossOutput ReTreeverModel::forward(const Batch& batch, const nn::ForwardContext& ctx, const TcaPath& path,
-                                   RetreeverTrace* trace) {
+LossOutput ReTreeverModel::forward(const Batch& batch, const nn::ForwardContext& ctx,
+                                   const TcaPath& path, RetreeverTrace* trace) {
   Encoded e = encode(batch, ctx);
   TcaForward dec = decoder.forward(e.E, e.q, ctx, path, trace != nullptr);
   TaskOutput leaf = predictor.task(dec.leaf_encoding, e.batch);
@@ -80,7 +82,9 @@ LossOutput ReTreeverModel::loss(const Batch& batch, Rng& rng) {
 Var ReTreeverModel::encode_context(const Batch& context) const {
   NoGradGuard no_grad;
   const auto ctx = nn::ForwardContext::inference();
-  Batch ordered = cfg_.heuristic == "none" ? context : apply_context_order(context, context_order(context.xc, cfg_.heuristic));
+  Batch ordered = cfg_.heuristic == "none"
+                      ? context
+                      : apply_context_order(context, context_order(context.xc, cfg_.heuristic));
   return encoder(context_embedder(context_tokens(ordered), ctx), Tensor(), ctx);
 }
 
@@ -90,7 +94,8 @@ TcaIndex ReTreeverModel::index(const Batch& context, bool with_root) const {
 
 // Tokens attended per query (conventions.md): the nominal |S| = k(b-1) + P, the entries of S with
 // mask 1, and the b k nodes scored, for a descent whose slot masks are set_mask [B*M, L].
-static void count_tokens(Predictions& p, const TreeShape& s, const Tensor& set_mask, int64_t B, int64_t M) {
+static void count_tokens(Predictions& p, const TreeShape& s, const Tensor& set_mask, int64_t B,
+                         int64_t M) {
   p.tokens_attended = Tensor::full({B, M}, static_cast<float>(s.tokens_attended()));
   p.tokens_unmasked = Tensor::empty({B, M});
   const int64_t L = s.set_slots();

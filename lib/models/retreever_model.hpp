@@ -21,7 +21,7 @@ struct RetreeverTrace {
   Tensor order;  // i32 [B, N] context order applied
   Var context_embeddings, query_embeddings, encoder_output;
   std::vector<Var> encoder_layers;
-  TcaForward decoder;  // the tree, the descent, the attention weights and the decoder outputs
+  TcaForward decoder;    // the tree, the descent, the attention weights and the decoder outputs
   TaskOutput tca, leaf;  // predictor outputs of the two branches (the same when k = 0)
   Var rl_reinforce, rl_loss, total;
 };
@@ -54,7 +54,8 @@ class ReTreeverModel : public Model {
   // Answers the batch's queries (xt; and yt/labels for the loss and metric) about an index of
   // its context sets: the greedy descent, or all leaves with TcaReadout::full ("ReTreever-Full",
   // tca.md 4.3). `trace` receives what was retrieved.
-  Predictions answer(const TcaIndex& index, const Batch& queries, TcaReadout readout = TcaReadout::greedy,
+  Predictions answer(const TcaIndex& index, const Batch& queries,
+                     TcaReadout readout = TcaReadout::greedy,
                      RetreeverAnswerTrace* trace = nullptr) const;
 
   nn::Encoder encoder;

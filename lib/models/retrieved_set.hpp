@@ -13,10 +13,11 @@ namespace tca {
 
 struct RetrievedSet {
   struct Sibling {
-    int64_t level = 0;            // 1..k (the root's children are level 1)
-    int64_t node = 0;             // index among the level's b^level nodes
-    int64_t memory_row = 0;       // its row in the retrieval memory (TreeShape::memory_offset)
-    std::vector<int64_t> tokens;  // the real context tokens under it (original indices); empty = all padding
+    int64_t level = 0;       // 1..k (the root's children are level 1)
+    int64_t node = 0;        // index among the level's b^level nodes
+    int64_t memory_row = 0;  // its row in the retrieval memory (TreeShape::memory_offset)
+    std::vector<int64_t>
+        tokens;  // the real context tokens under it (original indices); empty = all padding
   };
   std::vector<int64_t> path;         // the child picked at each level, k entries
   std::vector<Sibling> siblings;     // k (b - 1), level by level, in child order

@@ -13,10 +13,11 @@ namespace tca {
 struct TcaIndex {
   TreeShape shape;
   int64_t batch = 0, dim = 0;
-  Tensor memory;       // f32 [B, memory_size, D]: levels 1..k (row-major nodes), then the P b^k leaf tokens
-  Tensor memory_mask;  // f32 [B, memory_size]: node mask (any real child) / token mask
-  Tensor keys, values; // f32 [B * memory_size, D]: query_attn projections of `memory`
-  Tensor root;         // f32 [B, D] the root embedding (stored by build-tree; never used by retrieval)
+  Tensor
+      memory;  // f32 [B, memory_size, D]: levels 1..k (row-major nodes), then the P b^k leaf tokens
+  Tensor memory_mask;   // f32 [B, memory_size]: node mask (any real child) / token mask
+  Tensor keys, values;  // f32 [B * memory_size, D]: query_attn projections of `memory`
+  Tensor root;  // f32 [B, D] the root embedding (stored by build-tree; never used by retrieval)
 
   // Bytes kept for answering queries (memory + masks + keys + values).
   int64_t bytes() const;

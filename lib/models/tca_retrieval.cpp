@@ -52,11 +52,12 @@ float dot(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
-Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t heads, float logit_scale,
-                          int64_t per_task, bool with_policy) {
+Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t heads,
+                          float logit_scale, int64_t per_task, bool with_policy) {
   const TreeShape& s = index.shape;
   const int64_t Q = q_proj.dim(0), D = index.dim, H = heads, dh = D / H;
-  const int64_t b = s.b, k = s.k, P = s.leaf_size, L = s.set_slots(), Ntot = s.memory_size(), KB = k * b;
+  const int64_t b = s.b, k = s.k, P = s.leaf_size, L = s.set_slots(), Ntot = s.memory_size(),
+                KB = k * b;
   const int64_t C = k * (b - 1) + P;  // the slots of S that can be unmasked
   const float scale = logit_scale;
   Retrieval r;
@@ -88,8 +89,10 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
   // other vCPU is busy).
 #pragma omp parallel
   {
-    // Per-thread scratch. b has no upper bound (any b >= 2, tca.md 4.1), so it is sized at run time.
-    std::vector<float> w_buffer(static_cast<size_t>(std::max(b, C) * H)), sum_buffer(static_cast<size_t>(H));
+    // Per-thread scratch. b has no upper bound (any b >= 2, tca.md 4.1), so it is sized at run
+    // time.
+    std::vector<float> w_buffer(static_cast<size_t>(std::max(b, C) * H)),
+        sum_buffer(static_cast<size_t>(H));
     std::vector<float> pi_buffer(static_cast<size_t>(b));
     std::vector<int64_t> slot_buffer(static_cast<size_t>(C));
     float* w = w_buffer.data();
@@ -101,12 +104,14 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
     // The decision of query q at level i: its parent's b children (adjacent rows) scored per head,
     // the argmax of the head-averaged policy picked, the b slots of S written.
     auto decide = [&](int64_t q, int64_t i) {
-      const int64_t base = memory_row(q) + offset[static_cast<size_t>(i)] + parent[static_cast<size_t>(q)] * b;
+      const int64_t base =
+          memory_row(q) + offset[static_cast<size_t>(i)] + parent[static_cast<size_t>(q)] * b;
       float* logits = node_logits.data() + (q * KB + s.node_slot(i, 0)) * H;
       for (int64_t j = 0; j < b; ++j) {
         const bool masked = mmask[base + j] == 0.0f;
         for (int64_t h = 0; h < H; ++h) {
-          const float l = logits[j * H + h] = dot(qp + q * D + h * dh, keys + (base + j) * D + h * dh, dh) * scale;
+          const float l = logits[j * H + h] =
+              dot(qp + q * D + h * dh, keys + (base + j) * D + h * dh, dh) * scale;
           w[j * H + h] = masked ? -FLT_MAX : l;
         }
       }
@@ -122,7 +127,8 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
       actions[q * k + i] = static_cast<int32_t>(a);
       for (int64_t j = 0; j < b; ++j) {
         set_rows[q * L + s.node_slot(i, j)] = static_cast<int32_t>(base + j);
-        set_mask[q * L + s.node_slot(i, j)] = j == a ? 0.0f : 1.0f;  // unpicked siblings, even all-padding ones
+        set_mask[q * L + s.node_slot(i, j)] =
+            j == a ? 0.0f : 1.0f;  // unpicked siblings, even all-padding ones
       }
       parent[static_cast<size_t>(q)] = parent[static_cast<size_t>(q)] * b + a;
     };
@@ -133,7 +139,8 @@ Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t h
     // over all k b + P slots (a fully masked S, which would be uniform over all slots, cannot
     // occur: the unpicked siblings are always unmasked, and for k = 0 the C slots are all of S).
     auto attend = [&](int64_t q) {
-      const int64_t base = memory_row(q) + offset[static_cast<size_t>(k)] + parent[static_cast<size_t>(q)] * P;
+      const int64_t base =
+          memory_row(q) + offset[static_cast<size_t>(k)] + parent[static_cast<size_t>(q)] * P;
       int32_t* rows = set_rows + q * L;
       float* mask = set_mask + q * L;
       for (int64_t j = 0; j < P; ++j) {

@@ -22,7 +22,7 @@ struct Retrieval {
 // q_proj: f32 [Q, D] query_attn's projected queries, scored with `heads` heads and logits scaled by
 // `logit_scale` (MultiHeadAttention::logit_scale); query q belongs to context set q / per_task.
 // `with_policy` also records the policy of every decision.
-Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t heads, float logit_scale,
-                          int64_t per_task, bool with_policy = false);
+Retrieval greedy_retrieve(const TcaIndex& index, const Tensor& q_proj, int64_t heads,
+                          float logit_scale, int64_t per_task, bool with_policy = false);
 
 }  // namespace tca

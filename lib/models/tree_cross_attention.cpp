@@ -29,7 +29,8 @@ TreeCrossAttention::Level TreeCrossAttention::aggregate(const Var& children, con
   Tensor pair_mask = Tensor::empty({G, 1, c, c});
   for (int64_t g = 0; g < G; ++g)
     for (int64_t i = 0; i < c; ++i)
-      for (int64_t j = 0; j < c; ++j) pair_mask[(g * c + i) * c + j] = mask[g * c + i] * mask[g * c + j];
+      for (int64_t j = 0; j < c; ++j)
+        pair_mask[(g * c + i) * c + j] = mask[g * c + i] * mask[g * c + j];
   // bptt = false: the aggregator's input is a constant for gradients (tca.md 4.2).
   Var x = cfg_.bptt ? children : children.detach();
   Level level;
@@ -50,7 +51,8 @@ static void write_padding(const float* tokens, int64_t N, int64_t count, int64_t
     for (int64_t d = 0; d < D; ++d) dst[j * D + d] = tokens[(j % N) * D + d] + 1e-5f;
 }
 
-TcaTree TreeCrossAttention::build_tree(const Var& encoded, const nn::ForwardContext& ctx, bool with_root) const {
+TcaTree TreeCrossAttention::build_tree(const Var& encoded, const nn::ForwardContext& ctx,
+                                       bool with_root) const {
   const int64_t B = encoded.dim(0), N = encoded.dim(1), D = encoded.dim(2);
   TcaTree t;
   t.shape = TreeShape(N, cfg_.branch_factor);
@@ -66,7 +68,8 @@ TcaTree TreeCrossAttention::build_tree(const Var& encoded, const nn::ForwardCont
   if (Np > N) {
     Tensor pad = Tensor::empty({B, Np - N, D});
     const float* e = encoded.value().data();
-    for (int64_t bi = 0; bi < B; ++bi) write_padding(e + bi * N * D, N, Np - N, D, pad.data() + bi * (Np - N) * D);
+    for (int64_t bi = 0; bi < B; ++bi)
+      write_padding(e + bi * N * D, N, Np - N, D, pad.data() + bi * (Np - N) * D);
     t.leaves = ops::concat({encoded, Var(pad)}, 1);
   }
   t.levels.assign(static_cast<size_t>(k + 1), Var());
@@ -103,10 +106,11 @@ TcaTree TreeCrossAttention::build_tree(const Var& encoded, const nn::ForwardCont
   return t;
 }
 
-TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, int64_t chunk_rows) const {
+TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root,
+                                         int64_t chunk_rows) const {
   if (encoded.rank() != 3 || encoded.dim(2) != cfg_.d_model)
-    throw ShapeError("build_index: encoded context must be [B, N, " + std::to_string(cfg_.d_model) + "], found " +
-                     to_string(encoded.shape()));
+    throw ShapeError("build_index: encoded context must be [B, N, " + std::to_string(cfg_.d_model) +
+                     "], found " + to_string(encoded.shape()));
   NoGradGuard no_grad;
   const int64_t B = encoded.dim(0), N = encoded.dim(1), D = encoded.dim(2);
   TcaIndex index;
@@ -142,7 +146,9 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
     const int64_t child_off = l == k ? leaf_off : s.memory_offset(l + 1);
     const int64_t per_chunk = std::max<int64_t>(1, chunk_rows / c);
     const int64_t node_off = l > 0 ? s.memory_offset(l) : 0;
-    auto node_row = [&](int64_t bi, int64_t g) { return l == 0 ? index.root.data() + bi * D : row(bi, node_off + g); };
+    auto node_row = [&](int64_t bi, int64_t g) {
+      return l == 0 ? index.root.data() + bi * D : row(bi, node_off + g);
+    };
     for (int64_t g0 = 0; g0 < B * nodes; g0 += per_chunk) {
       const int64_t G = std::min(per_chunk, B * nodes - g0);
       const bool one_set = g0 / nodes == (g0 + G - 1) / nodes;
@@ -154,12 +160,14 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
         children = Tensor::empty({G, c, D});
         for (int64_t g = 0; g < G; ++g) {
           const int64_t bi = (g0 + g) / nodes, node = (g0 + g) % nodes;
-          std::memcpy(children.data() + g * c * D, row(bi, child_off + node * c), static_cast<size_t>(c * D) * sizeof(float));
+          std::memcpy(children.data() + g * c * D, row(bi, child_off + node * c),
+                      static_cast<size_t>(c * D) * sizeof(float));
         }
       }
       for (int64_t g = 0; g < G; ++g) {
         const int64_t bi = (g0 + g) / nodes, node = (g0 + g) % nodes;
-        for (int64_t i = 0; i < c; ++i) mask[g * c + i] = mem_mask[bi * Ntot + child_off + node * c + i];
+        for (int64_t i = 0; i < c; ++i)
+          mask[g * c + i] = mem_mask[bi * Ntot + child_off + node * c + i];
       }
       const Level level = aggregate(Var(children), mask, nn::ForwardContext::inference());
       const Tensor& out = level.nodes.value();
@@ -177,23 +185,28 @@ TcaIndex TreeCrossAttention::build_index(const Tensor& encoded, bool with_root, 
   index.values = Tensor::empty_prefaulted({B * Ntot, D});
   for (int64_t r0 = 0; r0 < B * Ntot; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, B * Ntot - r0);
-    const Tensor kv = query_attn.attn.project_kv(Var(rows.narrow0(r0, n))).value();  // [n, 2D]: k | v
+    const Tensor kv =
+        query_attn.attn.project_kv(Var(rows.narrow0(r0, n))).value();  // [n, 2D]: k | v
     float* keys = index.keys.data() + r0 * D;
     float* values = index.values.data() + r0 * D;
     for (int64_t i = 0; i < n; ++i) {
       std::memcpy(keys + i * D, kv.data() + i * 2 * D, static_cast<size_t>(D) * sizeof(float));
-      std::memcpy(values + i * D, kv.data() + i * 2 * D + D, static_cast<size_t>(D) * sizeof(float));
+      std::memcpy(values + i * D, kv.data() + i * 2 * D + D,
+                  static_cast<size_t>(D) * sizeof(float));
     }
   }
   return index;
 }
 
-TcaIndex TreeCrossAttention::index_from_memory(const TreeShape& shape, const Tensor& memory, const Tensor& memory_mask) const {
+TcaIndex TreeCrossAttention::index_from_memory(const TreeShape& shape, const Tensor& memory,
+                                               const Tensor& memory_mask) const {
   NoGradGuard no_grad;
   const int64_t B = memory.dim(0), Ntot = shape.memory_size(), D = cfg_.d_model;
-  if (memory.rank() != 3 || memory.dim(1) != Ntot || memory.dim(2) != D || memory_mask.numel() != B * Ntot)
-    throw ShapeError("index_from_memory: memory " + to_string(memory.shape()) + " does not fit a tree of " +
-                     std::to_string(Ntot) + " rows of width " + std::to_string(D));
+  if (memory.rank() != 3 || memory.dim(1) != Ntot || memory.dim(2) != D ||
+      memory_mask.numel() != B * Ntot)
+    throw ShapeError("index_from_memory: memory " + to_string(memory.shape()) +
+                     " does not fit a tree of " + std::to_string(Ntot) + " rows of width " +
+                     std::to_string(D));
   TcaIndex index;
   index.shape = shape;
   index.batch = B;
@@ -206,15 +219,17 @@ TcaIndex TreeCrossAttention::index_from_memory(const TreeShape& shape, const Ten
   return index;
 }
 
-Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int64_t queries_per_task,
-                                    const TcaPath& path, const nn::ForwardContext& ctx) const {
+Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows,
+                                    int64_t queries_per_task, const TcaPath& path,
+                                    const nn::ForwardContext& ctx) const {
   const TreeShape& s = tree.shape;
   const int64_t Q = q_rows.dim(0), H = query_attn.attn.heads(), b = s.b, k = s.k, P = s.leaf_size;
   const int64_t Ntot = s.memory_size(), L = s.set_slots();
   const float scale = query_attn.attn.logit_scale();
   const DescentMode mode = path.mode;
   if (mode == DescentMode::forced && (!path.forced.defined() || path.forced.numel() != Q * k))
-    throw ShapeError("descend: forced actions must be [" + std::to_string(Q) + ", " + std::to_string(k) + "]");
+    throw ShapeError("descend: forced actions must be [" + std::to_string(Q) + ", " +
+                     std::to_string(k) + "]");
   const Tensor forced = mode == DescentMode::forced ? path.forced.reshape({Q, k}) : Tensor();
   Descent d;
   d.actions = Tensor::empty({Q, k}, DType::i32);
@@ -227,7 +242,8 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
     Tensor child_mask = Tensor::empty({Q, 1, b});
     Tensor picked = Tensor::empty({Q}, DType::i32);
     for (int64_t q = 0; q < Q; ++q) {
-      const int64_t base = (q / queries_per_task) * Ntot + s.child_row(i, parent[static_cast<size_t>(q)], 0);
+      const int64_t base =
+          (q / queries_per_task) * Ntot + s.child_row(i, parent[static_cast<size_t>(q)], 0);
       for (int64_t j = 0; j < b; ++j) {
         rows.data_i32()[q * b + j] = static_cast<int32_t>(base + j);
         child_mask[q * b + j] = tree.memory_mask[base + j];
@@ -243,7 +259,8 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
       int64_t a = 0;
       if (mode == DescentMode::forced) {
         a = forced.data_i32()[q * k + i];
-        if (a < 0 || a >= b) throw ShapeError("descend: forced action " + std::to_string(a) + " out of range");
+        if (a < 0 || a >= b)
+          throw ShapeError("descend: forced action " + std::to_string(a) + " out of range");
       } else if (mode == DescentMode::sample) {
         a = ctx.rng().categorical(pp + q * b, b);
       } else {
@@ -269,7 +286,8 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
   }
   // The picked leaf's P tokens with their real/padding masks.
   for (int64_t q = 0; q < Q; ++q) {
-    const int64_t base = (q / queries_per_task) * Ntot + s.token_row(parent[static_cast<size_t>(q)], 0);
+    const int64_t base =
+        (q / queries_per_task) * Ntot + s.token_row(parent[static_cast<size_t>(q)], 0);
     for (int64_t t = 0; t < P; ++t) {
       d.set_rows.data_i32()[q * L + s.token_slot(t)] = static_cast<int32_t>(base + t);
       d.set_mask[q * L + s.token_slot(t)] = tree.memory_mask[base + t];
@@ -279,16 +297,19 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows, int6
   return d;
 }
 
-Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const Var& q_rows, Var* weights) const {
+Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const Var& q_rows,
+                                   Var* weights) const {
   const int64_t Q = q_rows.dim(0), L = d.set_rows.dim(1), H = query_attn.attn.heads();
   const float scale = query_attn.attn.logit_scale();
-  Var w = ops::softmax(ops::gathered_dot(q_rows, tree.keys, d.set_rows, H, scale), d.set_mask.reshape({Q, 1, L}));
+  Var w = ops::softmax(ops::gathered_dot(q_rows, tree.keys, d.set_rows, H, scale),
+                       d.set_mask.reshape({Q, 1, L}));
   if (weights) *weights = w;
   return query_attn.attn.output(ops::gathered_weighted_sum(w, tree.values, d.set_rows));
 }
 
-Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const Var& values, const Tensor& leaves_mask,
-                                      const Var& q_proj, Var* weights) const {
+Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const Var& values,
+                                      const Tensor& leaves_mask, const Var& q_proj,
+                                      Var* weights) const {
   const int64_t B = q_proj.dim(0), Ntot = s.memory_size(), Np = s.padded, D = keys.dim(1);
   const auto& attn = query_attn.attn;
   auto leaf_part = [&](const Var& m) {
@@ -296,12 +317,14 @@ Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const
     Var all = ops::reshape(m, {B, Ntot, D});
     return attn.split_heads(Ntot == Np ? all : ops::slice(all, 1, Ntot - Np, Ntot));
   };
-  Var w = attn.attention_weights(attn.split_heads(q_proj), leaf_part(keys), leaves_mask.reshape({B, 1, 1, Np}));
+  Var w = attn.attention_weights(attn.split_heads(q_proj), leaf_part(keys),
+                                 leaves_mask.reshape({B, 1, 1, Np}));
   if (weights) *weights = w;
   return attn.output(attn.merge_heads(ops::matmul(w, leaf_part(values))));
 }
 
-TreeCrossAttention::Finished TreeCrossAttention::finish(const Var& q, const Var& q_normed, const Var& attn_out,
+TreeCrossAttention::Finished TreeCrossAttention::finish(const Var& q, const Var& q_normed,
+                                                        const Var& attn_out,
                                                         const nn::ForwardContext& ctx) const {
   Finished f;
   f.pred_emb = query_attn.residual(q, q_normed, attn_out);
@@ -315,8 +338,9 @@ static Var query_rows(const Var& q_proj) {
   return ops::reshape(q_proj, {q_proj.dim(0) * q_proj.dim(1), q_proj.dim(2)});
 }
 
-TcaForward TreeCrossAttention::forward(const Var& encoded, const Var& queries, const nn::ForwardContext& ctx,
-                                       const TcaPath& path, bool trace) const {
+TcaForward TreeCrossAttention::forward(const Var& encoded, const Var& queries,
+                                       const nn::ForwardContext& ctx, const TcaPath& path,
+                                       bool trace) const {
   const int64_t B = queries.dim(0), M = queries.dim(1), D = queries.dim(2);
   TcaForward out;
   out.query_normed = query_attn.query_input(queries);
@@ -337,7 +361,8 @@ TcaForward TreeCrossAttention::forward(const Var& encoded, const Var& queries, c
   }
   const Var qh = query_rows(q_proj);
   out.descent = descend(tree, qh, M, path, ctx);
-  Var set_attn = ops::reshape(attend_set(tree, out.descent, qh, trace ? &out.set_weights : nullptr), {B, M, D});
+  Var set_attn = ops::reshape(attend_set(tree, out.descent, qh, trace ? &out.set_weights : nullptr),
+                              {B, M, D});
   Finished set = finish(queries, out.query_normed, set_attn, ctx);
   out.pred_emb = set.pred_emb;
   out.encoding = set.encoding;
@@ -351,16 +376,19 @@ Tensor TreeCrossAttention::project_queries(const Var& queries) const {
   return query_rows(query_attn.attn.project_q(query_attn.query_input(queries))).value();
 }
 
-Retrieval TreeCrossAttention::retrieve(const TcaIndex& index, const Tensor& q_rows, int64_t queries_per_task,
-                                       bool trace) const {
-  return greedy_retrieve(index, q_rows, query_attn.attn.heads(), query_attn.attn.logit_scale(), queries_per_task, trace);
+Retrieval TreeCrossAttention::retrieve(const TcaIndex& index, const Tensor& q_rows,
+                                       int64_t queries_per_task, bool trace) const {
+  return greedy_retrieve(index, q_rows, query_attn.attn.heads(), query_attn.attn.logit_scale(),
+                         queries_per_task, trace);
 }
 
-TcaAnswer TreeCrossAttention::answer(const TcaIndex& index, const Var& queries, TcaReadout readout, bool trace) const {
+TcaAnswer TreeCrossAttention::answer(const TcaIndex& index, const Var& queries, TcaReadout readout,
+                                     bool trace) const {
   NoGradGuard no_grad;
   const int64_t B = queries.dim(0), M = queries.dim(1), D = queries.dim(2);
   if (B != index.batch)
-    throw ShapeError("answer: " + std::to_string(B) + " query sets for an index of " + std::to_string(index.batch));
+    throw ShapeError("answer: " + std::to_string(B) + " query sets for an index of " +
+                     std::to_string(index.batch));
   const TreeShape& s = index.shape;
   const auto ctx = nn::ForwardContext::inference();
   const Var qn = query_attn.query_input(queries);
@@ -372,7 +400,8 @@ TcaAnswer TreeCrossAttention::answer(const TcaIndex& index, const Var& queries, 
     const int64_t Ntot = s.memory_size(), leaf_off = s.token_row(0, 0);
     Tensor leaves_mask = Tensor::empty({B, s.padded});
     for (int64_t bi = 0; bi < B; ++bi)
-      for (int64_t i = 0; i < s.padded; ++i) leaves_mask[bi * s.padded + i] = index.memory_mask[bi * Ntot + leaf_off + i];
+      for (int64_t i = 0; i < s.padded; ++i)
+        leaves_mask[bi * s.padded + i] = index.memory_mask[bi * Ntot + leaf_off + i];
     attn = attend_leaves(s, Var(index.keys), Var(index.values), leaves_mask, q_proj, nullptr);
   } else {
     a.retrieval = retrieve(index, query_rows(q_proj).value(), M, trace);

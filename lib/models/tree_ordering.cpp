@@ -21,7 +21,8 @@ void kd_order(const float* x, int64_t dx, std::vector<int32_t>::iterator first,
               std::vector<int32_t>::iterator last, int64_t depth) {
   if (last - first <= 1) return;
   const int64_t axis = depth % dx;
-  std::stable_sort(first, last, [&](int32_t a, int32_t c) { return x[a * dx + axis] < x[c * dx + axis]; });
+  std::stable_sort(first, last,
+                   [&](int32_t a, int32_t c) { return x[a * dx + axis] < x[c * dx + axis]; });
   auto mid = first + (last - first + 1) / 2;  // median split; the left half takes the extra one
   kd_order(x, dx, first, mid, depth + 1);
   kd_order(x, dx, mid, last, depth + 1);
@@ -36,7 +37,8 @@ Tensor context_order(const Tensor& xc, const std::string& heuristic) {
   if (heuristic == "random_proj") proj = random_projection_vector(dx);
   const int64_t axis = heuristic == "sort_x2" ? 1 : 0;
   if ((heuristic == "sort_x2" && dx < 2))
-    throw UsageError("ordering heuristic sort_x2 needs inputs with >= 2 coordinates, found " + std::to_string(dx));
+    throw UsageError("ordering heuristic sort_x2 needs inputs with >= 2 coordinates, found " +
+                     std::to_string(dx));
   std::vector<int32_t> idx(static_cast<size_t>(N));
   std::vector<float> key(static_cast<size_t>(N));
   for (int64_t bi = 0; bi < B; ++bi) {
@@ -73,7 +75,8 @@ static Tensor permute_rows(const Tensor& t, const Tensor& perm) {
   for (int64_t bi = 0; bi < B; ++bi)
     for (int64_t i = 0; i < N; ++i) {
       const int64_t j = perm.data_i32()[bi * N + i];
-      std::copy(src + ((bi * N + j) * W) * 4, src + ((bi * N + j + 1) * W) * 4, dst + ((bi * N + i) * W) * 4);
+      std::copy(src + ((bi * N + j) * W) * 4, src + ((bi * N + j + 1) * W) * 4,
+                dst + ((bi * N + i) * W) * 4);
     }
   return out;
 }

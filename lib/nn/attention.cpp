@@ -51,8 +51,8 @@ AttentionResult MultiHeadAttention::operator()(const Var& q_in, const Var& kv_in
   // weights are wanted (traces, reference checks).
   if (!return_weights && q_in.rank() == 3 && kv_in.rank() == 3 && kv_in.dim(0) == q_in.dim(0) &&
       ops::short_attention_applies(q_in.dim(0), q_in.dim(1), kv_in.dim(1), mask)) {
-    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, logit_scale(), dropout_, ctx.rng(),
-                                        ctx.is_training())),
+    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, logit_scale(),
+                                        dropout_, ctx.rng(), ctx.is_training())),
             Var()};
   }
   Var q = split_heads(to_q(q_in));

@@ -5,6 +5,7 @@
 // Tree Cross Attention can project node keys/values once and gather them per query.
 #pragma once
 #include <cmath>
+
 #include "nn/forward_context.hpp"
 #include "nn/linear.hpp"
 
@@ -21,8 +22,8 @@ class MultiHeadAttention : public Module {
 
   // Qin [B, M, D], Kin = Vin [B, N, D]; mask f32 0/1 broadcastable to [B, H, M, N] (e.g.
   // [B, 1, M, N] or [B, 1, 1, N]) or undefined. Dropout applies in a training context.
-  AttentionResult operator()(const Var& q_in, const Var& kv_in, const Tensor& mask, const ForwardContext& ctx,
-                             bool return_weights = false) const;
+  AttentionResult operator()(const Var& q_in, const Var& kv_in, const Tensor& mask,
+                             const ForwardContext& ctx, bool return_weights = false) const;
 
   // Steps: [.., T, D] -> [.., T, D] projections; heads(x [B, T, D]) -> [B, H, T, dh].
   Var project_q(const Var& x) const { return to_q(x); }
@@ -39,7 +40,9 @@ class MultiHeadAttention : public Module {
 
   int64_t heads() const { return heads_; }
   int64_t head_dim() const { return dim_ / heads_; }
-  float logit_scale() const { return 1.0f / std::sqrt(static_cast<float>(head_dim())); }  // 1 / sqrt(dh)
+  float logit_scale() const {
+    return 1.0f / std::sqrt(static_cast<float>(head_dim()));
+  }  // 1 / sqrt(dh)
   float dropout() const { return dropout_; }
 
   Linear to_q, to_k, to_v, to_out;

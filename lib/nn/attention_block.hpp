@@ -12,7 +12,8 @@ class AttentionBlock : public Module {
   AttentionBlock(int64_t dim, int64_t heads, float attn_dropout, bool norm_first, Rng& rng);
 
   // Cross-attention from x [B, M, D] to context [B, N, D]; self-attention when context is x.
-  Var operator()(const Var& x, const Var& context, const Tensor& mask, const ForwardContext& ctx) const;
+  Var operator()(const Var& x, const Var& context, const Tensor& mask,
+                 const ForwardContext& ctx) const;
 
   // The two halves, for callers that attend in their own way (Tree Cross Attention):
   // the attention's query input (LN(x) in pre-norm, x in post-norm), and the block output given

@@ -26,7 +26,8 @@ Var Encoder::operator()(const Var& x, const Tensor& mask, const ForwardContext& 
   return h;
 }
 
-std::vector<Var> Encoder::forward_all(const Var& x, const Tensor& mask, const ForwardContext& ctx) const {
+std::vector<Var> Encoder::forward_all(const Var& x, const Tensor& mask,
+                                      const ForwardContext& ctx) const {
   std::vector<Var> outs;
   Var h = x;
   for (auto& layer : layers_) outs.push_back(h = (*layer)(h, mask, ctx));

@@ -12,8 +12,9 @@ inline Tensor positional_encoding(int64_t length, int64_t dim) {
   Tensor pe = Tensor::empty({length, dim});
   for (int64_t t = 0; t < length; ++t)
     for (int64_t i = 0; i < dim; i += 2) {
-      const double angle = static_cast<double>(t) *
-                           std::exp(-static_cast<double>(i) * std::log(10000.0) / static_cast<double>(dim));
+      const double angle =
+          static_cast<double>(t) *
+          std::exp(-static_cast<double>(i) * std::log(10000.0) / static_cast<double>(dim));
       pe[t * dim + i] = static_cast<float>(std::sin(angle));
       if (i + 1 < dim) pe[t * dim + i + 1] = static_cast<float>(std::cos(angle));
     }

@@ -50,8 +50,8 @@ RunnerSignals::~RunnerSignals() {
 int RunnerSignals::count() { return g_count.load(); }
 int RunnerSignals::last_signal() { return g_last.load(); }
 
-ChildResult run_child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                      const std::string& log_path) {
+ChildResult run_child(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& env, const std::string& log_path) {
   std::vector<std::string> env_text;
   for (char** e = environ; *e; ++e) {
     const std::string entry(*e);
@@ -108,7 +108,8 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::map<std::
   for (;;) {
     const pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
-    if (w < 0 && errno != EINTR) throw RuntimeFailure(std::string("waitpid failed: ") + std::strerror(errno));
+    if (w < 0 && errno != EINTR)
+      throw RuntimeFailure(std::string("waitpid failed: ") + std::strerror(errno));
     const int now = RunnerSignals::count();
     if (now != forwarded) {
       forwarded = now;
@@ -144,9 +145,11 @@ std::string self_executable() {
   if (n <= 0) throw RuntimeFailure("cannot find the tca executable (/proc/self/exe)");
   const std::string path(buf, static_cast<size_t>(n));
   const std::string deleted = " (deleted)";
-  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
+  if (path.size() > deleted.size() &&
+      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
     throw RuntimeFailure("the tca executable was replaced while running (" + path +
-                         "): restart the sweep with the new build (finished runs are skipped, partial ones resumed)");
+                         "): restart the sweep with the new build (finished runs are skipped, "
+                         "partial ones resumed)");
   }
   return path;
 }

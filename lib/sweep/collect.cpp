@@ -1,12 +1,12 @@
 #include "sweep/collect.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -97,9 +97,12 @@ std::string metric_in(const json& record) {
 }
 
 std::string metric_of(const json& eval, const std::string& file) {
-  if (!eval.contains("metrics") || !eval["metrics"].is_object()) throw InputError(file, "metrics", "invalid eval result", "an object", "none");
+  if (!eval.contains("metrics") || !eval["metrics"].is_object())
+    throw InputError(file, "metrics", "invalid eval result", "an object", "none");
   const std::string m = metric_in(eval["metrics"]);
-  if (m.empty()) throw InputError(file, "metrics", "eval result without a metric", "accuracy, tar_ll or mse", eval["metrics"].dump());
+  if (m.empty())
+    throw InputError(file, "metrics", "eval result without a metric", "accuracy, tar_ll or mse",
+                     eval["metrics"].dump());
   return m;
 }
 
@@ -108,10 +111,12 @@ double number_at(const json& j, const std::vector<std::string>& path, const std:
   std::string key;
   for (const auto& p : path) {
     key += (key.empty() ? "" : ".") + p;
-    if (!node->is_object() || !node->contains(p)) throw InputError(file, key, "missing result field", "a number", "none");
+    if (!node->is_object() || !node->contains(p))
+      throw InputError(file, key, "missing result field", "a number", "none");
     node = &(*node)[p];
   }
-  if (!node->is_number()) throw InputError(file, key, "invalid result field", "a number", node->dump());
+  if (!node->is_number())
+    throw InputError(file, key, "invalid result field", "a number", node->dump());
   return node->get<double>();
 }
 
@@ -127,7 +132,8 @@ std::string partial_reason(const Sweep& sweep, const PlannedRun& run, const RunR
   const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
   int64_t step = 0;
   if (fs::exists(metrics)) {
-    for (const auto& r : read_jsonl_file(metrics, true)) step = std::max(step, r.value("step", int64_t{0}));
+    for (const auto& r : read_jsonl_file(metrics, true))
+      step = std::max(step, r.value("step", int64_t{0}));
   }
   return fmt::format("step {} of {}", step, configured_steps(dir));
 }
@@ -147,10 +153,10 @@ struct RowValues {
 Collected aggregate_sweep(const Sweep& sweep) {
   Collected c;
   c.sweep_name = sweep.settings.name;
-  std::map<std::string, size_t> table_index;              // eval set + group -> tables[i]
-  std::map<RowKey, size_t> row_index;                     // -> rows[i] of its table
+  std::map<std::string, size_t> table_index;  // eval set + group -> tables[i]
+  std::map<RowKey, size_t> row_index;         // -> rows[i] of its table
   std::map<RowKey, RowValues> values;
-  std::map<std::string, size_t> curve_index;              // group -> curves[i]
+  std::map<std::string, size_t> curve_index;                           // group -> curves[i]
   std::map<std::pair<std::string, std::string>, size_t> series_index;  // group, series -> series[i]
   std::map<std::pair<std::string, std::string>, std::vector<std::map<int64_t, double>>> series_runs;
 
@@ -161,7 +167,10 @@ Collected aggregate_sweep(const Sweep& sweep) {
       continue;
     }
     if (rec.progress == RunProgress::failed) {
-      c.failed.push_back({run.run_id, "failed at " + (rec.stage.empty() ? std::string("train") : rec.stage) + ": " + rec.error, ""});
+      c.failed.push_back(
+          {run.run_id,
+           "failed at " + (rec.stage.empty() ? std::string("train") : rec.stage) + ": " + rec.error,
+           ""});
       continue;
     }
     if (rec.progress == RunProgress::partial) {
@@ -178,9 +187,11 @@ Collected aggregate_sweep(const Sweep& sweep) {
       if (!group.contains(k)) row_setting[k] = v;
     }
     const std::string metrics_path = (fs::path(dir) / RunDirectory::kMetrics).string();
-    const auto metrics = fs::exists(metrics_path) ? read_jsonl_file(metrics_path, true) : std::vector<json>{};
+    const auto metrics =
+        fs::exists(metrics_path) ? read_jsonl_file(metrics_path, true) : std::vector<json>{};
     const auto train_s = training_seconds(metrics);
-    const json latents = rec.sweep_run.is_object() ? rec.sweep_run.value("num_latents", json()) : json();
+    const json latents =
+        rec.sweep_run.is_object() ? rec.sweep_run.value("num_latents", json()) : json();
 
     for (const auto& e : run.eval_sets) {
       const json& ev = rec.evals.at(e.name);
@@ -199,7 +210,8 @@ Collected aggregate_sweep(const Sweep& sweep) {
       }
       Table& t = c.tables[table_index[tkey]];
       if (t.metric_name != metric) {
-        throw InputError(file, "metrics", "runs of one table report different metrics", t.metric_name, metric);
+        throw InputError(file, "metrics", "runs of one table report different metrics",
+                         t.metric_name, metric);
       }
       const RowKey rk{tkey, model + "\n" + row_setting.dump()};
       if (!row_index.count(rk)) {
@@ -286,9 +298,10 @@ Collected aggregate_sweep(const Sweep& sweep) {
     }
   }
   for (auto& cv : c.curves) {
-    std::stable_sort(cv.series.begin(), cv.series.end(), [](const CurveSeries& a, const CurveSeries& b) {
-      return method_order(a.method) < method_order(b.method);
-    });
+    std::stable_sort(cv.series.begin(), cv.series.end(),
+                     [](const CurveSeries& a, const CurveSeries& b) {
+                       return method_order(a.method) < method_order(b.method);
+                     });
   }
   return c;
 }

@@ -5,10 +5,9 @@
 // averaged over. Everything is a function of the run files alone: the same files give the same
 // bytes.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sweep/sweep_plan.hpp"
 
@@ -23,8 +22,8 @@ Aggregate aggregate(const std::vector<double>& values);
 
 // One row of a table: a method at one setting, over its seeds.
 struct TableRow {
-  std::string method;         // ca | tca | perceiver
-  std::string setting;        // "L = 16", "L matched to TCA (6)", "b = 4", "" ...
+  std::string method;   // ca | tca | perceiver
+  std::string setting;  // "L = 16", "L matched to TCA (6)", "b = 4", "" ...
   nlohmann::json setting_json;
   Aggregate metric, tokens, percent_of_n, latency_us, train_minutes;
   std::vector<std::string> run_ids;

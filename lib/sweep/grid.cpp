@@ -1,11 +1,11 @@
 #include "sweep/grid.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 
@@ -16,10 +16,12 @@ namespace {
 using json = nlohmann::json;
 
 // Grid keys that are not `tca train` flags.
-const std::set<std::string> kMetaKeys = {"name", "description", "fixed", "runs", "seeds", "eval_sets",
-                                         "curve_eval", "match_eval", "group_by", "threads", "slurm"};
+const std::set<std::string> kMetaKeys = {"name",     "description", "fixed",      "runs",
+                                         "seeds",    "eval_sets",   "curve_eval", "match_eval",
+                                         "group_by", "threads",     "slurm"};
 // Flags `tca sweep run` sets itself for every run.
-const std::set<std::string> kRunnerKeys = {"out", "resume", "overwrite", "eval", "config", "progress", "help", "debug"};
+const std::set<std::string> kRunnerKeys = {"out",    "resume",   "overwrite", "eval",
+                                           "config", "progress", "help",      "debug"};
 // Keys ignored when finding the TCA run a "match-tca" Perceiver IO run is matched to.
 const std::set<std::string> kLatentKeys = {"model", "num_latents", "num_latent_layers"};
 
@@ -29,11 +31,14 @@ using Axis = std::vector<json>;  // each element: an object {key: value, ...}
 void check_train_key(const std::string& key, const std::string& source,
                      const std::function<bool(const std::string&)>& is_train_key) {
   if (kRunnerKeys.count(key)) {
-    throw InputError(source, key, "a key that tca sweep run sets for every run", "a tca train option", "'" + key + "'");
+    throw InputError(source, key, "a key that tca sweep run sets for every run",
+                     "a tca train option", "'" + key + "'");
   }
   if (!is_train_key(key)) {
-    throw InputError(source, key, "unknown grid key", "a tca train option or one of name, fixed, runs, seeds, "
-                     "eval_sets, curve_eval, match_eval, group_by, threads, slurm", "'" + key + "'");
+    throw InputError(source, key, "unknown grid key",
+                     "a tca train option or one of name, fixed, runs, seeds, "
+                     "eval_sets, curve_eval, match_eval, group_by, threads, slurm",
+                     "'" + key + "'");
   }
 }
 
@@ -45,7 +50,8 @@ void check_scalar(const json& v, const std::string& source, const std::string& k
 
 // The block's train keys (top level, "fixed", the block) merged: the block's own values win.
 json merge_block(const json& base, const json& block, const std::string& source) {
-  if (!block.is_object()) throw InputError(source, "runs", "invalid run block", "an object", block.dump());
+  if (!block.is_object())
+    throw InputError(source, "runs", "invalid run block", "an object", block.dump());
   json merged = base;
   for (auto& [k, v] : block.items()) {
     if (k == "zip") {
@@ -63,12 +69,17 @@ std::vector<Axis> block_axes(const json& block, const std::string& source, json&
   fixed_out = json::object();
   for (auto& [k, v] : block.items()) {
     if (k == "zip") {
-      if (!v.is_object() || v.empty()) throw InputError(source, "zip", "invalid zipped lists", "an object of equal-length lists", v.dump());
+      if (!v.is_object() || v.empty())
+        throw InputError(source, "zip", "invalid zipped lists", "an object of equal-length lists",
+                         v.dump());
       size_t n = 0;
       for (auto& [zk, zv] : v.items()) {
-        if (!zv.is_array() || zv.empty()) throw InputError(source, "zip." + zk, "invalid zipped list", "a non-empty list", zv.dump());
+        if (!zv.is_array() || zv.empty())
+          throw InputError(source, "zip." + zk, "invalid zipped list", "a non-empty list",
+                           zv.dump());
         if (n != 0 && zv.size() != n) {
-          throw InputError(source, "zip." + zk, "zipped lists of unequal length", std::to_string(n) + " values", std::to_string(zv.size()));
+          throw InputError(source, "zip." + zk, "zipped lists of unequal length",
+                           std::to_string(n) + " values", std::to_string(zv.size()));
         }
         n = zv.size();
       }
@@ -105,7 +116,9 @@ void expand_product(const std::vector<Axis>& axes, size_t i, json current, std::
   for (const json& point : axes[i]) {
     json next = current;
     for (auto& [k, v] : point.items()) {
-      if (next.contains(k)) throw InputError(source, k, "key given twice in one run block (a list and a zip, or two zips)", "", "");
+      if (next.contains(k))
+        throw InputError(
+            source, k, "key given twice in one run block (a list and a zip, or two zips)", "", "");
       next[k] = v;
     }
     expand_product(axes, i + 1, std::move(next), out, source);
@@ -114,7 +127,8 @@ void expand_product(const std::vector<Axis>& axes, size_t i, json current, std::
 
 std::string sanitize(const std::string& s) {
   std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+  for (char c : s)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
   return out;
 }
 
@@ -151,11 +165,13 @@ std::string substitute(const std::string& text, const json& config, const std::s
       break;
     }
     const size_t close = text.find('}', open);
-    if (close == std::string::npos) throw InputError(source, key, "unclosed placeholder", "{key}", "'" + text + "'");
+    if (close == std::string::npos)
+      throw InputError(source, key, "unclosed placeholder", "{key}", "'" + text + "'");
     out += text.substr(i, open - i);
     const std::string name = underscore_key(text.substr(open + 1, close - open - 1));
     if (!config.contains(name)) {
-      throw InputError(source, key, "placeholder names a key the run does not have", "a key of the run's config", "{" + name + "}");
+      throw InputError(source, key, "placeholder names a key the run does not have",
+                       "a key of the run's config", "{" + name + "}");
     }
     const std::string value = value_text(config[name]);
     out += value;
@@ -165,7 +181,8 @@ std::string substitute(const std::string& text, const json& config, const std::s
   return out;
 }
 
-EvalSet resolve_eval_set(const std::string& name, const json& spec, const json& config, const std::string& source) {
+EvalSet resolve_eval_set(const std::string& name, const json& spec, const json& config,
+                         const std::string& source) {
   EvalSet e;
   e.name = name;
   const std::string key = "eval_sets." + name;
@@ -175,20 +192,25 @@ EvalSet resolve_eval_set(const std::string& name, const json& spec, const json& 
     return e;
   }
   if (!spec.is_object() || !spec.contains("make-dataset") || !spec["make-dataset"].is_string()) {
-    throw InputError(source, key, "invalid eval set", "a file path or {\"make-dataset\": TASK, option: value, ...}", spec.dump());
+    throw InputError(source, key, "invalid eval set",
+                     "a file path or {\"make-dataset\": TASK, option: value, ...}", spec.dump());
   }
   e.make_dataset_args.push_back(spec["make-dataset"].get<std::string>());
   bool has_split = false;
   for (auto& [k, v] : spec.items()) {
     if (k == "make-dataset") continue;
     const std::string flag = underscore_key(k);
-    if (flag == "out") throw InputError(source, key + ".out", "eval sets are written by tca sweep run", "no 'out'", "'out'");
+    if (flag == "out")
+      throw InputError(source, key + ".out", "eval sets are written by tca sweep run", "no 'out'",
+                       "'out'");
     check_scalar(v, source, key + "." + k);
     has_split |= flag == "split";
     std::string dashed = flag;
     std::replace(dashed.begin(), dashed.end(), '_', '-');
     e.make_dataset_args.push_back("--" + dashed);
-    e.make_dataset_args.push_back(v.is_string() ? substitute(v.get<std::string>(), config, source, key + "." + k, used) : value_text(v));
+    e.make_dataset_args.push_back(
+        v.is_string() ? substitute(v.get<std::string>(), config, source, key + "." + k, used)
+                      : value_text(v));
   }
   if (!has_split) {
     e.make_dataset_args.push_back("--split");
@@ -214,8 +236,10 @@ std::string config_hash(const json& config) {
   return fmt::format("{:08x}", static_cast<uint32_t>(h ^ (h >> 32)));
 }
 
-Grid expand_grid(const json& grid, const std::string& source, const std::function<bool(const std::string&)>& is_train_key) {
-  if (!grid.is_object()) throw InputError(source, "", "invalid grid", "a JSON object", grid.type_name());
+Grid expand_grid(const json& grid, const std::string& source,
+                 const std::function<bool(const std::string&)>& is_train_key) {
+  if (!grid.is_object())
+    throw InputError(source, "", "invalid grid", "a JSON object", grid.type_name());
   Grid g;
   g.name = grid.value("name", std::string("sweep"));
 
@@ -228,7 +252,8 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
     base[key] = v;
   }
   if (grid.contains("fixed")) {
-    if (!grid["fixed"].is_object()) throw InputError(source, "fixed", "invalid fixed values", "an object", grid["fixed"].dump());
+    if (!grid["fixed"].is_object())
+      throw InputError(source, "fixed", "invalid fixed values", "an object", grid["fixed"].dump());
     for (auto& [k, v] : grid["fixed"].items()) {
       const std::string key = underscore_key(k);
       check_train_key(key, source, is_train_key);
@@ -237,11 +262,16 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
     }
   }
   json blocks = grid.contains("runs") ? grid["runs"] : json::array({json::object()});
-  if (!blocks.is_array() || blocks.empty()) throw InputError(source, "runs", "invalid run blocks", "a non-empty list of objects", blocks.dump());
+  if (!blocks.is_array() || blocks.empty())
+    throw InputError(source, "runs", "invalid run blocks", "a non-empty list of objects",
+                     blocks.dump());
   json seeds = grid.contains("seeds") ? grid["seeds"] : json::array({nullptr});
-  if (!seeds.is_array() || seeds.empty()) throw InputError(source, "seeds", "invalid seed list", "a non-empty list of integers", seeds.dump());
+  if (!seeds.is_array() || seeds.empty())
+    throw InputError(source, "seeds", "invalid seed list", "a non-empty list of integers",
+                     seeds.dump());
   for (const auto& s : seeds) {
-    if (!s.is_null() && !s.is_number_integer()) throw InputError(source, "seeds", "invalid seed", "an integer", s.dump());
+    if (!s.is_null() && !s.is_number_integer())
+      throw InputError(source, "seeds", "invalid seed", "an integer", s.dump());
   }
 
   // Seeds outermost, so that a sweep cut short has whole comparisons (every method) for the first
@@ -249,11 +279,13 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
   std::vector<json> configs;
   for (const auto& seed : seeds) {
     for (size_t b = 0; b < blocks.size(); ++b) {
-      const std::string bsource = blocks.size() > 1 ? fmt::format("{}:runs[{}]", source, b) : source;
+      const std::string bsource =
+          blocks.size() > 1 ? fmt::format("{}:runs[{}]", source, b) : source;
       json merged = merge_block(base, blocks[b], bsource);
       for (auto& [k, v] : merged.items()) {
         if (k == "zip") {
-          for (auto& [zk, zv] : v.items()) check_train_key(underscore_key(zk), bsource, is_train_key);
+          for (auto& [zk, zv] : v.items())
+            check_train_key(underscore_key(zk), bsource, is_train_key);
         } else {
           check_train_key(k, bsource, is_train_key);
         }
@@ -261,13 +293,17 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
       json fixed;
       const std::vector<Axis> axes = block_axes(merged, bsource, fixed);
       if (!seed.is_null()) {
-        if (fixed.contains("seed")) throw InputError(bsource, "seed", "seed given both as a key and in \"seeds\"", "one of them", "both");
+        if (fixed.contains("seed"))
+          throw InputError(bsource, "seed", "seed given both as a key and in \"seeds\"",
+                           "one of them", "both");
         fixed["seed"] = seed;
       }
       std::vector<json> expanded;
       expand_product(axes, 0, fixed, expanded, bsource);
       for (auto& c : expanded) {
-        if (!c.contains("model")) throw InputError(bsource, "model", "run without a method", "\"model\": ca, tca or perceiver", "none");
+        if (!c.contains("model"))
+          throw InputError(bsource, "model", "run without a method",
+                           "\"model\": ca, tca or perceiver", "none");
         configs.push_back(std::move(c));
       }
     }
@@ -289,15 +325,19 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
   }
 
   const json eval_specs = grid.value("eval_sets", json::object());
-  if (!eval_specs.is_object()) throw InputError(source, "eval_sets", "invalid eval sets", "an object name -> file or make-dataset spec", eval_specs.dump());
+  if (!eval_specs.is_object())
+    throw InputError(source, "eval_sets", "invalid eval sets",
+                     "an object name -> file or make-dataset spec", eval_specs.dump());
   g.curve_eval = grid.value("curve_eval", std::string());
   if (!g.curve_eval.empty() && !eval_specs.contains(g.curve_eval)) {
-    throw InputError(source, "curve_eval", "unknown eval set", "one of eval_sets", "'" + g.curve_eval + "'");
+    throw InputError(source, "curve_eval", "unknown eval set", "one of eval_sets",
+                     "'" + g.curve_eval + "'");
   }
   std::string match_eval = grid.value("match_eval", g.curve_eval);
   if (match_eval.empty() && !eval_specs.empty()) match_eval = eval_specs.begin().key();
   if (!match_eval.empty() && !eval_specs.contains(match_eval)) {
-    throw InputError(source, "match_eval", "unknown eval set", "one of eval_sets", "'" + match_eval + "'");
+    throw InputError(source, "match_eval", "unknown eval set", "one of eval_sets",
+                     "'" + match_eval + "'");
   }
 
   std::set<std::string> ids;
@@ -312,7 +352,8 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
     if (!ids.insert(r.run_id).second) {
       throw InputError(source, "runs", "the grid lists a run twice", "distinct configs", r.run_id);
     }
-    for (auto& [name, spec] : eval_specs.items()) r.eval_sets.push_back(resolve_eval_set(name, spec, c, source));
+    for (auto& [name, spec] : eval_specs.items())
+      r.eval_sets.push_back(resolve_eval_set(name, spec, c, source));
     g.runs.push_back(std::move(r));
   }
 
@@ -321,19 +362,25 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
     const json& l = r.config.value("num_latents", json());
     if (!l.is_string()) continue;
     if (l != kMatchTca) {
-      throw InputError(source, "num_latents", "invalid latent count", "an integer or \"match-tca\"", l.dump());
+      throw InputError(source, "num_latents", "invalid latent count", "an integer or \"match-tca\"",
+                       l.dump());
     }
     if (r.config["model"] != "perceiver") {
-      throw InputError(source, "num_latents", "\"match-tca\" applies to Perceiver IO runs only", "model perceiver", r.config["model"].dump());
+      throw InputError(source, "num_latents", "\"match-tca\" applies to Perceiver IO runs only",
+                       "model perceiver", r.config["model"].dump());
     }
-    if (match_eval.empty()) throw InputError(source, "eval_sets", "\"match-tca\" needs an eval set to count TCA's tokens on", "eval_sets", "none");
+    if (match_eval.empty())
+      throw InputError(source, "eval_sets",
+                       "\"match-tca\" needs an eval set to count TCA's tokens on", "eval_sets",
+                       "none");
     const json key = without(r.config, kLatentKeys);
     std::vector<const PlannedRun*> found;
     for (const auto& t : g.runs) {
       if (t.config["model"] == "tca" && without(t.config, kLatentKeys) == key) found.push_back(&t);
     }
     if (found.size() != 1) {
-      throw InputError(source, "num_latents", "\"match-tca\" needs exactly one TCA run of the same setting and seed",
+      throw InputError(source, "num_latents",
+                       "\"match-tca\" needs exactly one TCA run of the same setting and seed",
                        "one TCA run with " + key.dump(), std::to_string(found.size()));
     }
     r.match_run_id = found[0]->run_id;
@@ -364,21 +411,26 @@ Grid expand_grid(const json& grid, const std::string& source, const std::functio
 
   if (grid.contains("group_by")) {
     const json& gb = grid["group_by"];
-    if (!gb.is_array()) throw InputError(source, "group_by", "invalid group_by", "a list of grid keys", gb.dump());
+    if (!gb.is_array())
+      throw InputError(source, "group_by", "invalid group_by", "a list of grid keys", gb.dump());
     for (const auto& k : gb) {
-      if (!k.is_string()) throw InputError(source, "group_by", "invalid group_by entry", "a key name", k.dump());
+      if (!k.is_string())
+        throw InputError(source, "group_by", "invalid group_by entry", "a key name", k.dump());
       g.group_by.push_back(underscore_key(k.get<std::string>()));
     }
   }
   if (grid.contains("threads")) {
     const json& t = grid["threads"];
     if (!t.is_number_integer() || t.get<int64_t>() < 1 || t.get<int64_t>() > 1024) {
-      throw InputError(source, "threads", "invalid threads per run", "an integer in [1, 1024]", t.dump());
+      throw InputError(source, "threads", "invalid threads per run", "an integer in [1, 1024]",
+                       t.dump());
     }
     g.threads = t.get<int>();
   }
   if (grid.contains("slurm")) {
-    if (!grid["slurm"].is_object()) throw InputError(source, "slurm", "invalid slurm options", "an object of sbatch options", grid["slurm"].dump());
+    if (!grid["slurm"].is_object())
+      throw InputError(source, "slurm", "invalid slurm options", "an object of sbatch options",
+                       grid["slurm"].dump());
     g.slurm = grid["slurm"];
   }
   return g;

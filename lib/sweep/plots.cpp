@@ -1,5 +1,6 @@
 #include "sweep/plots.hpp"
 
+#include <fmt/format.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -23,19 +22,22 @@ namespace {
 
 std::string sanitize(const std::string& s) {
   std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+  for (char c : s)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
   return out;
 }
 
 std::string group_suffix(const json& group) {
   std::string s;
-  for (auto& [k, v] : group.items()) s += "-" + sanitize(k + (v.is_string() ? v.get<std::string>() : v.dump()));
+  for (auto& [k, v] : group.items())
+    s += "-" + sanitize(k + (v.is_string() ? v.get<std::string>() : v.dump()));
   return s;
 }
 
 std::string group_title(const json& group) {
   std::string s;
-  for (auto& [k, v] : group.items()) s += (s.empty() ? "" : ", ") + k + " = " + (v.is_string() ? v.get<std::string>() : v.dump());
+  for (auto& [k, v] : group.items())
+    s += (s.empty() ? "" : ", ") + k + " = " + (v.is_string() ? v.get<std::string>() : v.dump());
   return s;
 }
 
@@ -51,7 +53,8 @@ std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) :
 // The same picture as SVG and PNG: the script sets each terminal in turn and replots.
 std::string render_block(const std::string& base, const std::string& plot_command) {
   std::string s;
-  s += "set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'\n";
+  s +=
+      "set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'\n";
   s += "set output " + gp_string(base + ".svg") + "\n";
   s += plot_command;
   s += "set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'\n";
@@ -67,7 +70,8 @@ const char* kStyles =
     "set style line 4 lc rgb '#9467bd' lw 2 pt 11 ps 1.2\n"
     "set style line 5 lc rgb '#ff7f0e' lw 2 pt 13 ps 1.2\n"
     "set style line 6 lc rgb '#8c564b' lw 2 pt 3 ps 1.2\n"
-    "set grid lc rgb '#dddddd'\nset key inside bottom right box opaque\nset border lc rgb '#444444'\n";
+    "set grid lc rgb '#dddddd'\nset key inside bottom right box opaque\nset border lc rgb "
+    "'#444444'\n";
 
 int style_of(const std::string& method, int fallback) {
   if (method == "ca") return 1;
@@ -92,7 +96,9 @@ void run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::
       }
     }
     if (exe.empty()) {
-      throw RuntimeFailure("--plots needs gnuplot, which is not installed (Debian package gnuplot-nox; `make deps` installs it)");
+      throw RuntimeFailure(
+          "--plots needs gnuplot, which is not installed (Debian package gnuplot-nox; `make deps` "
+          "installs it)");
     }
   }
   const std::string cwd = fs::current_path().string();
@@ -106,14 +112,16 @@ void run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::
   }
   fs::current_path(cwd);
   if (r.exit_code != 0) {
-    throw RuntimeFailure(fmt::format("gnuplot failed on {} (exit {}): {}", script, r.exit_code, last_error_line(log)));
+    throw RuntimeFailure(fmt::format("gnuplot failed on {} (exit {}): {}", script, r.exit_code,
+                                     last_error_line(log)));
   }
   fs::remove(log, ec);
 }
 
 }  // namespace
 
-std::vector<std::string> write_plots(const Collected& c, const std::string& plots_dir, const std::string& gnuplot) {
+std::vector<std::string> write_plots(const Collected& c, const std::string& plots_dir,
+                                     const std::string& gnuplot) {
   std::error_code ec;
   fs::create_directories(plots_dir, ec);
   if (ec) throw RuntimeFailure("cannot create " + plots_dir + ": " + ec.message());
@@ -124,17 +132,20 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
     write_text_atomically(dat, data);
     write_text_atomically(gp, script);
     run_gnuplot(gnuplot, plots_dir, gp);
-    files.insert(files.end(), {dat, gp, (fs::path(plots_dir) / (base + ".svg")).string(), (fs::path(plots_dir) / (base + ".png")).string()});
+    files.insert(files.end(), {dat, gp, (fs::path(plots_dir) / (base + ".svg")).string(),
+                               (fs::path(plots_dir) / (base + ".png")).string()});
   };
 
   // Metric against tokens attended, one series (a data block) per method.
   for (const auto& t : c.tables) {
     const std::string base = sanitize(t.eval_set) + group_suffix(t.group) + "-metric-vs-tokens";
     const double scale = metric_display_scale(t.metric_name);
-    std::string data = "# tokens_attended  metric_mean  metric_std  (" + t.metric_name + "; one block per method)\n";
+    std::string data = "# tokens_attended  metric_mean  metric_std  (" + t.metric_name +
+                       "; one block per method)\n";
     std::vector<std::string> methods;
     for (const auto& r : t.rows) {
-      if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);
+      if (std::find(methods.begin(), methods.end(), r.method) == methods.end())
+        methods.push_back(r.method);
     }
     std::string plot = "plot ";
     for (size_t m = 0; m < methods.size(); ++m) {
@@ -142,22 +153,30 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       for (const auto& r : t.rows) {
         if (r.method == methods[m] && r.metric.n > 0) rows.push_back(&r);
       }
-      std::sort(rows.begin(), rows.end(), [](const TableRow* a, const TableRow* b) { return a->tokens.mean < b->tokens.mean; });
+      std::sort(rows.begin(), rows.end(), [](const TableRow* a, const TableRow* b) {
+        return a->tokens.mean < b->tokens.mean;
+      });
       data += "# " + method_name(methods[m]) + "\n";
       for (const auto* r : rows) {
-        data += num(r->tokens.mean) + " " + num(r->metric.mean * scale) + " " + num(std::isfinite(r->metric.std) ? r->metric.std * scale : 0) + "\n";
+        data += num(r->tokens.mean) + " " + num(r->metric.mean * scale) + " " +
+                num(std::isfinite(r->metric.std) ? r->metric.std * scale : 0) + "\n";
       }
       data += "\n\n";
-      plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} title {}", m ? ", \\\n     " : "",
-                          gp_string(base + ".dat"), m, style_of(methods[m], static_cast<int>(m) + 4), gp_string(method_name(methods[m])));
+      plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} title {}",
+                          m ? ", \\\n     " : "", gp_string(base + ".dat"), m,
+                          style_of(methods[m], static_cast<int>(m) + 4),
+                          gp_string(method_name(methods[m])));
     }
     plot += "\n";
     std::string title = c.sweep_name + ": " + metric_label(t.metric_name) + " on " + t.eval_set;
     if (!t.group.empty()) title += " (" + group_title(t.group) + ")";
-    std::string script = "# Generated by `tca sweep collect --plots`; run in this directory: gnuplot " + base + ".gp\n";
+    std::string script =
+        "# Generated by `tca sweep collect --plots`; run in this directory: gnuplot " + base +
+        ".gp\n";
     script += kStyles;
     script += "set title " + gp_string(title) + "\n";
-    script += "set xlabel 'tokens attended per query (log scale)'\nset ylabel " + gp_string(metric_label(t.metric_name)) + "\n";
+    script += "set xlabel 'tokens attended per query (log scale)'\nset ylabel " +
+              gp_string(metric_label(t.metric_name)) + "\n";
     script += "set logscale x 2\nset offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n";
     script += render_block(base, plot);
     emit(base, data, script);
@@ -167,7 +186,8 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
   for (const auto& cv : c.curves) {
     const std::string base = "curves" + group_suffix(cv.group);
     const double scale = metric_display_scale(cv.metric_name);
-    std::string data = "# step  metric_mean  metric_std  (" + cv.metric_name + "; one block per series)\n";
+    std::string data =
+        "# step  metric_mean  metric_std  (" + cv.metric_name + "; one block per series)\n";
     std::string plot = "plot ";
     for (size_t i = 0; i < cv.series.size(); ++i) {
       const auto& s = cv.series[i];
@@ -183,15 +203,20 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       for (size_t j = 0; j < i; ++j) {
         if (cv.series[j].method == s.method) style = 4 + static_cast<int>(i % 3);
       }
-      plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} ps 0.6 title {}", i ? ", \\\n     " : "", gp_string(base + ".dat"), i,
-                          style, gp_string(s.label));
+      plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} ps 0.6 title {}",
+                          i ? ", \\\n     " : "", gp_string(base + ".dat"), i, style,
+                          gp_string(s.label));
     }
     plot += "\n";
-    std::string title = c.sweep_name + ": training curves (" + metric_label(cv.metric_name) + " on the curve eval set)";
+    std::string title = c.sweep_name + ": training curves (" + metric_label(cv.metric_name) +
+                        " on the curve eval set)";
     if (!cv.group.empty()) title += ", " + group_title(cv.group);
-    std::string script = "# Generated by `tca sweep collect --plots`; run in this directory: gnuplot " + base + ".gp\n";
+    std::string script =
+        "# Generated by `tca sweep collect --plots`; run in this directory: gnuplot " + base +
+        ".gp\n";
     script += kStyles;
-    script += "set title " + gp_string(title) + "\nset xlabel 'training step'\nset ylabel " + gp_string(metric_label(cv.metric_name)) + "\n";
+    script += "set title " + gp_string(title) + "\nset xlabel 'training step'\nset ylabel " +
+              gp_string(metric_label(cv.metric_name)) + "\n";
     script += render_block(base, plot);
     emit(base, data, script);
   }

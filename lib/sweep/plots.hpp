@@ -13,6 +13,7 @@ namespace tca::sweep {
 
 // Writes DIR/plots/*.{dat,gp,svg,png}; returns the files written. RuntimeFailure when gnuplot
 // is missing (with the package to install) or fails (with its message).
-std::vector<std::string> write_plots(const Collected& c, const std::string& plots_dir, const std::string& gnuplot);
+std::vector<std::string> write_plots(const Collected& c, const std::string& plots_dir,
+                                     const std::string& gnuplot);
 
 }  // namespace tca::sweep

@@ -1,9 +1,9 @@
 #include "sweep/result_tables.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <functional>
-
-#include <fmt/format.h>
 
 namespace tca::sweep {
 
@@ -19,11 +19,15 @@ struct Column {
 };
 
 std::vector<Column> columns(const Table& t) {
-  return {{"metric", [](const TableRow& r) -> const Aggregate& { return r.metric; }, higher_is_better(t.metric_name)},
-          {"tokens_attended", [](const TableRow& r) -> const Aggregate& { return r.tokens; }, false},
-          {"percent_of_n", [](const TableRow& r) -> const Aggregate& { return r.percent_of_n; }, false},
-          {"latency_us_per_query", [](const TableRow& r) -> const Aggregate& { return r.latency_us; }, false},
-          {"train_minutes", [](const TableRow& r) -> const Aggregate& { return r.train_minutes; }, false}};
+  return {
+      {"metric", [](const TableRow& r) -> const Aggregate& { return r.metric; },
+       higher_is_better(t.metric_name)},
+      {"tokens_attended", [](const TableRow& r) -> const Aggregate& { return r.tokens; }, false},
+      {"percent_of_n", [](const TableRow& r) -> const Aggregate& { return r.percent_of_n; }, false},
+      {"latency_us_per_query", [](const TableRow& r) -> const Aggregate& { return r.latency_us; },
+       false},
+      {"train_minutes", [](const TableRow& r) -> const Aggregate& { return r.train_minutes; },
+       false}};
 }
 
 // Rows holding the best mean of a column (all of them on a tie); none when fewer than two rows
@@ -38,7 +42,8 @@ std::vector<bool> best_rows(const Table& t, const Column& col) {
     if (with_value++ == 0 || (col.higher_better ? a.mean > b : a.mean < b)) b = a.mean;
   }
   if (with_value < 2) return best;
-  for (size_t i = 0; i < t.rows.size(); ++i) best[i] = col.get(t.rows[i]).n > 0 && col.get(t.rows[i]).mean == b;
+  for (size_t i = 0; i < t.rows.size(); ++i)
+    best[i] = col.get(t.rows[i]).n > 0 && col.get(t.rows[i]).mean == b;
   return best;
 }
 
@@ -58,7 +63,8 @@ std::string cell(const Aggregate& a, int digits) { return a.n == 0 ? "" : fixed(
 
 std::string group_text(const json& group) {
   std::string s;
-  for (auto& [k, v] : group.items()) s += (s.empty() ? "" : ", ") + k + " = " + (v.is_string() ? v.get<std::string>() : v.dump());
+  for (auto& [k, v] : group.items())
+    s += (s.empty() ? "" : ", ") + k + " = " + (v.is_string() ? v.get<std::string>() : v.dump());
   return s;
 }
 
@@ -70,17 +76,25 @@ std::string table_title(const Collected& c, const Table& t) {
 
 // The text cells of a row: method, setting, metric, seeds, tokens, % of N, latency, training.
 std::vector<std::string> row_cells(const Table& t, const TableRow& r, const std::string& pm) {
-  return {method_name(r.method), r.setting,
-          mean_std(r.metric, metric_display_scale(t.metric_name), metric_digits(t.metric_name), pm), std::to_string(r.metric.n),
-          cell(r.tokens, 2), cell(r.percent_of_n, 1), cell(r.latency_us, 1), cell(r.train_minutes, 1)};
+  return {method_name(r.method),
+          r.setting,
+          mean_std(r.metric, metric_display_scale(t.metric_name), metric_digits(t.metric_name), pm),
+          std::to_string(r.metric.n),
+          cell(r.tokens, 2),
+          cell(r.percent_of_n, 1),
+          cell(r.latency_us, 1),
+          cell(r.train_minutes, 1)};
 }
 // Cell index of each compared column in row_cells.
 constexpr size_t kCellOf[] = {2, 4, 5, 6, 7};
 
 const char* kNote =
-    "mean ± sample std over seeds (n = seeds); tokens attended per query (CA: N; Perceiver IO: L; TCA: the nominal "
-    "|S| = k(b-1) + P); % of N = mean over queries of tokens / N (a mean of ratios); latency = inference time per "
-    "query of `tca eval` at the run's thread count; training = wall time including the periodic evaluation. "
+    "mean ± sample std over seeds (n = seeds); tokens attended per query (CA: N; Perceiver IO: L; "
+    "TCA: the nominal "
+    "|S| = k(b-1) + P); % of N = mean over queries of tokens / N (a mean of ratios); latency = "
+    "inference time per "
+    "query of `tca eval` at the run's thread count; training = wall time including the periodic "
+    "evaluation. "
     "Best mean per column in bold.";
 
 std::string left_out_markdown(const Collected& c) {
@@ -95,14 +109,29 @@ std::string latex_escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '_': out += "\\_"; break;
-      case '%': out += "\\%"; break;
-      case '&': out += "\\&"; break;
-      case '#': out += "\\#"; break;
-      case '$': out += "\\$"; break;
-      case '{': out += "\\{"; break;
-      case '}': out += "\\}"; break;
-      default: out += ch;
+      case '_':
+        out += "\\_";
+        break;
+      case '%':
+        out += "\\%";
+        break;
+      case '&':
+        out += "\\&";
+        break;
+      case '#':
+        out += "\\#";
+        break;
+      case '$':
+        out += "\\$";
+        break;
+      case '{':
+        out += "\\{";
+        break;
+      case '}':
+        out += "\\}";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -117,7 +146,9 @@ std::string csv_field(const std::string& s) {
 
 json aggregate_json(const Aggregate& a, double scale = 1.0) {
   if (a.n == 0) return nullptr;
-  return {{"mean", a.mean * scale}, {"std", a.n >= 2 && std::isfinite(a.std) ? json(a.std * scale) : json(nullptr)}, {"n", a.n}};
+  return {{"mean", a.mean * scale},
+          {"std", a.n >= 2 && std::isfinite(a.std) ? json(a.std * scale) : json(nullptr)},
+          {"n", a.n}};
 }
 
 std::string number_or_empty(const Aggregate& a, bool std_value) {
@@ -132,7 +163,8 @@ std::string tables_markdown(const Collected& c) {
   std::string s = "## Sweep `" + c.sweep_name + "`\n\n";
   if (c.tables.empty()) s += "No finished runs yet.\n\n";
   for (const auto& t : c.tables) {
-    s += fmt::format("### {}\n\nTask {}, mean N = {:.1f} context tokens.\n\n", table_title(c, t), t.task, t.n_context);
+    s += fmt::format("### {}\n\nTask {}, mean N = {:.1f} context tokens.\n\n", table_title(c, t),
+                     t.task, t.n_context);
     s += "| Method | Setting | " + metric_label(t.metric_name) +
          " | seeds | tokens attended | % of N | latency (µs/query) | training (min) |\n";
     s += "|---|---|---:|---:|---:|---:|---:|---:|\n";
@@ -158,8 +190,8 @@ std::string tables_markdown(const Collected& c) {
 }
 
 std::string tables_latex(const Collected& c) {
-  std::string s = "% Generated by `tca sweep collect` from the run files of sweep " + latex_escape(c.sweep_name) +
-                  "; needs \\usepackage{booktabs}.\n";
+  std::string s = "% Generated by `tca sweep collect` from the run files of sweep " +
+                  latex_escape(c.sweep_name) + "; needs \\usepackage{booktabs}.\n";
   for (const auto& t : c.tables) {
     std::vector<std::vector<std::string>> cells;
     for (const auto& r : t.rows) {
@@ -177,11 +209,13 @@ std::string tables_latex(const Collected& c) {
       }
     }
     s += "\n\\begin{table}[t]\n\\centering\n";
-    s += "\\caption{" + latex_escape(table_title(c, t)) + fmt::format(" (task {}, mean $N$ = {:.1f}).", latex_escape(t.task), t.n_context) +
+    s += "\\caption{" + latex_escape(table_title(c, t)) +
+         fmt::format(" (task {}, mean $N$ = {:.1f}).", latex_escape(t.task), t.n_context) +
          " Mean $\\pm$ std over seeds; best in bold.}\n";
     s += "\\begin{tabular}{llrrrrrr}\n\\toprule\n";
     s += "Method & Setting & " + latex_escape(metric_label(t.metric_name)) +
-         " & seeds & tokens & \\% of $N$ & latency ($\\mu$s/query) & training (min) \\\\\n\\midrule\n";
+         " & seeds & tokens & \\% of $N$ & latency ($\\mu$s/query) & training (min) "
+         "\\\\\n\\midrule\n";
     for (const auto& row : cells) {
       for (size_t i = 0; i < row.size(); ++i) s += (i ? " & " : "") + row[i];
       s += " \\\\\n";
@@ -193,18 +227,32 @@ std::string tables_latex(const Collected& c) {
 
 std::string tables_csv(const Collected& c) {
   std::string s =
-      "sweep,eval_set,group,task,method,setting,metric,metric_mean,metric_std,seeds,tokens_attended_mean,percent_of_n_mean,"
-      "latency_us_per_query_mean,latency_us_per_query_std,train_minutes_mean,train_minutes_std,n_context,run_ids\n";
+      "sweep,eval_set,group,task,method,setting,metric,metric_mean,metric_std,seeds,tokens_"
+      "attended_mean,percent_of_n_mean,"
+      "latency_us_per_query_mean,latency_us_per_query_std,train_minutes_mean,train_minutes_std,n_"
+      "context,run_ids\n";
   for (const auto& t : c.tables) {
     for (const auto& r : t.rows) {
       std::string ids;
       for (const auto& id : r.run_ids) ids += (ids.empty() ? "" : " ") + id;
-      const std::vector<std::string> f = {
-          c.sweep_name, t.eval_set, group_text(t.group), t.task, r.method, r.setting, t.metric_name,
-          number_or_empty(r.metric, false), number_or_empty(r.metric, true), std::to_string(r.metric.n),
-          number_or_empty(r.tokens, false), number_or_empty(r.percent_of_n, false), number_or_empty(r.latency_us, false),
-          number_or_empty(r.latency_us, true), number_or_empty(r.train_minutes, false), number_or_empty(r.train_minutes, true),
-          fmt::format("{:.6g}", t.n_context), ids};
+      const std::vector<std::string> f = {c.sweep_name,
+                                          t.eval_set,
+                                          group_text(t.group),
+                                          t.task,
+                                          r.method,
+                                          r.setting,
+                                          t.metric_name,
+                                          number_or_empty(r.metric, false),
+                                          number_or_empty(r.metric, true),
+                                          std::to_string(r.metric.n),
+                                          number_or_empty(r.tokens, false),
+                                          number_or_empty(r.percent_of_n, false),
+                                          number_or_empty(r.latency_us, false),
+                                          number_or_empty(r.latency_us, true),
+                                          number_or_empty(r.train_minutes, false),
+                                          number_or_empty(r.train_minutes, true),
+                                          fmt::format("{:.6g}", t.n_context),
+                                          ids};
       for (size_t i = 0; i < f.size(); ++i) s += (i ? "," : "") + csv_field(f[i]);
       s += "\n";
     }
@@ -238,13 +286,22 @@ json tables_json(const Collected& c) {
       }
       best[col.name] = idx;
     }
-    tables.push_back({{"eval_set", t.eval_set}, {"group", t.group}, {"task", t.task}, {"metric", t.metric_name},
-                      {"n_context", t.n_context}, {"rows", rows}, {"best", best}});
+    tables.push_back({{"eval_set", t.eval_set},
+                      {"group", t.group},
+                      {"task", t.task},
+                      {"metric", t.metric_name},
+                      {"n_context", t.n_context},
+                      {"rows", rows},
+                      {"best", best}});
   }
   json left = json::array(), failed = json::array();
   for (const auto& m : c.missing) left.push_back({{"run_id", m.run_id}, {"reason", m.reason}});
   for (const auto& f : c.failed) failed.push_back({{"run_id", f.run_id}, {"reason", f.reason}});
-  return {{"sweep", c.sweep_name}, {"tables", tables}, {"missing", left}, {"failed", failed}, {"note", kNote}};
+  return {{"sweep", c.sweep_name},
+          {"tables", tables},
+          {"missing", left},
+          {"failed", failed},
+          {"note", kNote}};
 }
 
 }  // namespace tca::sweep

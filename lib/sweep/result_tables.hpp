@@ -2,9 +2,8 @@
 // CSV (one line per row, no markup) and JSON (every aggregate with its runs). The best mean of
 // each column of a table is bold in Markdown and LaTeX and listed under "best" in JSON.
 #pragma once
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "sweep/collect.hpp"
 

@@ -14,10 +14,14 @@ std::string eval_file_name(const std::string& eval_set) { return "eval-" + eval_
 
 const char* run_progress_name(RunProgress p) {
   switch (p) {
-    case RunProgress::not_started: return "missing";
-    case RunProgress::partial: return "partial";
-    case RunProgress::failed: return "failed";
-    case RunProgress::done: return "done";
+    case RunProgress::not_started:
+      return "missing";
+    case RunProgress::partial:
+      return "partial";
+    case RunProgress::failed:
+      return "failed";
+    case RunProgress::done:
+      return "done";
   }
   return "missing";
 }
@@ -44,14 +48,16 @@ RunRecord read_run_record(const Sweep& sweep, const PlannedRun& run) {
   const fs::path sr = fs::path(dir) / kSweepRunFile;
   if (fs::exists(sr)) {
     rec.sweep_run = read_json_file(sr.string());
-    if (rec.sweep_run.value("state", std::string()) == "failed" && rec.progress != RunProgress::failed) {
+    if (rec.sweep_run.value("state", std::string()) == "failed" &&
+        rec.progress != RunProgress::failed) {
       rec.progress = RunProgress::failed;
       rec.stage = rec.sweep_run.value("stage", std::string());
       const auto& err = rec.sweep_run.value("error", nlohmann::json());
       rec.error = err.is_string() ? err.get<std::string>() : "";
     }
   }
-  if (rec.progress != RunProgress::failed && rec.train_done && rec.evals.size() == run.eval_sets.size()) {
+  if (rec.progress != RunProgress::failed && rec.train_done &&
+      rec.evals.size() == run.eval_sets.size()) {
     rec.progress = RunProgress::done;
   }
   return rec;

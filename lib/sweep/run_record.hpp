@@ -5,11 +5,10 @@
 // "num_latents"}).
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sweep/sweep_plan.hpp"
 #include "train/run_directory.hpp"

@@ -10,10 +10,9 @@
 // Re-planning keeps every existing run at its index, appends new ones, and refuses a grid that
 // would drop or redefine a planned run.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sweep/grid.hpp"
 
@@ -63,7 +62,8 @@ struct PlanCommands {
 
 // Writes (or extends) the sweep at `dir` from an expanded grid; `grid_text` is stored as grid.json.
 // UsageError naming the runs when the grid would drop or redefine planned ones.
-PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text, const PlanCommands& cmds);
+PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text,
+                       const PlanCommands& cmds);
 
 // Reads a planned sweep; InputError naming the file and line when it is not one.
 Sweep read_sweep(const std::string& dir);

@@ -1,21 +1,20 @@
 #include "sweep/sweep_runner.hpp"
 
-#include <sys/file.h>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "io/json_io.hpp"
@@ -107,11 +106,14 @@ void write_sweep_record(const std::string& run_dir, const json& record) {
 // nullopt while that result does not exist.
 std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run) {
   const PlannedRun* tca = sweep.find(run.match_run_id);
-  if (!tca) throw InputError(sweep.path(SweepFiles::kIndex), run.run_id, "matched run not in the index", run.match_run_id, "none");
+  if (!tca)
+    throw InputError(sweep.path(SweepFiles::kIndex), run.run_id, "matched run not in the index",
+                     run.match_run_id, "none");
   const fs::path p = fs::path(sweep.run_dir(*tca)) / eval_file_name(run.match_eval);
   if (!fs::exists(p)) return std::nullopt;
   const json e = read_json_file(p.string());
-  if (!e.contains("tokens_attended") || !e["tokens_attended"].contains("mean") || !e["tokens_attended"]["mean"].is_number()) {
+  if (!e.contains("tokens_attended") || !e["tokens_attended"].contains("mean") ||
+      !e["tokens_attended"]["mean"].is_number()) {
     throw InputError(p.string(), "tokens_attended.mean", "invalid eval result", "a number", "none");
   }
   return std::max<int64_t>(1, std::llround(e["tokens_attended"]["mean"].get<double>()));
@@ -124,7 +126,8 @@ bool dependency_failed(const Sweep& sweep, const PlannedRun& run) {
 
 void check_child(const ChildResult& r, const std::string& stage, const std::string& log) {
   if (r.exit_code == 0) return;
-  if (r.interrupted || r.exit_code == kExitRequeue || r.exit_code == kExitInterrupted) throw Interruption{r.exit_code};
+  if (r.interrupted || r.exit_code == kExitRequeue || r.exit_code == kExitInterrupted)
+    throw Interruption{r.exit_code};
   throw StageFailure{stage, r.exit_code, last_error_line(log) + " (log: " + log + ")"};
 }
 
@@ -132,15 +135,20 @@ std::map<std::string, std::string> child_env(const Sweep& sweep) {
   return {{"OMP_NUM_THREADS", std::to_string(sweep.settings.threads)}};
 }
 
-void make_eval_data(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& opt, const std::string& logs, Reporter& report) {
+void make_eval_data(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& opt,
+                    const std::string& logs, Reporter& report) {
   for (const auto& e : run.eval_sets) {
     const std::string path = eval_set_path(sweep, e);
     if (e.make_dataset_args.empty()) {
-      if (!fs::exists(path)) throw StageFailure{"data", kExitUsage, "eval set " + e.name + ": file " + path + " not found"};
+      if (!fs::exists(path))
+        throw StageFailure{"data", kExitUsage,
+                           "eval set " + e.name + ": file " + path + " not found"};
       continue;
     }
     if (fs::exists(path)) continue;
-    FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + fs::path(path).filename().string() + ".lock"), true);
+    FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" +
+                             fs::path(path).filename().string() + ".lock"),
+                  true);
     if (fs::exists(path)) continue;  // made by another worker while we waited
     std::vector<std::string> argv = {opt.tca_binary, "make-dataset"};
     argv.insert(argv.end(), e.make_dataset_args.begin(), e.make_dataset_args.end());
@@ -152,7 +160,8 @@ void make_eval_data(const Sweep& sweep, const PlannedRun& run, const RunnerOptio
 }
 
 // One run, its lock held. Throws StageFailure or Interruption.
-Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& opt, Reporter& report) {
+Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& opt,
+                Reporter& report) {
   const std::string rdir = sweep.run_dir(run);
   const std::string logs = sweep.path(std::string(SweepFiles::kLogs) + "/" + run.run_id);
   std::error_code ec;
@@ -174,10 +183,12 @@ Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& 
   if (!rec.train_done) {
     const std::string config_path = logs + "/train_config.json";
     write_json_atomically(config_path, train_config);
-    std::vector<std::string> argv = {opt.tca_binary, "train", "--config", config_path, "--out", rdir, "--progress", "lines"};
+    std::vector<std::string> argv = {opt.tca_binary, "train", "--config",   config_path,
+                                     "--out",        rdir,    "--progress", "lines"};
     if (!sweep.settings.curve_eval.empty()) {
       for (const auto& e : run.eval_sets) {
-        if (e.name == sweep.settings.curve_eval) argv.insert(argv.end(), {"--eval", eval_set_path(sweep, e)});
+        if (e.name == sweep.settings.curve_eval)
+          argv.insert(argv.end(), {"--eval", eval_set_path(sweep, e)});
       }
     }
     if (rec.has_checkpoint) {
@@ -186,13 +197,15 @@ Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& 
       argv.push_back("--overwrite");  // started but killed before its first checkpoint
     }
     if (fs::exists(fs::path(rdir) / kSweepRunFile)) fs::remove(fs::path(rdir) / kSweepRunFile, ec);
-    check_child(run_child(argv, child_env(sweep), logs + "/train.log"), "train", logs + "/train.log");
+    check_child(run_child(argv, child_env(sweep), logs + "/train.log"), "train",
+                logs + "/train.log");
   }
   for (const auto& e : run.eval_sets) {
     const fs::path out = fs::path(rdir) / eval_file_name(e.name);
     if (fs::exists(out)) continue;
     const std::string log = logs + "/eval-" + e.name + ".log";
-    check_child(run_child({opt.tca_binary, "eval", "--run", rdir, "--data", eval_set_path(sweep, e), "--out", out.string()},
+    check_child(run_child({opt.tca_binary, "eval", "--run", rdir, "--data", eval_set_path(sweep, e),
+                           "--out", out.string()},
                           child_env(sweep), log),
                 "eval", log);
   }
@@ -221,7 +234,9 @@ class Estimates {
   }
 
  private:
-  static std::string key(const json& c) { return c.value("task", std::string("file")) + "/" + c.value("model", std::string()); }
+  static std::string key(const json& c) {
+    return c.value("task", std::string("file")) + "/" + c.value("model", std::string());
+  }
   mutable std::mutex mutex_;
   std::map<std::string, std::pair<double, int>> per_step_;
 };
@@ -265,8 +280,8 @@ int exit_code_for_stop() {
 }
 
 // Runs one index with its lock; reports start and end. `wait` for a missing matched result.
-Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, Reporter& report, Estimates& est,
-                   const std::string& position) {
+Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, Reporter& report,
+                   Estimates& est, const std::string& position) {
   const PlannedRun& run = sweep.runs[index];
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
   FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"), false);
@@ -286,13 +301,20 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
     }
     return o;
   } catch (const StageFailure& f) {
-    write_sweep_record(sweep.run_dir(run), {{"state", "failed"}, {"run_id", run.run_id}, {"stage", f.stage},
-                                           {"exit_code", f.exit_code}, {"error", f.error}});
-    report.line(fmt::format("FAILED {} {} at {} (exit {}): {}", position, run.run_id, f.stage, f.exit_code, f.error));
+    write_sweep_record(sweep.run_dir(run), {{"state", "failed"},
+                                            {"run_id", run.run_id},
+                                            {"stage", f.stage},
+                                            {"exit_code", f.exit_code},
+                                            {"error", f.error}});
+    report.line(fmt::format("FAILED {} {} at {} (exit {}): {}", position, run.run_id, f.stage,
+                            f.exit_code, f.error));
     return Outcome::failed;
   } catch (const Interruption& r) {
-    write_sweep_record(sweep.run_dir(run), {{"state", "interrupted"}, {"run_id", run.run_id}, {"exit_code", r.exit_code}});
-    report.line(fmt::format("interrupted {} {} (exit {}; checkpoint kept, a re-run resumes it)", position, run.run_id, r.exit_code));
+    write_sweep_record(
+        sweep.run_dir(run),
+        {{"state", "interrupted"}, {"run_id", run.run_id}, {"exit_code", r.exit_code}});
+    report.line(fmt::format("interrupted {} {} (exit {}; checkpoint kept, a re-run resumes it)",
+                            position, run.run_id, r.exit_code));
     return Outcome::interrupted;
   }
 }
@@ -301,7 +323,8 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
 
 int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
   if (index >= sweep.runs.size()) {
-    throw UsageError(fmt::format("--index {}: {} plans runs 0..{}", index, sweep.dir, sweep.runs.size() - 1));
+    throw UsageError(
+        fmt::format("--index {}: {} plans runs 0..{}", index, sweep.dir, sweep.runs.size() - 1));
   }
   RunnerSignals signals;
   Reporter report;
@@ -310,25 +333,42 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
   const auto t0 = Clock::now();
   bool said_waiting = false;
   for (;;) {
-    const Outcome o = run_locked(sweep, index, opt, report, est, fmt::format("{}/{}", index + 1, sweep.runs.size()));
+    const Outcome o = run_locked(sweep, index, opt, report, est,
+                                 fmt::format("{}/{}", index + 1, sweep.runs.size()));
     switch (o) {
-      case Outcome::done: return kExitOk;
-      case Outcome::already_done: report.line("already done: " + run.run_id); return kExitOk;
-      case Outcome::busy: report.line("taken by another worker (locked): " + run.run_id); return kExitOk;
-      case Outcome::failed: return kExitFailure;
-      case Outcome::interrupted: return exit_code_for_stop();
-      case Outcome::waiting: break;
+      case Outcome::done:
+        return kExitOk;
+      case Outcome::already_done:
+        report.line("already done: " + run.run_id);
+        return kExitOk;
+      case Outcome::busy:
+        report.line("taken by another worker (locked): " + run.run_id);
+        return kExitOk;
+      case Outcome::failed:
+        return kExitFailure;
+      case Outcome::interrupted:
+        return exit_code_for_stop();
+      case Outcome::waiting:
+        break;
     }
     if (dependency_failed(sweep, run)) {
-      write_sweep_record(sweep.run_dir(run), {{"state", "failed"}, {"run_id", run.run_id}, {"stage", "match"}, {"exit_code", kExitFailure},
-                                             {"error", "the TCA run it is matched to failed: " + run.match_run_id}});
-      report.line("FAILED " + run.run_id + ": the TCA run it is matched to failed (" + run.match_run_id + ")");
+      write_sweep_record(sweep.run_dir(run),
+                         {{"state", "failed"},
+                          {"run_id", run.run_id},
+                          {"stage", "match"},
+                          {"exit_code", kExitFailure},
+                          {"error", "the TCA run it is matched to failed: " + run.match_run_id}});
+      report.line("FAILED " + run.run_id + ": the TCA run it is matched to failed (" +
+                  run.match_run_id + ")");
       return kExitFailure;
     }
-    if (!said_waiting) report.line("waiting for " + run.match_run_id + " (Perceiver IO's L is matched to its tokens attended)");
+    if (!said_waiting)
+      report.line("waiting for " + run.match_run_id +
+                  " (Perceiver IO's L is matched to its tokens attended)");
     said_waiting = true;
     if (std::chrono::duration<double>(Clock::now() - t0).count() > opt.wait_timeout_s) {
-      throw RuntimeFailure("gave up waiting for " + run.match_run_id + " after " + duration_text(opt.wait_timeout_s));
+      throw RuntimeFailure("gave up waiting for " + run.match_run_id + " after " +
+                           duration_text(opt.wait_timeout_s));
     }
     for (double waited = 0; waited < opt.wait_poll_s; waited += 0.2) {
       if (RunnerSignals::count() > 0) return exit_code_for_stop();
@@ -354,8 +394,9 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
       ++already;
     }
   }
-  report.line(fmt::format("{}: {} runs, {} already done, {} to run with {} worker(s) x {} thread(s)", sweep.dir, n, already,
-                          n - already, opt.jobs, sweep.settings.threads));
+  report.line(
+      fmt::format("{}: {} runs, {} already done, {} to run with {} worker(s) x {} thread(s)",
+                  sweep.dir, n, already, n - already, opt.jobs, sweep.settings.threads));
   std::mutex mutex;
   std::condition_variable changed;
   size_t finished = already;
@@ -375,8 +416,11 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
         unknown = true;
       }
     }
-    const std::string eta = unknown && remaining == 0 ? "ETA unknown"
-                            : fmt::format("ETA ~{}{}", duration_text(remaining / std::max(1, opt.jobs)), unknown ? "+" : "");
+    const std::string eta =
+        unknown && remaining == 0
+            ? "ETA unknown"
+            : fmt::format("ETA ~{}{}", duration_text(remaining / std::max(1, opt.jobs)),
+                          unknown ? "+" : "");
     return fmt::format("{}/{} runs done, {} failed, {} running, {}", done, n, failed, running, eta);
   };
 
@@ -388,12 +432,16 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
       std::string cause;
       try {
         if (r.match_run_id.empty() || matched_latents(sweep, r)) return i;
-        if (dependency_failed(sweep, r)) cause = "the TCA run it is matched to failed: " + r.match_run_id;
+        if (dependency_failed(sweep, r))
+          cause = "the TCA run it is matched to failed: " + r.match_run_id;
       } catch (const Error& e) {  // a malformed result of the TCA run: this run cannot start
         cause = e.what();
       }
       if (!cause.empty()) {
-        write_sweep_record(sweep.run_dir(r), {{"state", "failed"}, {"run_id", r.run_id}, {"stage", "match"}, {"exit_code", kExitFailure},
+        write_sweep_record(sweep.run_dir(r), {{"state", "failed"},
+                                              {"run_id", r.run_id},
+                                              {"stage", "match"},
+                                              {"exit_code", kExitFailure},
                                               {"error", cause}});
         report.line("FAILED " + r.run_id + ": " + cause);
         state[i] = State::finished;
@@ -437,7 +485,8 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
         state[i] = State::finished;
         outcome[i] = o;
         ++finished;
-        if (o == Outcome::busy) report.line("taken by another worker (locked): " + sweep.runs[i].run_id);
+        if (o == Outcome::busy)
+          report.line("taken by another worker (locked): " + sweep.runs[i].run_id);
         if (o == Outcome::done || o == Outcome::failed) report.line(summary());
       }
       changed.notify_all();
@@ -454,11 +503,15 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
       bool any_running = false;
       for (size_t i = 0; i < n; ++i) any_running |= state[i] == State::running;
       changed.wait_for(lock, std::chrono::milliseconds(500));
-      if (opt.status_every_s > 0 && std::chrono::duration<double>(Clock::now() - last).count() >= opt.status_every_s && any_running) {
+      if (opt.status_every_s > 0 &&
+          std::chrono::duration<double>(Clock::now() - last).count() >= opt.status_every_s &&
+          any_running) {
         last = Clock::now();
         std::string live;
         for (size_t i = 0; i < n; ++i) {
-          if (state[i] == State::running) live += fmt::format("; {} {}", sweep.runs[i].run_id, live_progress(sweep, sweep.runs[i]));
+          if (state[i] == State::running)
+            live +=
+                fmt::format("; {} {}", sweep.runs[i].run_id, live_progress(sweep, sweep.runs[i]));
         }
         report.line(summary() + live);
       }
@@ -475,8 +528,9 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
     busy += outcome[i] == Outcome::busy;
     interrupted += outcome[i] == Outcome::interrupted;
   }
-  report.line(fmt::format("finished: {}/{} done, {} failed, {} taken by other workers, {} interrupted, {} not started", done, n, failed,
-                          busy, interrupted, waiting));
+  report.line(fmt::format(
+      "finished: {}/{} done, {} failed, {} taken by other workers, {} interrupted, {} not started",
+      done, n, failed, busy, interrupted, waiting));
   if (RunnerSignals::count() > 0) return exit_code_for_stop();
   return failed > 0 ? kExitSweepFailed : kExitOk;
 }

@@ -76,7 +76,8 @@ void write_checkpoint_file(const std::string& tmp, const nn::NamedParameters& pa
                      rng_words(rng_state));
   }
   f.create_group("/counters");
-  for (const auto& [name, value] : state.counters) f.write<int64_t>("/counters/" + name, Shape{}, &value);
+  for (const auto& [name, value] : state.counters)
+    f.write<int64_t>("/counters/" + name, Shape{}, &value);
   f.close();  // surfaces a failed flush (full disk) as an exception inside write_atomically
 }
 
@@ -226,7 +227,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     info.state.rng_states[name] = s;
   }
   if (f.is_group("/counters"))  // absent in checkpoints written before counters existed
-    for (const auto& name : f.list("/counters")) info.state.counters[name] = f.read_scalar<int64_t>("/counters/" + name);
+    for (const auto& name : f.list("/counters"))
+      info.state.counters[name] = f.read_scalar<int64_t>("/counters/" + name);
   return info;
 }
 
@@ -265,7 +267,8 @@ CheckpointInfo load_checkpoint(const std::string& path, const nn::NamedParameter
                            optimizer_expected);
     for (const auto& [name, shape] : optimizer_expected) {
       AdamParamState st;
-      const std::string avg_key = "/optimizer/exp_avg/" + name, sq_key = "/optimizer/exp_avg_sq/" + name;
+      const std::string avg_key = "/optimizer/exp_avg/" + name,
+                        sq_key = "/optimizer/exp_avg_sq/" + name;
       const int64_t width = shape.empty() ? 1 : shape.back();
       st.exp_avg = read_tensor(f, avg_key, shape);
       io::require_finite(path, avg_key, st.exp_avg.data(), st.exp_avg.numel(), width);
@@ -276,8 +279,9 @@ CheckpointInfo load_checkpoint(const std::string& path, const nn::NamedParameter
       io::require_finite(path, sq_key, st.exp_avg_sq.data(), st.exp_avg_sq.numel(), width);
       for (int64_t i = 0; i < st.exp_avg_sq.numel(); ++i) {
         if (st.exp_avg_sq.data()[i] < 0.0f) {
-          throw InputError(path, sq_key, "negative second moment", "values >= 0",
-                           std::to_string(st.exp_avg_sq.data()[i]) + " at index " + std::to_string(i));
+          throw InputError(
+              path, sq_key, "negative second moment", "values >= 0",
+              std::to_string(st.exp_avg_sq.data()[i]) + " at index " + std::to_string(i));
         }
       }
       const std::string step_key = "/optimizer/step/" + name;

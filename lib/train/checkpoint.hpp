@@ -31,7 +31,7 @@ struct TrainingState {
   int64_t step = 0;                              // optimiser steps completed
   std::map<std::string, Rng::State> rng_states;  // by name, e.g. "model" (dropout), "data"
   std::string config_json;                       // free-form; stored as given
-  std::map<std::string, int64_t> counters;        // by name, e.g. a file sampler's position
+  std::map<std::string, int64_t> counters;       // by name, e.g. a file sampler's position
 };
 
 // What a checkpoint file says about itself, read without a model.

@@ -12,7 +12,8 @@ namespace tca {
 
 int64_t memory_budget_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  double budget = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 1e18;
+  double budget =
+      pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 1e18;
   for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
     struct rlimit lim {};
     if (::getrlimit(resource, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
@@ -87,8 +88,9 @@ double gp_generator_bytes(int64_t max_points) {
 void require_memory(double bytes, const std::string& what, const std::string& options) {
   const double budget = static_cast<double>(memory_budget_bytes());
   if (bytes <= budget) return;
-  throw UsageError(what + " needs an estimated " + bytes_text(bytes) + ", more than the " + bytes_text(budget) +
-                   " of memory this process may use (" + options + "): expected a smaller configuration");
+  throw UsageError(what + " needs an estimated " + bytes_text(bytes) + ", more than the " +
+                   bytes_text(budget) + " of memory this process may use (" + options +
+                   "): expected a smaller configuration");
 }
 
 }  // namespace tca

@@ -4,9 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace tca {
 
@@ -34,8 +33,8 @@ class MetricsLog {
   void sync();
 
   const std::string& path() const { return path_; }
-  int64_t last_step() const { return last_step_; }   // -1 when the log is empty
-  int64_t records_kept() const { return kept_; }      // records carried over by resume()
+  int64_t last_step() const { return last_step_; }  // -1 when the log is empty
+  int64_t records_kept() const { return kept_; }    // records carried over by resume()
 
  private:
   MetricsLog(std::string path, int64_t last_step, int64_t kept);

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <cctype>
 #include <filesystem>
 #include <set>
 #include <system_error>
@@ -94,7 +94,8 @@ void remove_stale_temp_files(const std::string& path) {
     for (const auto& known : RunDirectory::known_files()) {
       if (!is_temp_file_of(name, known)) continue;
       const long pid = std::strtol(name.c_str() + known.size() + 4, nullptr, 10);
-      const bool writer_alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+      const bool writer_alive =
+          pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
       if (pid == ::getpid() || !writer_alive) {
         std::error_code ec;
         fs::remove(e.path(), ec);  // best effort: a leftover that cannot be removed harms nothing
@@ -115,17 +116,22 @@ RunState parse_state(const std::string& s, const std::string& file) {
 
 RunStart run_start_from_flags(bool resume, bool overwrite) {
   if (resume && overwrite) {
-    throw UsageError("--resume and --overwrite exclude each other (continue the run or replace it)");
+    throw UsageError(
+        "--resume and --overwrite exclude each other (continue the run or replace it)");
   }
   return resume ? RunStart::resume : overwrite ? RunStart::overwrite : RunStart::fresh;
 }
 
 const char* run_state_name(RunState state) {
   switch (state) {
-    case RunState::running: return "running";
-    case RunState::done: return "done";
-    case RunState::failed: return "failed";
-    case RunState::interrupted: return "interrupted";
+    case RunState::running:
+      return "running";
+    case RunState::done:
+      return "done";
+    case RunState::failed:
+      return "failed";
+    case RunState::interrupted:
+      return "interrupted";
   }
   return "failed";
 }
@@ -137,7 +143,8 @@ RunState run_state_for_exit_code(int exit_code) {
 }
 
 const std::vector<std::string>& RunDirectory::known_files() {
-  static const std::vector<std::string> files = {kConfig, kMetrics, kCheckpoint, kEval, kStatus, kSweepRun};
+  static const std::vector<std::string> files = {kConfig, kMetrics, kCheckpoint,
+                                                 kEval,   kStatus,  kSweepRun};
   return files;
 }
 
@@ -157,8 +164,9 @@ RunDirectory RunDirectory::open(const std::string& path, RunStart start) {
     if (!fs::exists(fs::path(path) / kCheckpoint)) {
       // Killed before its first checkpoint: the directory exists, so a plain new run is refused
       // as "not empty"; --overwrite is what starts it again.
-      throw UsageError("cannot --resume " + path + ": it has no " + kCheckpoint +
-                       " (it stopped before its first checkpoint; start it again with --overwrite)");
+      throw UsageError(
+          "cannot --resume " + path + ": it has no " + kCheckpoint +
+          " (it stopped before its first checkpoint; start it again with --overwrite)");
     }
     remove_stale_temp_files(path);
     return RunDirectory(path, true);
@@ -183,7 +191,8 @@ std::string RunDirectory::file(const std::string& name) const {
 
 void RunDirectory::write_config(const nlohmann::json& resolved_options,
                                 const SystemInfo& info) const {
-  if (!resolved_options.is_object()) throw std::logic_error("write_config: options must be an object");
+  if (!resolved_options.is_object())
+    throw std::logic_error("write_config: options must be an object");
   nlohmann::json config = resolved_options;
   const nlohmann::json metadata = config_metadata_json(info);  // .items() of a temporary dangles
   for (const auto& [key, value] : metadata.items()) {
@@ -219,10 +228,12 @@ void RunDirectory::write_status(RunState state, std::optional<int> exit_code,
 RunStatus read_run_status(const std::string& run_dir) {
   const std::string file = (fs::path(run_dir) / RunDirectory::kStatus).string();
   const nlohmann::json j = read_json_file(file);
-  if (!j.is_object()) throw InputError(file, "", "invalid run status", "a JSON object", j.type_name());
+  if (!j.is_object())
+    throw InputError(file, "", "invalid run status", "a JSON object", j.type_name());
   RunStatus status;
   if (!j.contains("state") || !j["state"].is_string()) {
-    throw InputError(file, "state", "invalid run status", "a string", j.value("state", nlohmann::json()).type_name());
+    throw InputError(file, "state", "invalid run status", "a string",
+                     j.value("state", nlohmann::json()).type_name());
   }
   status.state = parse_state(j["state"].get<std::string>(), file);
   if (j.contains("exit_code") && !j["exit_code"].is_null()) {
@@ -234,7 +245,8 @@ RunStatus read_run_status(const std::string& run_dir) {
   }
   if (j.contains("error") && !j["error"].is_null()) {
     if (!j["error"].is_string()) {
-      throw InputError(file, "error", "invalid run status", "a string or null", j["error"].type_name());
+      throw InputError(file, "error", "invalid run status", "a string or null",
+                       j["error"].type_name());
     }
     status.error = j["error"].get<std::string>();
   }
@@ -244,7 +256,9 @@ RunStatus read_run_status(const std::string& run_dir) {
 std::vector<std::string> changed_config_keys(const nlohmann::json& stored,
                                              const nlohmann::json& resolved) {
   const auto& meta = config_metadata_keys();
-  auto is_meta = [&](const std::string& k) { return std::find(meta.begin(), meta.end(), k) != meta.end(); };
+  auto is_meta = [&](const std::string& k) {
+    return std::find(meta.begin(), meta.end(), k) != meta.end();
+  };
   std::set<std::string> changed;
   for (const auto& [key, value] : stored.items()) {
     if (is_meta(key)) continue;

@@ -2,11 +2,10 @@
 // eval.json, status.json under --out. Opening one applies the reuse rules (a non-empty directory
 // needs --resume or --overwrite); the files that replace older versions are written atomically.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/system_info.hpp"
 

@@ -1,10 +1,10 @@
 #include "train/trainer.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/signals.hpp"
@@ -22,8 +22,8 @@ constexpr uint64_t kDataStream = 1, kModelStream = 2;
 constexpr const char* kPositionCounter = "data_position";
 }  // namespace
 
-Trainer::Trainer(Model& model, data::TaskSampler& sampler, const RunDirectory& run, TrainerOptions options,
-                 std::string config_json, EvalCallback evaluate)
+Trainer::Trainer(Model& model, data::TaskSampler& sampler, const RunDirectory& run,
+                 TrainerOptions options, std::string config_json, EvalCallback evaluate)
     : model_(model),
       sampler_(sampler),
       run_(run),
@@ -38,7 +38,8 @@ void Trainer::save(int64_t step) {
   TrainingState st;
   st.step = step;
   st.rng_states = {{"data", data_rng_.state()}, {"model", model_rng_.state()}};
-  if (auto* fs = dynamic_cast<data::TaskFileSampler*>(&sampler_)) st.counters[kPositionCounter] = fs->position();
+  if (auto* fs = dynamic_cast<data::TaskFileSampler*>(&sampler_))
+    st.counters[kPositionCounter] = fs->position();
   st.config_json = config_json_;
   save_checkpoint(run_.checkpoint_path(), model_.named_parameters(), &adam_, st);
 }
@@ -52,7 +53,8 @@ TrainResult Trainer::run() {
     step = ck.state.step;
     if (step > opt_.steps) {
       throw InputError(run_.checkpoint_path(), "step", "checkpoint past the end of the run",
-                       "at most " + std::to_string(opt_.steps) + " (--steps)", std::to_string(step));
+                       "at most " + std::to_string(opt_.steps) + " (--steps)",
+                       std::to_string(step));
     }
     data_rng_.set_state(ck.rng_state("data"));
     model_rng_.set_state(ck.rng_state("model"));
@@ -76,7 +78,9 @@ TrainResult Trainer::run() {
   Progress progress(popt);
   ScopedStopSignals signals;
   const auto start = std::chrono::steady_clock::now();
-  auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto wall = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   auto run_eval = [&](int64_t at) {
     nlohmann::json rec = evaluate_(model_);
     rec["step"] = at;
@@ -93,7 +97,8 @@ TrainResult Trainer::run() {
       log->sync();
       save(step);
       result.exit_code = exit_code_for_signal(stop_signal());
-      progress.message(fmt::format("{}: checkpoint written at step {}", signal_name(stop_signal()), step));
+      progress.message(
+          fmt::format("{}: checkpoint written at step {}", signal_name(stop_signal()), step));
       result.final_step = step;
       return result;
     }
@@ -101,9 +106,11 @@ TrainResult Trainer::run() {
     LossOutput out = model_.loss(batch, model_rng_);
     const double loss = out.total.item();
     if (!std::isfinite(loss))
-      throw RuntimeFailure(fmt::format("the training loss is {} at step {} (lower --lr or enable --clip)", loss, step + 1));
+      throw RuntimeFailure(fmt::format(
+          "the training loss is {} at step {} (lower --lr or enable --clip)", loss, step + 1));
     out.total.backward();
-    const double norm = opt_.clip > 0 ? clip_grad_norm(adam_.parameters(), opt_.clip) : grad_norm(adam_.parameters());
+    const double norm = opt_.clip > 0 ? clip_grad_norm(adam_.parameters(), opt_.clip)
+                                      : grad_norm(adam_.parameters());
     if (!std::isfinite(norm))
       throw RuntimeFailure(fmt::format("the gradient norm is {} at step {}", norm, step + 1));
     const double lr = schedule.lr(step);
@@ -123,7 +130,8 @@ TrainResult Trainer::run() {
       window_steps = 0;
       window_start = now;
     }
-    if (evaluate_ && opt_.eval_every > 0 && (step % opt_.eval_every == 0 || step == opt_.steps)) run_eval(step);
+    if (evaluate_ && opt_.eval_every > 0 && (step % opt_.eval_every == 0 || step == opt_.steps))
+      run_eval(step);
     if (step % opt_.checkpoint_every == 0 || step == opt_.steps) {
       log->sync();
       save(step);

@@ -7,9 +7,8 @@
 // threads and ISA).
 #pragma once
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/progress.hpp"
 #include "data/task_sampler.hpp"
@@ -38,7 +37,7 @@ struct TrainerOptions {
 using EvalCallback = std::function<nlohmann::json(Model&)>;
 
 struct TrainResult {
-  int exit_code = 0;   // 0, or 130 / 75 when stopped by a signal after checkpointing
+  int exit_code = 0;  // 0, or 130 / 75 when stopped by a signal after checkpointing
   int64_t final_step = 0;
   nlohmann::json last_train_record, last_eval_record;
 };

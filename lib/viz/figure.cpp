@@ -2,11 +2,10 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -18,12 +17,14 @@ namespace {
 void set_colour(cairo_t* cr, Rgb c) { cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a); }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 void check_surface(cairo_surface_t* s, const std::string& path) {
   const cairo_status_t st = cairo_surface_status(s);
-  if (st != CAIRO_STATUS_SUCCESS) throw RuntimeFailure("cannot write " + path + ": " + cairo_status_to_string(st));
+  if (st != CAIRO_STATUS_SUCCESS)
+    throw RuntimeFailure("cannot write " + path + ": " + cairo_status_to_string(st));
 }
 
 }  // namespace
@@ -61,7 +62,8 @@ void Figure::stroke_rect(double x, double y, double w, double h, Rgb stroke, dou
   cairo_stroke(cr_);
 }
 
-void Figure::line(double x0, double y0, double x1, double y1, Rgb stroke, double line_width, bool dashed) {
+void Figure::line(double x0, double y0, double x1, double y1, Rgb stroke, double line_width,
+                  bool dashed) {
   set_colour(cr_, stroke);
   cairo_set_line_width(cr_, line_width);
   const double dash[] = {4.0, 3.0};
@@ -72,7 +74,8 @@ void Figure::line(double x0, double y0, double x1, double y1, Rgb stroke, double
   cairo_set_dash(cr_, nullptr, 0, 0);
 }
 
-void Figure::polyline(const std::vector<double>& xs, const std::vector<double>& ys, Rgb stroke, double line_width) {
+void Figure::polyline(const std::vector<double>& xs, const std::vector<double>& ys, Rgb stroke,
+                      double line_width) {
   if (xs.empty()) return;
   set_colour(cr_, stroke);
   cairo_set_line_width(cr_, line_width);
@@ -81,7 +84,8 @@ void Figure::polyline(const std::vector<double>& xs, const std::vector<double>& 
   cairo_stroke(cr_);
 }
 
-void Figure::band(const std::vector<double>& xs, const std::vector<double>& lower, const std::vector<double>& upper, Rgb fill) {
+void Figure::band(const std::vector<double>& xs, const std::vector<double>& lower,
+                  const std::vector<double>& upper, Rgb fill) {
   if (xs.empty()) return;
   set_colour(cr_, fill);
   cairo_move_to(cr_, xs[0], upper[0]);
@@ -101,12 +105,16 @@ void Figure::circle(double x, double y, double radius, Rgb fill, Rgb stroke, dou
   cairo_stroke(cr_);
 }
 
-void Figure::text(double x, double y, const std::string& s, double size, Rgb colour, Align align, bool bold) {
-  cairo_select_font_face(cr_, "sans-serif", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+void Figure::text(double x, double y, const std::string& s, double size, Rgb colour, Align align,
+                  bool bold) {
+  cairo_select_font_face(cr_, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr_, size);
   cairo_text_extents_t ext;
   cairo_text_extents(cr_, s.c_str(), &ext);
-  const double dx = align == Align::left ? 0 : align == Align::centre ? -ext.x_advance / 2 : -ext.x_advance;
+  const double dx = align == Align::left     ? 0
+                    : align == Align::centre ? -ext.x_advance / 2
+                                             : -ext.x_advance;
   set_colour(cr_, colour);
   cairo_move_to(cr_, x + dx, y);
   cairo_show_text(cr_, s.c_str());
@@ -114,11 +122,13 @@ void Figure::text(double x, double y, const std::string& s, double size, Rgb col
 
 void Figure::save(const std::string& path, double png_scale) const {
   const bool png = ends_with(path, ".png"), svg = ends_with(path, ".svg");
-  if (!png && !svg) throw UsageError("cannot write " + path + ": expected a .png or .svg file name");
+  if (!png && !svg)
+    throw UsageError("cannot write " + path + ": expected a .png or .svg file name");
   write_atomically(path, [&](const std::string& tmp) {
     cairo_surface_t* out = nullptr;
     if (png) {
-      out = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, static_cast<int>(std::ceil(width_ * png_scale)),
+      out = cairo_image_surface_create(CAIRO_FORMAT_ARGB32,
+                                       static_cast<int>(std::ceil(width_ * png_scale)),
                                        static_cast<int>(std::ceil(height_ * png_scale)));
     } else {
       out = cairo_svg_surface_create(tmp.c_str(), width_, height_);
@@ -133,12 +143,14 @@ void Figure::save(const std::string& path, double png_scale) const {
     if (png) {
       const cairo_status_t st = cairo_surface_write_to_png(out, tmp.c_str());
       cairo_surface_destroy(out);
-      if (st != CAIRO_STATUS_SUCCESS) throw RuntimeFailure("cannot write " + path + ": " + cairo_status_to_string(st));
+      if (st != CAIRO_STATUS_SUCCESS)
+        throw RuntimeFailure("cannot write " + path + ": " + cairo_status_to_string(st));
     } else {
       cairo_surface_finish(out);
       const cairo_status_t st = cairo_surface_status(out);
       cairo_surface_destroy(out);
-      if (st != CAIRO_STATUS_SUCCESS) throw RuntimeFailure("cannot write " + path + ": " + cairo_status_to_string(st));
+      if (st != CAIRO_STATUS_SUCCESS)
+        throw RuntimeFailure("cannot write " + path + ": " + cairo_status_to_string(st));
     }
   });
 }
@@ -149,11 +161,13 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
   const double raw = (hi - lo) / count, mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double norm = raw / mag;
   const double step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
   return ticks;
 }
 
-Axes::Axes(Figure& f, double x_, double y_, double w_, double h_, double xmin_, double xmax_, double ymin_, double ymax_)
+Axes::Axes(Figure& f, double x_, double y_, double w_, double h_, double xmin_, double xmax_,
+           double ymin_, double ymax_)
     : fig(f), x(x_), y(y_), w(w_), h(h_), xmin(xmin_), xmax(xmax_), ymin(ymin_), ymax(ymax_) {
   if (!(xmax > xmin)) xmax = xmin + 1;
   if (!(ymax > ymin)) ymax = ymin + 1;
@@ -192,7 +206,8 @@ void Axes::clip() {
 
 void Axes::unclip() { cairo_restore(fig.cairo()); }
 
-void Axes::polyline(const std::vector<double>& xs, const std::vector<double>& ys, Rgb stroke, double line_width) {
+void Axes::polyline(const std::vector<double>& xs, const std::vector<double>& ys, Rgb stroke,
+                    double line_width) {
   std::vector<double> fx(xs.size()), fy(ys.size());
   for (size_t i = 0; i < xs.size(); ++i) {
     fx[i] = px(xs[i]);
@@ -203,7 +218,8 @@ void Axes::polyline(const std::vector<double>& xs, const std::vector<double>& ys
   unclip();
 }
 
-void Axes::band(const std::vector<double>& xs, const std::vector<double>& lower, const std::vector<double>& upper, Rgb fill) {
+void Axes::band(const std::vector<double>& xs, const std::vector<double>& lower,
+                const std::vector<double>& upper, Rgb fill) {
   std::vector<double> fx(xs.size()), lo(xs.size()), hi(xs.size());
   for (size_t i = 0; i < xs.size(); ++i) {
     fx[i] = px(xs[i]);

@@ -21,14 +21,16 @@ struct RetrievalMarks {
 // TCA retrieved set drawn on the image beside CA's attention map for the same query.
 struct ImagePicture {
   int64_t height = 0, width = 0, channels = 1;
-  std::vector<float> truth;               // [H * W * C], values in [-0.5, 0.5] (where known)
-  std::vector<int64_t> context_pixel;     // per context token: its pixel (row * W + column)
-  std::vector<int64_t> target_pixel;      // the task's target pixels: truth is known on context + targets
-  std::vector<float> mean, std;           // TCA's prediction [H * W * C] (std may be empty)
+  std::vector<float> truth;            // [H * W * C], values in [-0.5, 0.5] (where known)
+  std::vector<int64_t> context_pixel;  // per context token: its pixel (row * W + column)
+  std::vector<int64_t>
+      target_pixel;              // the task's target pixels: truth is known on context + targets
+  std::vector<float> mean, std;  // TCA's prediction [H * W * C] (std may be empty)
   struct Query {
     int64_t pixel = 0;
     RetrievalMarks tca;
-    std::vector<float> ca_weights;  // per context token: CA's attention (head-averaged); may be empty
+    std::vector<float>
+        ca_weights;  // per context token: CA's attention (head-averaged); may be empty
   };
   std::vector<Query> queries;
   std::string title;
@@ -54,8 +56,8 @@ Figure gp_figure(const GpPicture& p);
 // Copy task: a tokens x queries grid; cell (t, q) marks whether query q's retrieved set holds
 // token t (the leaf's tokens) or a sibling region containing it.
 struct CopyPicture {
-  std::vector<int64_t> tokens;           // the context sequence's symbols
-  std::vector<RetrievalMarks> queries;   // one per query position
+  std::vector<int64_t> tokens;          // the context sequence's symbols
+  std::vector<RetrievalMarks> queries;  // one per query position
   std::string title;
 };
 Figure copy_figure(const CopyPicture& p);
@@ -64,8 +66,8 @@ Figure copy_figure(const CopyPicture& p);
 // query's path, and the policy's probabilities over the children at each level.
 struct TreePicture {
   int64_t branch_factor = 2, depth = 0, leaf_size = 0, tokens = 0;
-  std::vector<int64_t> path;                 // picked child per level
-  std::vector<std::vector<double>> policy;   // per level: pi over the b children
+  std::vector<int64_t> path;                // picked child per level
+  std::vector<std::vector<double>> policy;  // per level: pi over the b children
   std::string title;
 };
 Figure tree_figure(const TreePicture& p);

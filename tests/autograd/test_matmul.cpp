@@ -118,7 +118,8 @@ TEST_CASE("linear with an empty input dimension gives the bias and its gradient"
 TEST_CASE("the FLOP counter counts 2 per multiply-add of linear and matmul, forward and backward") {
   Rng rng(5);
   const int64_t R = 6, in = 5, out = 4;
-  Var x(random_tensor({R, in}, rng), true), w(random_tensor({out, in}, rng), true), b(random_tensor({out}, rng), true);
+  Var x(random_tensor({R, in}, rng), true), w(random_tensor({out, in}, rng), true),
+      b(random_tensor({out}, rng), true);
   int64_t before = ops::matmul_flops_executed();
   Var y = ops::linear(x, w, b);
   CHECK(ops::matmul_flops_executed() - before == 2 * R * in * out);

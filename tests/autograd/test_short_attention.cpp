@@ -14,9 +14,12 @@ using tca::testing::random_tensor;
 namespace {
 
 // The general path of nn::MultiHeadAttention from q [B, M, D] and kv [B, N, 2D].
-Var composed(const Var& q, const Var& kv, const Tensor& mask, int64_t H, float scale, float p, Rng& rng, bool training) {
+Var composed(const Var& q, const Var& kv, const Tensor& mask, int64_t H, float scale, float p,
+             Rng& rng, bool training) {
   const int64_t B = q.dim(0), M = q.dim(1), D = q.dim(2), N = kv.dim(1);
-  auto heads = [&](const Var& x, int64_t T) { return ops::permute(ops::reshape(x, {B, T, H, D / H}), {0, 2, 1, 3}); };
+  auto heads = [&](const Var& x, int64_t T) {
+    return ops::permute(ops::reshape(x, {B, T, H, D / H}), {0, 2, 1, 3});
+  };
   Var k = heads(ops::slice(kv, 2, 0, D), N), v = heads(ops::slice(kv, 2, D, 2 * D), N);
   Var w = ops::softmax(ops::mul_scalar(ops::matmul(heads(q, M), k, false, true), scale), mask);
   Var o = ops::matmul(ops::dropout(w, p, rng, training), v);
@@ -26,19 +29,23 @@ Var composed(const Var& q, const Var& kv, const Tensor& mask, int64_t H, float s
 Tensor pair_mask(int64_t B, int64_t M, int64_t N, Rng& rng) {
   Tensor m = Tensor::empty({B, 1, M, N});
   for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < 0.7 ? 1.0f : 0.0f;
-  for (int64_t j = 0; j < N; ++j) m[1 * N + j] = 0.0f;  // set 0, query 1: every key masked (uniform)
+  for (int64_t j = 0; j < N; ++j)
+    m[1 * N + j] = 0.0f;  // set 0, query 1: every key masked (uniform)
   return m;
 }
 
 double max_diff(const Tensor& a, const Tensor& b) {
   double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
   return m;
 }
 
 }  // namespace
 
-TEST_CASE("short_attention equals the general composition, forward and backward, with masks and dropout") {
+TEST_CASE(
+    "short_attention equals the general composition, forward and backward, with masks and "
+    "dropout") {
   const int64_t B = 3, M = 4, D = 8, H = 2;
   for (int64_t N : {1, 3, 8}) {
     for (float p : {0.0f, 0.3f}) {
@@ -48,7 +55,8 @@ TEST_CASE("short_attention equals the general composition, forward and backward,
       const Tensor qt = random_tensor({B, M, D}, rng), kvt = random_tensor({B, N, 2 * D}, rng);
       const Tensor mask = pair_mask(B, M, N, rng), g = random_tensor({B, M, D}, rng);
       for (const Tensor& m : {mask, Tensor()}) {
-        Var q1 = parameter(qt.clone()), kv1 = parameter(kvt.clone()), q2 = parameter(qt.clone()), kv2 = parameter(kvt.clone());
+        Var q1 = parameter(qt.clone()), kv1 = parameter(kvt.clone()), q2 = parameter(qt.clone()),
+            kv2 = parameter(kvt.clone());
         Rng r1(99), r2(99);  // the same stream: the same dropped weights
         Var a = ops::short_attention(q1, kv1, m, H, 0.35f, p, r1, true);
         Var b = composed(q2, kv2, m, H, 0.35f, p, r2, true);
@@ -62,7 +70,8 @@ TEST_CASE("short_attention equals the general composition, forward and backward,
   }
 }
 
-TEST_CASE("short_attention gradients match finite differences (mask with a fully masked row, dropout)") {
+TEST_CASE(
+    "short_attention gradients match finite differences (mask with a fully masked row, dropout)") {
   const int64_t B = 2, M = 3, N = 4, D = 8, H = 2;
   Rng rng(5);
   const Tensor mask = pair_mask(B, M, N, rng);
@@ -78,9 +87,13 @@ TEST_CASE("short_attention gradients match finite differences (mask with a fully
 
 TEST_CASE("short_attention rejects what it does not take") {
   Rng rng(1);
-  Var q(random_tensor({2, 3, 8}, rng)), kv(random_tensor({2, 9, 16}, rng)), kv_bad(random_tensor({2, 4, 8}, rng));
-  CHECK_THROWS_AS(ops::short_attention(q, kv, Tensor(), 2, 1.0f, 0.0f, rng, false), ShapeError);      // 9 keys
-  CHECK_THROWS_AS(ops::short_attention(q, kv_bad, Tensor(), 2, 1.0f, 0.0f, rng, false), ShapeError);  // kv not 2D wide
-  CHECK_FALSE(ops::short_attention_applies(2, 3, 4, Tensor::zeros({2, 2, 3, 4})));  // a mask per head
+  Var q(random_tensor({2, 3, 8}, rng)), kv(random_tensor({2, 9, 16}, rng)),
+      kv_bad(random_tensor({2, 4, 8}, rng));
+  CHECK_THROWS_AS(ops::short_attention(q, kv, Tensor(), 2, 1.0f, 0.0f, rng, false),
+                  ShapeError);  // 9 keys
+  CHECK_THROWS_AS(ops::short_attention(q, kv_bad, Tensor(), 2, 1.0f, 0.0f, rng, false),
+                  ShapeError);  // kv not 2D wide
+  CHECK_FALSE(
+      ops::short_attention_applies(2, 3, 4, Tensor::zeros({2, 2, 3, 4})));  // a mask per head
   CHECK(ops::short_attention_applies(2, 3, 4, Tensor::zeros({2, 1, 3, 4})));
 }

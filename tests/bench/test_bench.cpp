@@ -3,7 +3,6 @@
 // the models' own predictions; the timing helper keeps the samples it is asked for. No test ever
 // asserts a speed.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -12,12 +11,12 @@
 #include <sstream>
 #include <string>
 
-#include "core/error.hpp"
-#include "core/rng.hpp"
-#include "data/gp_task.hpp"
 #include "bench/bench.hpp"
 #include "bench/bench_setup.hpp"
 #include "bench/inference_paths.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "data/gp_task.hpp"
 #include "io/json_io.hpp"
 
 using namespace tca;
@@ -51,13 +50,16 @@ void require_file_blocks(const json& f) {
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.numel() == b.numel());
   double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
   return m;
 }
 
 }  // namespace
 
-TEST_CASE("a tiny quick bench run writes train.json, infer.json and summary.md with the schema's fields") {
+TEST_CASE(
+    "a tiny quick bench run writes train.json, infer.json and summary.md with the schema's "
+    "fields") {
   bench::BenchOptions o;
   o.quick = true;
   o.repeats = 1;
@@ -75,7 +77,8 @@ TEST_CASE("a tiny quick bench run writes train.json, infer.json and summary.md w
     CHECK(r["task"] == "gp");
     CHECK(r["seq_len"].is_null());
     CHECK(r["batch_size"] == 16);
-    for (const char* key : {"ms_per_step", "steps_per_s", "forward_ms", "backward_ms", "clip_adam_ms", "peak_rss_mb"})
+    for (const char* key :
+         {"ms_per_step", "steps_per_s", "forward_ms", "backward_ms", "clip_adam_ms", "peak_rss_mb"})
       require_number(r, key);
     CHECK(r["ms_per_step"].get<double>() > 0);
   }
@@ -91,7 +94,8 @@ TEST_CASE("a tiny quick bench run writes train.json, infer.json and summary.md w
       CHECK((r["method"] == "ca" || r["method"] == "tca" || r["method"] == "perceiver"));
       CHECK(r["n"] == 256);
       CHECK(r["queries"] == 16);
-      for (const char* key : {"us_per_query", "queries_per_s", "tokens_attended", "build_ms", "memory_mb", "peak_rss_mb"})
+      for (const char* key : {"us_per_query", "queries_per_s", "tokens_attended", "build_ms",
+                              "memory_mb", "peak_rss_mb"})
         require_number(r, key);
       if (r["method"] == "tca") {
         CHECK(r["tokens_attended"] == 9);  // k = 7 levels (b - 1 = 1 sibling each) + P = 2
@@ -113,7 +117,8 @@ TEST_CASE("a tiny quick bench run writes train.json, infer.json and summary.md w
   md << in.rdbuf();
   CHECK(md.str().find("| target | measured | reference | target | status |") != std::string::npos);
   CHECK(md.str().find("training step, TCA GP") != std::string::npos);
-  CHECK(md.str().find("not measured") != std::string::npos);  // copy T = 256 and N = 2^20 were not run
+  CHECK(md.str().find("not measured") !=
+        std::string::npos);  // copy T = 256 and N = 2^20 were not run
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
 }
 
@@ -135,7 +140,8 @@ TEST_CASE("the benchmark's encoded-context inference paths give the models' own 
 
   SUBCASE("TCA index from encoded tokens equals build_index, and answers as predict") {
     const TcaIndex expected = tca.index(batch);
-    const TcaIndex index = tca.decoder.build_index(tca.context_embedder(tca.context_tokens(batch), inference).value());
+    const TcaIndex index =
+        tca.decoder.build_index(tca.context_embedder(tca.context_tokens(batch), inference).value());
     CHECK(index.bytes() == expected.bytes());
     CHECK(max_abs_diff(index.memory, expected.memory) == 0.0);
     CHECK(max_abs_diff(index.keys, expected.keys) == 0.0);
@@ -153,7 +159,8 @@ TEST_CASE("the benchmark's encoded-context inference paths give the models' own 
     CHECK(max_abs_diff(bench::ca_answer(ca, kv, batch, 104).mean, expected) < 1e-5);
   }
   SUBCASE("Perceiver IO latents from the context embeddings decode as predict") {
-    const Var z = bench::perceiver_latents(pio, pio.context_embedder(pio.context_tokens(batch), inference));
+    const Var z =
+        bench::perceiver_latents(pio, pio.context_embedder(pio.context_tokens(batch), inference));
     CHECK(z.shape() == Shape{2, 5, 64});
     CHECK(max_abs_diff(pio.decode(z, batch, inference).mean, pio.predict(batch).mean) == 0.0);
   }
@@ -177,7 +184,9 @@ TEST_CASE("time_calls keeps the requested samples and reports order statistics o
   CHECK(r.others_cpu <= 1.0);
 }
 
-TEST_CASE("the speed probe records the fastest probe, and samples in a slow phase are discarded, then flagged") {
+TEST_CASE(
+    "the speed probe records the fastest probe, and samples in a slow phase are discarded, then "
+    "flagged") {
   const double p = bench::speed_probe_s();
   CHECK(p > 0);
   CHECK(bench::fastest_speed_probe_s() > 0);

@@ -7,11 +7,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "io/test_files.hpp"
 
@@ -37,7 +36,8 @@ inline std::string slurp(const std::string& path) {
 // Runs `tca ARGS` in `dir` through the shell (ARGS is shell text).
 inline Run run_tca(const test::TempDir& dir, const std::string& args) {
   const std::string out = dir.file(".stdout"), err = dir.file(".stderr");
-  const std::string cmd = "cd '" + dir.path() + "' && '" + tca_binary() + "' " + args + " >" + out + " 2>" + err;
+  const std::string cmd =
+      "cd '" + dir.path() + "' && '" + tca_binary() + "' " + args + " >" + out + " 2>" + err;
   const int status = std::system(cmd.c_str());
   Run r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -52,9 +52,13 @@ inline int count_lines(const std::string& s) {
   return n;
 }
 
-inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
-inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(slurp(path)); }
+inline nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(slurp(path));
+}
 
 inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::vector<nlohmann::json> lines;
@@ -67,20 +71,26 @@ inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
 
 // A model small enough to train a few steps in well under a second.
 inline const char* tiny_model() {
-  return " --d-model 16 --heads 2 --dim-feedforward 16 --emb-depth 2 --num-latents 3 --num-latent-layers 1";
+  return " --d-model 16 --heads 2 --dim-feedforward 16 --emb-depth 2 --num-latents 3 "
+         "--num-latent-layers 1";
 }
 
 // Copy task with T = 16 (N = 8 context tokens: a TCA tree of depth 2, leaf size 2 for b = 2).
-inline const char* tiny_copy_task() { return " --task copy --seq-len 16 --batch-size 8 --progress none"; }
+inline const char* tiny_copy_task() {
+  return " --task copy --seq-len 16 --batch-size 8 --progress none";
+}
 
 // `tca make-dataset copy --seq-len 16` with `count` tasks in batches of 8, as FILE.
-inline void make_copy_eval(const test::TempDir& dir, const std::string& file, int count = 32, int seed = 0) {
-  const Run r = run_tca(dir, "make-dataset copy --seq-len 16 --split eval --batch-size 8 --progress none --count " +
-                                 std::to_string(count) + " --seed " + std::to_string(seed) + " --out " + file);
+inline void make_copy_eval(const test::TempDir& dir, const std::string& file, int count = 32,
+                           int seed = 0) {
+  const Run r = run_tca(
+      dir, "make-dataset copy --seq-len 16 --split eval --batch-size 8 --progress none --count " +
+               std::to_string(count) + " --seed " + std::to_string(seed) + " --out " + file);
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
 }
 
-// The one-line error of a usage or input error: exit 2, one line on stderr naming `part`, no stdout.
+// The one-line error of a usage or input error: exit 2, one line on stderr naming `part`, no
+// stdout.
 inline void check_usage_error(const Run& r, const std::string& part) {
   CHECK_MESSAGE(r.exit_code == 2, r.err);
   CHECK_MESSAGE(count_lines(r.err) == 1, r.err);

@@ -13,8 +13,13 @@ using tca::test::TempDir;
 
 TEST_CASE("build-tree stores the ordering, shape and padding masks of every context set") {
   TempDir dir;
-  REQUIRE(run_tca(dir, "make-dataset gp --split eval --count 24 --batch-size 8 --seed 4 --progress none --out gp.h5").exit_code == 0);
-  const Run r = run_tca(dir, "build-tree --data gp.h5 --out trees.h5 --heuristic sort_x1 --branch-factor 3 --progress none");
+  REQUIRE(run_tca(dir,
+                  "make-dataset gp --split eval --count 24 --batch-size 8 --seed 4 --progress none "
+                  "--out gp.h5")
+              .exit_code == 0);
+  const Run r = run_tca(dir,
+                        "build-tree --data gp.h5 --out trees.h5 --heuristic sort_x1 "
+                        "--branch-factor 3 --progress none");
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(contains(r.out, "trees.h5:/trees/sort_x1_b3: 24 trees"));
   CHECK(contains(r.out, "depth k"));
@@ -63,14 +68,17 @@ TEST_CASE("build-tree stores the ordering, shape and padding masks of every cont
       std::iota(identity.begin(), identity.end(), 0);
       CHECK(sorted == identity);
       for (int64_t j = 1; j < N; ++j) {
-        CHECK(batch.xc[i * N + p[static_cast<size_t>(j - 1)]] <= batch.xc[i * N + p[static_cast<size_t>(j)]]);
+        CHECK(batch.xc[i * N + p[static_cast<size_t>(j - 1)]] <=
+              batch.xc[i * N + p[static_cast<size_t>(j)]]);
       }
     }
   }
 
   // A second tree goes next to the first; rebuilding a name replaces only that tree.
   REQUIRE(run_tca(dir, "build-tree --data gp.h5 --out trees.h5 --progress none").exit_code == 0);
-  REQUIRE(run_tca(dir, "build-tree --data gp.h5 --out trees.h5 --heuristic kd --branch-factor 3 --name sort_x1_b3 --progress none")
+  REQUIRE(run_tca(dir,
+                  "build-tree --data gp.h5 --out trees.h5 --heuristic kd --branch-factor 3 --name "
+                  "sort_x1_b3 --progress none")
               .exit_code == 0);
   const auto f2 = tca::io::H5File::open_read(dir.file("trees.h5"));
   CHECK(f2.list("/trees") == std::vector<std::string>{"none_b2", "sort_x1_b3"});
@@ -79,12 +87,15 @@ TEST_CASE("build-tree stores the ordering, shape and padding masks of every cont
   CHECK(f2.read<int64_t>("/trees/none_b2/perm_offsets").size() == 25);
 }
 
-TEST_CASE("eval --trees answers from the stored node embeddings exactly as eval rebuilding the trees") {
+TEST_CASE(
+    "eval --trees answers from the stored node embeddings exactly as eval rebuilding the trees") {
   TempDir dir;
   make_copy_eval(dir, "eval.h5", 24);
-  const Run t = run_tca(dir, std::string("train --model tca --out run --steps 3") + tiny_copy_task() + tiny_model());
+  const Run t = run_tca(
+      dir, std::string("train --model tca --out run --steps 3") + tiny_copy_task() + tiny_model());
   REQUIRE_MESSAGE(t.exit_code == 0, t.err);
-  const Run b = run_tca(dir, "build-tree --data eval.h5 --checkpoint run --out trees.h5 --progress none");
+  const Run b =
+      run_tca(dir, "build-tree --data eval.h5 --checkpoint run --out trees.h5 --progress none");
   REQUIRE_MESSAGE(b.exit_code == 0, b.err);
   CHECK(contains(b.out, "trees.h5:/trees/none_b2: 24 trees"));
   CHECK(contains(b.out, "tokens per query 4.00 mean, 50.00% of N"));
@@ -104,12 +115,14 @@ TEST_CASE("eval --trees answers from the stored node embeddings exactly as eval 
   CHECK(nodes_shape == tca::Shape{24 * 7, 16});
   CHECK(tokens_shape == tca::Shape{24 * 8, 16});
   const auto node_mask = f.read<uint8_t>(g + "/node_mask");
-  CHECK(std::all_of(node_mask.begin(), node_mask.end(), [](uint8_t m) { return m == 1; }));  // no padding at N = 8
+  CHECK(std::all_of(node_mask.begin(), node_mask.end(),
+                    [](uint8_t m) { return m == 1; }));  // no padding at N = 8
 
   REQUIRE(run_tca(dir, "eval --run run --data eval.h5 --out rebuilt.json").exit_code == 0);
   const Run e = run_tca(dir, "eval --run run --data eval.h5 --trees trees.h5 --out stored.json");
   REQUIRE_MESSAGE(e.exit_code == 0, e.err);
-  const auto rebuilt = read_json(dir.file("rebuilt.json")), stored = read_json(dir.file("stored.json"));
+  const auto rebuilt = read_json(dir.file("rebuilt.json")),
+             stored = read_json(dir.file("stored.json"));
   CHECK(stored["inference"] == "stored_trees");
   CHECK(stored["trees"]["name"] == "none_b2");
   CHECK(stored["metrics"] == rebuilt["metrics"]);
@@ -118,30 +131,50 @@ TEST_CASE("eval --trees answers from the stored node embeddings exactly as eval 
   CHECK(stored["nodes_scored"] == rebuilt["nodes_scored"]);
 }
 
-TEST_CASE("eval --trees refuses trees of another checkpoint, another data file or without embeddings (exit 2)") {
+TEST_CASE(
+    "eval --trees refuses trees of another checkpoint, another data file or without embeddings "
+    "(exit 2)") {
   TempDir dir;
   make_copy_eval(dir, "eval.h5", 16);
   make_copy_eval(dir, "other.h5", 16, 1);
-  const std::string train = std::string("train --model tca --steps 2") + tiny_copy_task() + tiny_model();
+  const std::string train =
+      std::string("train --model tca --steps 2") + tiny_copy_task() + tiny_model();
   REQUIRE(run_tca(dir, train + " --out run").exit_code == 0);
   REQUIRE(run_tca(dir, train + " --out run2 --seed 1").exit_code == 0);
-  REQUIRE(run_tca(dir, std::string("train --model ca --steps 1 --out ca") + tiny_copy_task() + tiny_model()).exit_code == 0);
-  REQUIRE(run_tca(dir, "build-tree --data eval.h5 --checkpoint run2 --out other_ck.h5 --progress none").exit_code == 0);
-  REQUIRE(run_tca(dir, "build-tree --data other.h5 --checkpoint run --out other_data.h5 --progress none").exit_code == 0);
+  REQUIRE(run_tca(dir, std::string("train --model ca --steps 1 --out ca") + tiny_copy_task() +
+                           tiny_model())
+              .exit_code == 0);
+  REQUIRE(
+      run_tca(dir, "build-tree --data eval.h5 --checkpoint run2 --out other_ck.h5 --progress none")
+          .exit_code == 0);
+  REQUIRE(run_tca(dir,
+                  "build-tree --data other.h5 --checkpoint run --out other_data.h5 --progress none")
+              .exit_code == 0);
   REQUIRE(run_tca(dir, "build-tree --data eval.h5 --out plain.h5 --progress none").exit_code == 0);
-  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees other_ck.h5"), "trees built from another checkpoint");
-  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees other_data.h5"), "trees built from another data file");
-  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees plain.h5"), "trees without node embeddings");
-  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees plain.h5 --tree-name kd_b2"),
-                    "no such tree (plain.h5:/trees/kd_b2): expected one of: none_b2");
-  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees eval.h5"), "not a trees file");
-  check_usage_error(run_tca(dir, "eval --run ca --data eval.h5 --trees plain.h5"), "--trees needs a TCA run");
+  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees other_ck.h5"),
+                    "trees built from another checkpoint");
+  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees other_data.h5"),
+                    "trees built from another data file");
+  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees plain.h5"),
+                    "trees without node embeddings");
+  check_usage_error(
+      run_tca(dir, "eval --run run --data eval.h5 --trees plain.h5 --tree-name kd_b2"),
+      "no such tree (plain.h5:/trees/kd_b2): expected one of: none_b2");
+  check_usage_error(run_tca(dir, "eval --run run --data eval.h5 --trees eval.h5"),
+                    "not a trees file");
+  check_usage_error(run_tca(dir, "eval --run ca --data eval.h5 --trees plain.h5"),
+                    "--trees needs a TCA run");
   // build-tree takes b and the ordering from the checkpoint; contradicting flags are an error.
-  check_usage_error(run_tca(dir, "build-tree --data eval.h5 --checkpoint run --out t.h5 --branch-factor 3"),
-                    "--branch-factor 3 contradicts the run's branch_factor 2");
-  check_usage_error(run_tca(dir, "build-tree --data eval.h5 --checkpoint ca --out t.h5"), "--checkpoint needs a TCA run");
+  check_usage_error(
+      run_tca(dir, "build-tree --data eval.h5 --checkpoint run --out t.h5 --branch-factor 3"),
+      "--branch-factor 3 contradicts the run's branch_factor 2");
+  check_usage_error(run_tca(dir, "build-tree --data eval.h5 --checkpoint ca --out t.h5"),
+                    "--checkpoint needs a TCA run");
   check_usage_error(run_tca(dir, "build-tree --data eval.h5 --out eval.h5"), "not a trees file");
-  REQUIRE(run_tca(dir, "make-dataset gp --split eval --count 8 --batch-size 8 --progress none --out gp.h5").exit_code == 0);
+  REQUIRE(
+      run_tca(dir,
+              "make-dataset gp --split eval --count 8 --batch-size 8 --progress none --out gp.h5")
+          .exit_code == 0);
   check_usage_error(run_tca(dir, "build-tree --data gp.h5 --out t.h5 --heuristic sort_x2"),
                     "--heuristic sort_x2 needs inputs with >= 2 coordinates");
   check_usage_error(run_tca(dir, "build-tree --data eval.h5 --out t.h5 --name a/b"), "--name");

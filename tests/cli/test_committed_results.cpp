@@ -48,7 +48,8 @@ void copy_run_files(const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
-TEST_CASE("the committed result tables equal a fresh tca sweep collect of the committed run files") {
+TEST_CASE(
+    "the committed result tables equal a fresh tca sweep collect of the committed run files") {
   const auto sweeps = committed_sweeps();
   for (const auto& dir : sweeps) {
     const std::string name = dir.filename().string();
@@ -59,15 +60,18 @@ TEST_CASE("the committed result tables equal a fresh tca sweep collect of the co
     }
     if (!has_runs) continue;
     REQUIRE_MESSAGE(fs::exists(dir / "tables" / "results.md"),
-                    "results/" << name << " has run files but no tables: run tca sweep collect results/" << name << " --plots");
+                    "results/" << name
+                               << " has run files but no tables: run tca sweep collect results/"
+                               << name << " --plots");
     test::TempDir tmp;
     copy_run_files(dir, fs::path(tmp.path()) / name);
     const Run r = run_tca(tmp, "sweep collect " + name + " --plots");
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     for (const char* f : {"results.md", "results.tex", "results.csv", "results.json"}) {
       CHECK_MESSAGE(slurp((dir / "tables" / f).string()) == slurp(tmp.file(name + "/tables/" + f)),
-                    "results/" << name << "/tables/" << f << " differs from a fresh collect: re-run tca sweep collect results/" << name
-                               << " --plots and commit");
+                    "results/" << name << "/tables/" << f
+                               << " differs from a fresh collect: re-run tca sweep collect results/"
+                               << name << " --plots and commit");
     }
     // The plots' data and scripts (the pictures depend on the installed fonts and cairo).
     size_t compared = 0;
@@ -76,7 +80,9 @@ TEST_CASE("the committed result tables equal a fresh tca sweep collect of the co
       if (ext != ".dat" && ext != ".gp") continue;
       const fs::path committed = dir / "plots" / p.path().filename();
       CHECK_MESSAGE(fs::exists(committed), "missing committed plot file " << committed.string());
-      if (fs::exists(committed)) CHECK_MESSAGE(slurp(committed.string()) == slurp(p.path().string()), committed.string() << " is stale");
+      if (fs::exists(committed))
+        CHECK_MESSAGE(slurp(committed.string()) == slurp(p.path().string()), committed.string()
+                                                                                 << " is stale");
       ++compared;
     }
     CHECK(compared > 0);

@@ -10,8 +10,10 @@ using tca::test::TempDir;
 
 namespace {
 
-void train(const TempDir& dir, const std::string& model, const std::string& out, const std::string& extra = "") {
-  const Run r = run_tca(dir, "train --model " + model + " --out " + out + " --steps 3" + tiny_copy_task() + tiny_model() + extra);
+void train(const TempDir& dir, const std::string& model, const std::string& out,
+           const std::string& extra = "") {
+  const Run r = run_tca(dir, "train --model " + model + " --out " + out + " --steps 3" +
+                                 tiny_copy_task() + tiny_model() + extra);
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
 }
 
@@ -20,7 +22,9 @@ void train(const TempDir& dir, const std::string& model, const std::string& out,
 TEST_CASE("tca eval writes eval.json with metrics, tokens attended, latency and versions") {
   TempDir dir;
   make_copy_eval(dir, "eval.h5", 24);
-  const Run made = run_tca(dir, "make-dataset copy --seq-len 16 --split eval --batch-size 8 --progress none --count 24 --out again.h5");
+  const Run made = run_tca(dir,
+                           "make-dataset copy --seq-len 16 --split eval --batch-size 8 --progress "
+                           "none --count 24 --out again.h5");
   const std::string hash = made.out.substr(made.out.rfind(' ') + 1, 16);
   train(dir, "tca", "tca");
   train(dir, "ca", "ca");
@@ -88,13 +92,20 @@ TEST_CASE("tca eval writes eval.json with metrics, tokens attended, latency and 
   CHECK(count_lines(table.out) == 2 + 4 + 1);
   const Run get = run_tca(dir, "report --get tokens_attended.percent_of_n perceiver tca");
   CHECK(get.out == "37.5\n50.0\n");
-  check_usage_error(run_tca(dir, "report --get tokens_attended.median tca"), "missing result field (tca/eval.json:tokens_attended.median)");
+  check_usage_error(run_tca(dir, "report --get tokens_attended.median tca"),
+                    "missing result field (tca/eval.json:tokens_attended.median)");
 }
 
 TEST_CASE("tca eval reports mse and the target log-likelihood on a regression task") {
   TempDir dir;
-  REQUIRE(run_tca(dir, "make-dataset gp --split eval --count 16 --batch-size 8 --progress none --out gp.h5").exit_code == 0);
-  const Run t = run_tca(dir, std::string("train --model ca --task gp --layers 1 --steps 2 --progress none --out run") + tiny_model());
+  REQUIRE(
+      run_tca(dir,
+              "make-dataset gp --split eval --count 16 --batch-size 8 --progress none --out gp.h5")
+          .exit_code == 0);
+  const Run t = run_tca(
+      dir,
+      std::string("train --model ca --task gp --layers 1 --steps 2 --progress none --out run") +
+          tiny_model());
   REQUIRE_MESSAGE(t.exit_code == 0, t.err);
   const Run r = run_tca(dir, "eval --run run --data gp.h5 --out gp.json");
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
@@ -103,23 +114,35 @@ TEST_CASE("tca eval reports mse and the target log-likelihood on a regression ta
   CHECK(j["metrics"].contains("tar_ll"));
   CHECK(j["metrics"]["mse"].get<double>() > 0.0);
   CHECK(j["tokens_attended"]["percent_of_n"] == 100.0);  // CA attends to all N of each task
-  CHECK(j["tokens_attended"]["min"].get<double>() < j["tokens_attended"]["max"].get<double>());  // N varies by batch
+  CHECK(j["tokens_attended"]["min"].get<double>() <
+        j["tokens_attended"]["max"].get<double>());  // N varies by batch
   std::ifstream default_path(dir.file("run/eval.json"));
   CHECK_FALSE(default_path.good());  // --out replaces RUN_DIR/eval.json
 }
 
-TEST_CASE("tca eval refuses data of another task, malformed files and options the run cannot use (exit 2)") {
+TEST_CASE(
+    "tca eval refuses data of another task, malformed files and options the run cannot use (exit "
+    "2)") {
   TempDir dir;
   make_copy_eval(dir, "eval.h5", 8);
-  REQUIRE(run_tca(dir, "make-dataset gp --split eval --count 8 --batch-size 8 --progress none --out gp.h5").exit_code == 0);
-  REQUIRE(run_tca(dir, "make-dataset copy --seq-len 16 --num-chars 5 --split eval --count 8 --batch-size 8 --progress none --out c5.h5").exit_code == 0);
+  REQUIRE(
+      run_tca(dir,
+              "make-dataset gp --split eval --count 8 --batch-size 8 --progress none --out gp.h5")
+          .exit_code == 0);
+  REQUIRE(run_tca(dir,
+                  "make-dataset copy --seq-len 16 --num-chars 5 --split eval --count 8 "
+                  "--batch-size 8 --progress none --out c5.h5")
+              .exit_code == 0);
   train(dir, "ca", "ca");
-  check_usage_error(run_tca(dir, "eval --run ca --data gp.h5"), "data of another task than the model was trained on (gp.h5:task)");
+  check_usage_error(run_tca(dir, "eval --run ca --data gp.h5"),
+                    "data of another task than the model was trained on (gp.h5:task)");
   check_usage_error(run_tca(dir, "eval --run ca --data c5.h5"), "(c5.h5:dim_x): expected 12");
   std::ofstream(dir.file("bad.h5")) << "not an HDF5 file";
   check_usage_error(run_tca(dir, "eval --run ca --data bad.h5"), "bad.h5");
-  check_usage_error(run_tca(dir, "eval --run missing --data eval.h5"), "not a run directory (missing)");
-  check_usage_error(run_tca(dir, "eval --run ca --data eval.h5 --full"), "--full needs a TCA run (ca is ca)");
+  check_usage_error(run_tca(dir, "eval --run missing --data eval.h5"),
+                    "not a run directory (missing)");
+  check_usage_error(run_tca(dir, "eval --run ca --data eval.h5 --full"),
+                    "--full needs a TCA run (ca is ca)");
   check_usage_error(run_tca(dir, "eval --run ca"), "missing required option --data");
   check_usage_error(run_tca(dir, "eval --run ca --data eval.h5 --max-batches -1"), "--max-batches");
   std::ifstream none(dir.file("ca/eval.json"));

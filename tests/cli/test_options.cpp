@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -39,8 +38,11 @@ struct TempFile {
 struct TrainLike {
   Options o{"train", "train a model"};
   TrainLike() {
-    o.add<std::string>(Group::model, "model", "method").choices({"ca", "tca", "perceiver"}).required();
-    o.add<std::string>(Group::data, "task", "gp", "task generator").choices({"copy", "gp", "image"});
+    o.add<std::string>(Group::model, "model", "method")
+        .choices({"ca", "tca", "perceiver"})
+        .required();
+    o.add<std::string>(Group::data, "task", "gp", "task generator")
+        .choices({"copy", "gp", "image"});
     o.add<int>(Group::optimisation, "batch-size", 16, "tasks per batch").min(1);
     o.add<double>(Group::model, "dropout", 0.0, "dropout probability").range(0.0, 1.0);
     o.add<std::vector<double>>(Group::optimisation, "betas", {0.9, 0.999}, "Adam betas");
@@ -54,7 +56,8 @@ struct TrainLike {
     o.add_flag(Group::model, "greedy", "greedy retrieval");
     o.set_dependent_defaults(
         {"task",
-         {{"copy", {{"batch_size", 128}, {"dropout", 0.1}, {"betas", {0.1, 0.999}}, {"layers", 0}}}},
+         {{"copy",
+           {{"batch_size", 128}, {"dropout", 0.1}, {"betas", {0.1, 0.999}}, {"layers", 0}}}},
          {}});
   }
   bool parse(std::vector<std::string> args) { return o.parse(args); }
@@ -116,7 +119,8 @@ TEST_CASE("precedence is built-in defaults < task defaults < config file < comma
   }
   SUBCASE("command-line flags override the config file, wherever --config appears") {
     TrainLike t;
-    REQUIRE(t.parse({"--batch-size", "32", "--config", config.path, "--task", "copy", "--model", "ca"}));
+    REQUIRE(t.parse(
+        {"--batch-size", "32", "--config", config.path, "--task", "copy", "--model", "ca"}));
     CHECK(t.o.get<int>("batch-size") == 32);
     CHECK(t.o.source("batch-size") == Source::command_line);
     CHECK(t.o.get<double>("lr") == 0.001);
@@ -150,7 +154,8 @@ TEST_CASE("a select callback picks the task-default row when the selector cannot
 }
 
 TEST_CASE("a config file accepts keys with dashes or underscores") {
-  TempFile config(R"({"batch-size": 8, "layers": 2, "out": "runs/a", "greedy": true, "model": "tca"})");
+  TempFile config(
+      R"({"batch-size": 8, "layers": 2, "out": "runs/a", "greedy": true, "model": "tca"})");
   TrainLike t;
   REQUIRE(t.parse({"--config", config.path}));
   CHECK(t.o.get<int>("batch_size") == 8);
@@ -194,7 +199,8 @@ TEST_CASE("a bad value is a one-line usage error naming the option and the expec
   CHECK(contains(usage_error(t.o, {"--model", "ca", "--batch-size", "many"}),
                  "invalid value 'many' for --batch-size: expected an integer"));
   CHECK(contains(usage_error(t.o, {"--model", "ca", "--lr", "fast"}), "expected a number"));
-  CHECK(contains(usage_error(t.o, {"--model", "ca", "--seed=-1"}), "expected a non-negative integer"));
+  CHECK(contains(usage_error(t.o, {"--model", "ca", "--seed=-1"}),
+                 "expected a non-negative integer"));
   CHECK(contains(usage_error(t.o, {"--model", "ca", "--batch-size", "0"}),
                  "invalid value '0' for --batch-size: expected a value >= 1"));
   CHECK(contains(usage_error(t.o, {"--model", "ca", "--dropout", "1.5"}), "expected a value <= 1"));
@@ -214,7 +220,8 @@ TEST_CASE("a bad value in a config file names the key and the file") {
   SUBCASE("a float for an integer") {
     TempFile config(R"({"batch_size": 128.0})");
     TrainLike t;
-    CHECK(contains(usage_error(t.o, {"--model", "ca", "--config", config.path}), "expected an integer"));
+    CHECK(contains(usage_error(t.o, {"--model", "ca", "--config", config.path}),
+                   "expected an integer"));
   }
   SUBCASE("a range violation reports where the value came from") {
     TempFile config(R"({"dropout": 2})");
@@ -230,7 +237,8 @@ TEST_CASE("a bad value in a config file names the key and the file") {
   SUBCASE("a list for a single value") {
     TempFile config(R"({"lr": [0.1, 0.2]})");
     TrainLike t;
-    CHECK(contains(usage_error(t.o, {"--model", "ca", "--config", config.path}), "expected a number"));
+    CHECK(contains(usage_error(t.o, {"--model", "ca", "--config", config.path}),
+                   "expected a number"));
   }
   SUBCASE("--config inside a config file") {
     TempFile config(R"({"config": "other.json"})");
@@ -269,7 +277,10 @@ TEST_CASE("a missing required option is a usage error naming it") {
 
 TEST_CASE("positional arguments fill the declared positionals and extra ones are rejected") {
   Options o("make-dataset", "generate a task file");
-  o.add<std::string>(Group::data, "task", "task to generate").choices({"copy", "gp"}).positional().required();
+  o.add<std::string>(Group::data, "task", "task to generate")
+      .choices({"copy", "gp"})
+      .positional()
+      .required();
   o.add<int>(Group::data, "count", 10, "tasks");
   REQUIRE(o.parse(std::vector<std::string>{"gp", "--count", "3"}));
   CHECK(o.get<std::string>("task") == "gp");
@@ -312,10 +323,12 @@ TEST_CASE("negative numbers are values, options are not") {
   REQUIRE(o.parse(std::vector<std::string>{"--bias", "-1e-3"}));
   CHECK(o.get<double>("bias") == -1e-3);
   // Boost would store "--resume" as the directory name.
-  CHECK(contains(usage_error(o, {"--out", "--resume"}), "missing value for --out (found the option '--resume'"));
+  CHECK(contains(usage_error(o, {"--out", "--resume"}),
+                 "missing value for --out (found the option '--resume'"));
 }
 
-TEST_CASE("resolved config has sorted underscored keys, nulls for unset options and no run control") {
+TEST_CASE(
+    "resolved config has sorted underscored keys, nulls for unset options and no run control") {
   TrainLike t;
   REQUIRE(t.parse({"--model", "tca", "--task", "copy", "--resume", "--out", "runs/x"}));
   const nlohmann::json j = t.o.resolved_json();

@@ -36,14 +36,19 @@ std::set<int64_t> tokens_of_row(const tca::TreeShape& s, int64_t row) {
 
 }  // namespace
 
-TEST_CASE("tca show draws the copy task's retrieved sets, the tree and the GP curves; the sets are the model's") {
+TEST_CASE(
+    "tca show draws the copy task's retrieved sets, the tree and the GP curves; the sets are the "
+    "model's") {
   test::TempDir dir;
   make_copy_eval(dir, "copy.h5", 8);
   for (const char* m : {"tca", "ca"}) {
-    const Run r = run_tca(dir, std::string("train --model ") + m + " --out " + m + " --steps 20 --eval-every 0" + tiny_copy_task() + tiny_model());
+    const Run r = run_tca(dir, std::string("train --model ") + m + " --out " + m +
+                                   " --steps 20 --eval-every 0" + tiny_copy_task() + tiny_model());
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   }
-  const Run show = run_tca(dir, "show --run tca --data copy.h5 --task-index 3 --out copy.png --tree-out tree.svg --json sets.json");
+  const Run show = run_tca(dir,
+                           "show --run tca --data copy.h5 --task-index 3 --out copy.png --tree-out "
+                           "tree.svg --json sets.json");
   REQUIRE_MESSAGE(show.exit_code == 0, show.err);
   CHECK(slurp(dir.file("copy.png")).substr(1, 3) == "PNG");
   CHECK(contains(slurp(dir.file("tree.svg")), "<svg"));
@@ -57,7 +62,8 @@ TEST_CASE("tca show draws the copy task's retrieved sets, the tree and the GP cu
     const int64_t per = x.numel() / s[0];
     s[0] = 1;
     tca::Tensor out = tca::Tensor::empty(s, x.dtype());
-    std::copy_n(reinterpret_cast<const char*>(x.raw()) + t * per * 4, per * 4, reinterpret_cast<char*>(out.raw()));
+    std::copy_n(reinterpret_cast<const char*>(x.raw()) + t * per * 4, per * 4,
+                reinterpret_cast<char*>(out.raw()));
     return out;
   };
   tca::Batch one{row(b.xc, 3), tca::Tensor(), row(b.xt, 3), tca::Tensor(), row(b.labels, 3)};
@@ -90,17 +96,22 @@ TEST_CASE("tca show draws the copy task's retrieved sets, the tree and the GP cu
   }
 
   // GP: the curves of TCA and a compared CA run, the retrieved points of a query x.
-  REQUIRE(run_tca(dir, "make-dataset gp --split eval --count 8 --seed 0 --progress none --out gp.h5").exit_code == 0);
+  REQUIRE(
+      run_tca(dir, "make-dataset gp --split eval --count 8 --seed 0 --progress none --out gp.h5")
+          .exit_code == 0);
   for (const char* m : {"tca", "ca"}) {
-    const Run r = run_tca(dir, std::string("train --model ") + m + " --task gp --out gp-" + m +
-                                   " --steps 5 --eval-every 0 --layers 1 --progress none" + tiny_model());
+    const Run r =
+        run_tca(dir, std::string("train --model ") + m + " --task gp --out gp-" + m +
+                         " --steps 5 --eval-every 0 --layers 1 --progress none" + tiny_model());
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   }
-  const Run gp = run_tca(dir, "show --run gp-tca --compare gp-ca --data gp.h5 --queries 0.25 --out gp.svg");
+  const Run gp =
+      run_tca(dir, "show --run gp-tca --compare gp-ca --data gp.h5 --queries 0.25 --out gp.svg");
   REQUIRE_MESSAGE(gp.exit_code == 0, gp.err);
   CHECK(contains(slurp(dir.file("gp.svg")), "<svg"));
   // Errors: a CA run as --run, a task index past the file, an unknown picture type.
   check_usage_error(run_tca(dir, "show --run ca --data copy.h5 --out x.png"), "needs a TCA run");
-  check_usage_error(run_tca(dir, "show --run tca --data copy.h5 --task-index 99 --out x.png"), "--task-index 99");
+  check_usage_error(run_tca(dir, "show --run tca --data copy.h5 --task-index 99 --out x.png"),
+                    "--task-index 99");
   check_usage_error(run_tca(dir, "show --run tca --data copy.h5 --out x.jpg"), "x.jpg");
 }

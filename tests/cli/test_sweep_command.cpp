@@ -21,9 +21,11 @@ namespace {
 
 // 3 methods x 2 settings (d_model 8 / 16) x 3 seeds, tiny copy task; Perceiver IO matched to TCA.
 std::string grid_json(int steps, const std::string& extra = "") {
-  return R"({"name": "tiny", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": )" + std::to_string(steps) +
+  return R"({"name": "tiny", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": )" +
+         std::to_string(steps) +
          R"(, "log_every": 5, "eval_every": 10, "eval_batches": 2, "checkpoint_every": 5,
-            "heads": 2, "dim_feedforward": 16, "emb_depth": 2, "num_latent_layers": 1)" + extra + R"(},
+            "heads": 2, "dim_feedforward": 16, "emb_depth": 2, "num_latent_layers": 1)" +
+         extra + R"(},
    "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": "{seq_len}", "count": 32, "batch-size": 8, "seed": 0}},
    "curve_eval": "copy",
    "runs": [{"model": ["ca", "tca"]}, {"model": "perceiver", "num_latents": "match-tca"}],
@@ -31,9 +33,13 @@ std::string grid_json(int steps, const std::string& extra = "") {
    "seeds": [0, 1, 2]})";
 }
 
-void write_file(const test::TempDir& dir, const std::string& name, const std::string& text) { test::write_bytes(dir.file(name), text); }
+void write_file(const test::TempDir& dir, const std::string& name, const std::string& text) {
+  test::write_bytes(dir.file(name), text);
+}
 
-std::vector<json> index_of(const test::TempDir& dir, const std::string& sweep) { return read_jsonl(dir.file(sweep + "/index.jsonl")); }
+std::vector<json> index_of(const test::TempDir& dir, const std::string& sweep) {
+  return read_jsonl(dir.file(sweep + "/index.jsonl"));
+}
 
 std::string run_dir(const test::TempDir& dir, const std::string& sweep, const json& entry) {
   return dir.file(sweep + "/runs/" + entry["run_id"].get<std::string>());
@@ -77,13 +83,15 @@ TEST_CASE("sweep: a 3 x 2 x 3 grid goes from plan to tables and plots with the l
   REQUIRE(t["tables"][0]["rows"].size() == 6);
   for (const auto& row : t["tables"][0]["rows"]) CHECK(row["metric"]["n"] == 3);
   CHECK(contains(col.out, "| Perceiver IO | d_model = 8, L matched to TCA (4) |"));
-  for (const char* f : {"tables/results.md", "tables/results.tex", "tables/results.csv", "plots/copy-metric-vs-tokens.svg",
-                        "plots/copy-metric-vs-tokens.png", "plots/curves.svg", "plots/curves.png"}) {
+  for (const char* f : {"tables/results.md", "tables/results.tex", "tables/results.csv",
+                        "plots/copy-metric-vs-tokens.svg", "plots/copy-metric-vs-tokens.png",
+                        "plots/curves.svg", "plots/curves.png"}) {
     CHECK_MESSAGE(fs::file_size(dir.file(std::string("sw/") + f)) > 100, f);
   }
   CHECK(slurp(dir.file("sw/plots/curves.png")).substr(1, 3) == "PNG");
   // Tables and plots regenerate byte-identically from the same run files.
-  const std::string before = slurp(dir.file("sw/tables/results.md")) + slurp(dir.file("sw/plots/curves.svg")) +
+  const std::string before = slurp(dir.file("sw/tables/results.md")) +
+                             slurp(dir.file("sw/plots/curves.svg")) +
                              slurp(dir.file("sw/plots/copy-metric-vs-tokens.png"));
   REQUIRE(run_tca(dir, "sweep collect sw --plots").exit_code == 0);
   CHECK(before == slurp(dir.file("sw/tables/results.md")) + slurp(dir.file("sw/plots/curves.svg")) +
@@ -92,7 +100,9 @@ TEST_CASE("sweep: a 3 x 2 x 3 grid goes from plan to tables and plots with the l
 
 TEST_CASE("sweep: a failed run is recorded, the others finish, exit 3, collect lists it") {
   test::TempDir dir;
-  write_file(dir, "grid.json", R"({"name": "f", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 30, "clip": 0,
+  write_file(
+      dir, "grid.json",
+      R"({"name": "f", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 30, "clip": 0,
       "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
       "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}},
       "model": "ca", "lr": [0.0005, 1e30]})");
@@ -106,7 +116,8 @@ TEST_CASE("sweep: a failed run is recorded, the others finish, exit 3, collect l
   const json rec = read_json(failed + "/sweep_run.json");
   CHECK(rec["state"] == "failed");
   CHECK(rec["stage"] == "train");
-  CHECK(contains(rec["error"].get<std::string>(), "tca train: error: the ")); // training loss or gradient norm is nan
+  CHECK(contains(rec["error"].get<std::string>(),
+                 "tca train: error: the "));  // training loss or gradient norm is nan
   const Run col = run_tca(dir, "sweep collect sw");
   REQUIRE(col.exit_code == 0);
   CHECK(contains(col.out, "FAILED `"));
@@ -116,7 +127,8 @@ TEST_CASE("sweep: a failed run is recorded, the others finish, exit 3, collect l
 TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was missing") {
   test::TempDir dir;
   // Two runs at a time, each a few seconds: kill the runner (SIGKILL) while the first pair trains.
-  write_file(dir, "grid.json", R"({"name": "k", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 40,
+  write_file(dir, "grid.json",
+             R"({"name": "k", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 40,
       "log_every": 5, "checkpoint_every": 5, "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
       "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}},
       "runs": [{"model": "ca", "steps": 3}, {"model": "tca", "steps": 3000}], "seeds": [0, 1]})");
@@ -124,7 +136,8 @@ TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was m
   const auto idx = index_of(dir, "sw");
   REQUIRE(idx.size() == 4);
   const std::string quick = run_dir(dir, "sw", idx[0]), slow = run_dir(dir, "sw", idx[1]);
-  const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() + "' sweep run sw --all --jobs 2 > kill.out 2> kill.err";
+  const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() +
+                          "' sweep run sw --all --jobs 2 > kill.out 2> kill.err";
   const pid_t pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
@@ -143,7 +156,8 @@ TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was m
   bool stopped = false;
   for (int i = 0; i < 2400 && !stopped; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    stopped = fs::exists(slow + "/status.json") && read_json(slow + "/status.json")["state"] == "interrupted";
+    stopped = fs::exists(slow + "/status.json") &&
+              read_json(slow + "/status.json")["state"] == "interrupted";
   }
   REQUIRE(stopped);
   const std::string quick_eval = slurp(quick + "/eval-copy.json");
@@ -157,13 +171,16 @@ TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was m
   CHECK(slurp(quick + "/eval-copy.json") == quick_eval);
   // The slow run was resumed from its checkpoint: its log continues and ends at the last step.
   CHECK(read_jsonl(slow + "/metrics.jsonl").back()["step"] == 3000);
-  CHECK(contains(slurp(dir.file("sw/logs/" + idx[1]["run_id"].get<std::string>() + "/train.log")), "resum"));
-  for (const auto& e : idx) CHECK(read_json(run_dir(dir, "sw", e) + "/status.json")["state"] == "done");
+  CHECK(contains(slurp(dir.file("sw/logs/" + idx[1]["run_id"].get<std::string>() + "/train.log")),
+                 "resum"));
+  for (const auto& e : idx)
+    CHECK(read_json(run_dir(dir, "sw", e) + "/status.json")["state"] == "done");
 }
 
 TEST_CASE("sweep: two runners on one sweep never take the same run") {
   test::TempDir dir;
-  write_file(dir, "grid.json", R"({"name": "l", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 30,
+  write_file(dir, "grid.json",
+             R"({"name": "l", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 30,
       "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
       "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}},
       "model": ["ca", "perceiver"], "seeds": [0, 1, 2]})");
@@ -189,7 +206,8 @@ TEST_CASE("sweep: two runners on one sweep never take the same run") {
 
 TEST_CASE("sweep: --index and --index-env run one planned run; bad indices are usage errors") {
   test::TempDir dir;
-  write_file(dir, "grid.json", R"({"name": "i", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 5,
+  write_file(dir, "grid.json",
+             R"({"name": "i", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 5,
       "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
       "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}}, "model": ["ca", "tca"]})");
   REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out sw").exit_code == 0);
@@ -200,7 +218,9 @@ TEST_CASE("sweep: --index and --index-env run one planned run; bad indices are u
   CHECK_FALSE(fs::exists(run_dir(dir, "sw", idx[0])));
   const Run env = run_tca(dir, "sweep run sw --index-env MY_TASK_ID");
   check_usage_error(env, "MY_TASK_ID");
-  REQUIRE(std::system(("cd '" + dir.path() + "' && MY_TASK_ID=0 '" + tca_binary() + "' sweep run sw --index-env MY_TASK_ID 2>/dev/null").c_str()) == 0);
+  REQUIRE(std::system(("cd '" + dir.path() + "' && MY_TASK_ID=0 '" + tca_binary() +
+                       "' sweep run sw --index-env MY_TASK_ID 2>/dev/null")
+                          .c_str()) == 0);
   CHECK(fs::exists(run_dir(dir, "sw", idx[0]) + "/eval-copy.json"));
   check_usage_error(run_tca(dir, "sweep run sw --index 7"), "--index 7");
   check_usage_error(run_tca(dir, "sweep run sw --all --jobs 64"), "oversubscribe");
@@ -208,14 +228,17 @@ TEST_CASE("sweep: --index and --index-env run one planned run; bad indices are u
   check_usage_error(run_tca(dir, "sweep plan --grid grid.json"), "--out");
 }
 
-TEST_CASE("sweep plan: an invalid train value or a grid that drops runs is refused before anything changes") {
+TEST_CASE(
+    "sweep plan: an invalid train value or a grid that drops runs is refused before anything "
+    "changes") {
   test::TempDir dir;
   write_file(dir, "bad.json", R"({"task": "copy", "model": ["ca", "tcaa"]})");
   const Run bad = run_tca(dir, "sweep plan --grid bad.json --out sw");
   check_usage_error(bad, "tcaa");
   CHECK_FALSE(fs::exists(dir.file("sw/index.jsonl")));
   write_file(dir, "unknown.json", R"({"task": "copy", "model": "ca", "branching": 2})");
-  check_usage_error(run_tca(dir, "sweep plan --grid unknown.json --out sw"), "unknown.json:branching");
+  check_usage_error(run_tca(dir, "sweep plan --grid unknown.json --out sw"),
+                    "unknown.json:branching");
   write_file(dir, "g.json", R"({"task": "copy", "model": ["ca", "tca"]})");
   REQUIRE(run_tca(dir, "sweep plan --grid g.json --out sw").exit_code == 0);
   write_file(dir, "g2.json", R"({"task": "copy", "model": ["ca"]})");

@@ -7,10 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -31,7 +30,8 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// Runs `tca ARGS` through the shell (ARGS is shell text), capturing stdout, stderr and the exit code.
+// Runs `tca ARGS` through the shell (ARGS is shell text), capturing stdout, stderr and the exit
+// code.
 Run run_tca(const std::string& args) {
   char dir[] = "/tmp/tca_cli_XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);
@@ -135,7 +135,8 @@ TEST_CASE("a config file with an unknown key or invalid JSON exits 2 with one li
   const Run key = run_tca("version --config " + bad_key);
   CHECK(key.exit_code == 2);
   CHECK(count_lines(key.err) == 1);
-  CHECK(contains(key.err, "unknown key 'jsn' in config file " + bad_key + " (did you mean 'json'?)"));
+  CHECK(
+      contains(key.err, "unknown key 'jsn' in config file " + bad_key + " (did you mean 'json'?)"));
   const Run syntax = run_tca("version --config " + bad_json);
   CHECK(syntax.exit_code == 2);
   CHECK(count_lines(syntax.err) == 1);

@@ -39,8 +39,8 @@ int run_and_interrupt(const TempDir& dir, const std::string& args, const std::st
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() + "' " + args + " >/dev/null 2>" +
-                            dir.file(".interrupted_stderr");
+    const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() + "' " + args +
+                            " >/dev/null 2>" + dir.file(".interrupted_stderr");
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -64,9 +64,11 @@ TEST_CASE("a run interrupted by a signal and resumed equals the uninterrupted ru
   make_copy_eval(dir, "eval.h5", 16);
   // Enough steps that the run is still going when its first checkpoint (step 2) appears; dropout
   // and TCA's sampled paths make every step depend on the restored generator states.
-  const std::string args = std::string("train --model tca --steps 150 --log-every 1 --checkpoint-every 2 --eval eval.h5 "
-                                       "--eval-every 25") +
-                           tiny_copy_task() + tiny_model();
+  const std::string args =
+      std::string(
+          "train --model tca --steps 150 --log-every 1 --checkpoint-every 2 --eval eval.h5 "
+          "--eval-every 25") +
+      tiny_copy_task() + tiny_model();
   const Run full = run_tca(dir, args + " --out full");
   REQUIRE_MESSAGE(full.exit_code == 0, full.err);
 
@@ -95,13 +97,16 @@ TEST_CASE("a run interrupted by a signal and resumed equals the uninterrupted ru
 
 TEST_CASE("--resume refuses a config that changes the results, naming the keys") {
   TempDir dir;
-  const std::string args = std::string("train --model ca --steps 2 --out run") + tiny_copy_task() + tiny_model();
+  const std::string args =
+      std::string("train --model ca --steps 2 --out run") + tiny_copy_task() + tiny_model();
   REQUIRE(run_tca(dir, args).exit_code == 0);
   check_usage_error(run_tca(dir, args + " --resume --lr 0.01 --seed 3"),
-                    "cannot --resume run: the config differs from its config.json in lr (stored 0.0005, now 0.01), "
+                    "cannot --resume run: the config differs from its config.json in lr (stored "
+                    "0.0005, now 0.01), "
                     "seed (stored 0, now 3)");
   // Logging and checkpoint cadence do not change what is computed.
   const Run ok = run_tca(dir, args + " --resume --log-every 7 --checkpoint-every 9");
   CHECK_MESSAGE(ok.exit_code == 0, ok.err);
-  check_usage_error(run_tca(dir, "train --out nowhere --resume"), "cannot --resume nowhere: it has no checkpoint.h5");
+  check_usage_error(run_tca(dir, "train --out nowhere --resume"),
+                    "cannot --resume nowhere: it has no checkpoint.h5");
 }

@@ -19,7 +19,8 @@ TEST_CASE("atomic writes from several threads at once each land whole, with no t
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kWrites; ++i) {
-        write_text_atomically(tmp.file("f" + std::to_string(t) + "-" + std::to_string(i % 7)), std::string(100 + i, char('a' + t)));
+        write_text_atomically(tmp.file("f" + std::to_string(t) + "-" + std::to_string(i % 7)),
+                              std::string(100 + i, char('a' + t)));
       }
     });
   }
@@ -36,7 +37,8 @@ TEST_CASE("atomic writes from several threads at once each land whole, with no t
     for (int r = 0; r < 7; ++r) {
       int last = kWrites - 1;
       while (last % 7 != r) --last;
-      CHECK(test::read_bytes(tmp.file("f" + std::to_string(t) + "-" + std::to_string(r))) == std::string(100 + last, char('a' + t)));
+      CHECK(test::read_bytes(tmp.file("f" + std::to_string(t) + "-" + std::to_string(r))) ==
+            std::string(100 + last, char('a' + t)));
     }
   }
 }

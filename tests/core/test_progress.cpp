@@ -76,7 +76,8 @@ TEST_CASE("lines mode writes a line every N steps with loss, rate and ETA, and a
   const std::string out = read_all(f);
   std::fclose(f);
   CHECK(count(out, '\n') == 3);
-  CHECK(out.find("train: step 100/1000 (10.0%) | loss 0.5 | 10.0 step/s | ETA 1m30s\n") != std::string::npos);
+  CHECK(out.find("train: step 100/1000 (10.0%) | loss 0.5 | 10.0 step/s | ETA 1m30s\n") !=
+        std::string::npos);
   CHECK(out.find("train: step 200/1000 (20.0%)") != std::string::npos);
   CHECK(out.find("train: step 250/1000 (25.0%)") != std::string::npos);
   CHECK(out.find('\r') == std::string::npos);
@@ -168,7 +169,8 @@ TEST_CASE("a resumed run's rate counts only the steps done since it started") {
     clock.t += 20.0;
     p.update(1100);
     CHECK(p.rate() == doctest::Approx(5.0));
-    CHECK(read_all(f).find("step 1100/2000 (55.0%) | 5.00 step/s | ETA 3m00s") != std::string::npos);
+    CHECK(read_all(f).find("step 1100/2000 (55.0%) | 5.00 step/s | ETA 3m00s") !=
+          std::string::npos);
   }
   std::fclose(f);
 }

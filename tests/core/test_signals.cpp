@@ -41,7 +41,9 @@ TEST_CASE("the first stop signal is kept when another one follows") {
   CHECK(tca::stop_signal() == SIGTERM);
 }
 
-TEST_CASE("installing the stop handlers clears an old signal and leaving the scope restores the previous handler") {
+TEST_CASE(
+    "installing the stop handlers clears an old signal and leaving the scope restores the previous "
+    "handler") {
   struct sigaction custom, before, after;
   std::memset(&custom, 0, sizeof custom);
   custom.sa_handler = custom_handler;

@@ -28,8 +28,9 @@ TEST_CASE("system_info reports a known ISA, OpenMP's thread count and dotted ver
   CHECK(info.isa.rfind("isa_", 0) != 0);  // a name, not an unknown code
   CHECK(info.isa != "all");
   // The x86-64-v3 build floor means oneDNN finds at least AVX2 here.
-  const std::vector<std::string> at_least_avx2 = {"avx2", "avx2_vnni", "avx512_core", "avx512_core_vnni",
-                                                  "avx512_core_bf16", "avx512_core_amx"};
+  const std::vector<std::string> at_least_avx2 = {
+      "avx2",           "avx2_vnni", "avx512_core", "avx512_core_vnni", "avx512_core_bf16",
+      "avx512_core_amx"};
   CHECK(std::find(at_least_avx2.begin(), at_least_avx2.end(), info.isa) != at_least_avx2.end());
   if (const char* env = std::getenv("OMP_NUM_THREADS")) CHECK(info.threads == std::atoi(env));
   CHECK(info.threads >= 1);

@@ -5,12 +5,14 @@
 
 using namespace tca;
 
-TEST_CASE("empty_prefaulted gives a writable tensor of the shape, for every size and thread count") {
+TEST_CASE(
+    "empty_prefaulted gives a writable tensor of the shape, for every size and thread count") {
   // The pre-touch loop steps a page at a time: sizes around a page and an odd multiple of it.
   const int threads = omp_get_max_threads();
   for (int t : {1, 2, 3}) {
     omp_set_num_threads(t);
-    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{1023}, int64_t{1024}, int64_t{1025}, int64_t{3 * 1024 + 7}}) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{1023}, int64_t{1024}, int64_t{1025},
+                      int64_t{3 * 1024 + 7}}) {
       CAPTURE(n);
       Tensor x = Tensor::empty_prefaulted({n, 1});
       CHECK(x.shape() == Shape{n, 1});

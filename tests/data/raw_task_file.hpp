@@ -71,7 +71,8 @@ struct RawTaskFile {
   }
 
   bool omitted(const std::string& name) const {
-    for (const auto& o : omit) if (o == name) return true;
+    for (const auto& o : omit)
+      if (o == name) return true;
     return false;
   }
 
@@ -96,7 +97,8 @@ struct RawTaskFile {
       }
     }
     if (!omitted("offsets")) file.write("offsets", {static_cast<int64_t>(offsets.size())}, offsets);
-    if (!omitted("num_context")) file.write("num_context", {static_cast<int64_t>(num_context.size())}, num_context);
+    if (!omitted("num_context"))
+      file.write("num_context", {static_cast<int64_t>(num_context.size())}, num_context);
     if (!omitted("batch_offsets")) {
       file.write("batch_offsets", {static_cast<int64_t>(batch_offsets.size())}, batch_offsets);
     }

@@ -130,13 +130,17 @@ TEST_CASE("cholesky factor reproduces the matrix and rejects a non-positive-defi
 TEST_CASE("gp kernels have the spec's closed forms") {
   const GpHyper h{0.5, 0.7, 0.4};
   const double s2 = 0.49, d = 0.3;
-  CHECK(gp_kernel_value(GpKernel::rbf, h, 0.1, 0.4) == doctest::Approx(s2 * std::exp(-d * d / (2 * 0.25))));
+  CHECK(gp_kernel_value(GpKernel::rbf, h, 0.1, 0.4) ==
+        doctest::Approx(s2 * std::exp(-d * d / (2 * 0.25))));
   const double r = d / 0.5;
   CHECK(gp_kernel_value(GpKernel::matern52, h, 0.4, 0.1) ==
-        doctest::Approx(s2 * (1 + std::sqrt(5.0) * r + 5 * r * r / 3) * std::exp(-std::sqrt(5.0) * r)));
+        doctest::Approx(s2 * (1 + std::sqrt(5.0) * r + 5 * r * r / 3) *
+                        std::exp(-std::sqrt(5.0) * r)));
   const double sn = std::sin(M_PI * d / 0.4);
-  CHECK(gp_kernel_value(GpKernel::periodic, h, 0.1, 0.4) == doctest::Approx(s2 * std::exp(-2 * sn * sn / 0.25)));
-  CHECK(gp_kernel_value(GpKernel::periodic, h, 0.0, 0.4) == doctest::Approx(s2));  // one full period
+  CHECK(gp_kernel_value(GpKernel::periodic, h, 0.1, 0.4) ==
+        doctest::Approx(s2 * std::exp(-2 * sn * sn / 0.25)));
+  CHECK(gp_kernel_value(GpKernel::periodic, h, 0.0, 0.4) ==
+        doctest::Approx(s2));  // one full period
 }
 
 TEST_CASE("gp draws have the kernel's covariance plus noise (empirical, 20000 draws)") {
@@ -158,14 +162,16 @@ TEST_CASE("gp draws have the kernel's covariance plus noise (empirical, 20000 dr
     for (int i = 0; i < 6; ++i) {
       CHECK(std::fabs(sum[i] / draws) < 0.03);  // mean 0; std of the mean ~0.9/141
       for (int j = 0; j < 6; ++j) {
-        // Sample covariance error std = sqrt((K_ii K_jj + K_ij^2) / n) <= 0.81 * sqrt(2/20000) = 0.008
+        // Sample covariance error std = sqrt((K_ii K_jj + K_ij^2) / n) <= 0.81 * sqrt(2/20000) =
+        // 0.008
         CHECK(std::fabs(cross[i * 6 + j] / draws - expected[i * 6 + j]) < 0.04);
       }
     }
   }
 }
 
-TEST_CASE("gp sampler's task with fixed Nc and hyperparameters: x sorted per set, y matches the kernel") {
+TEST_CASE(
+    "gp sampler's task with fixed Nc and hyperparameters: x sorted per set, y matches the kernel") {
   GpTaskSampler sampler(GpKernel::rbf, 50);
   Rng rng(5);
   std::vector<double> x, y;
@@ -216,8 +222,10 @@ TEST_CASE("image tasks: distinct pixels, x on the [-1, 1] grid, y = intensity/25
         pixels.insert({ri, ci});
         CHECK(y == static_cast<float>(image[ri * 28 + ci]) / 255.f - 0.5f);
       };
-      for (int64_t k = 0; k < nc; ++k) check_point(b.xc.data() + (i * nc + k) * 2, b.yc[i * nc + k]);
-      for (int64_t k = 0; k < nt; ++k) check_point(b.xt.data() + (i * nt + k) * 2, b.yt[i * nt + k]);
+      for (int64_t k = 0; k < nc; ++k)
+        check_point(b.xc.data() + (i * nc + k) * 2, b.yc[i * nc + k]);
+      for (int64_t k = 0; k < nt; ++k)
+        check_point(b.xt.data() + (i * nt + k) * 2, b.yt[i * nt + k]);
       CHECK(static_cast<int64_t>(pixels.size()) == nc + nt);  // distinct
     }
   }
@@ -225,7 +233,8 @@ TEST_CASE("image tasks: distinct pixels, x on the [-1, 1] grid, y = intensity/25
   CHECK(max_nc >= 185);
 }
 
-TEST_CASE("timeseries synthetic tasks: t in [-1, 1], segments of 5..20 points, class offsets visible") {
+TEST_CASE(
+    "timeseries synthetic tasks: t in [-1, 1], segments of 5..20 points, class offsets visible") {
   TimeseriesTaskSampler sampler(7, 50, 12, 0);
   Rng rng(7);
   const Batch b = sampler.sample(200, rng);
@@ -244,15 +253,18 @@ TEST_CASE("timeseries synthetic tasks: t in [-1, 1], segments of 5..20 points, c
     for (int64_t t = 0; t < 50; ++t) {
       CHECK((labels[t] >= 0 && labels[t] < 7));
       ++count[static_cast<size_t>(labels[t])];
-      for (int ch = 0; ch < 12; ++ch) sum[static_cast<size_t>(labels[t] * 12 + ch)] += b.xc[(i * 50 + t) * 13 + 1 + ch];
+      for (int ch = 0; ch < 12; ++ch)
+        sum[static_cast<size_t>(labels[t] * 12 + ch)] += b.xc[(i * 50 + t) * 13 + 1 + ch];
       if (t > 0) run = labels[t] == labels[t - 1] ? run + 1 : 1;
     }
   }
   for (int c = 0; c < 7; ++c) {
     REQUIRE(count[static_cast<size_t>(c)] > 500);
     for (int ch = 0; ch < 12; ++ch) {
-      const double mean = sum[static_cast<size_t>(c * 12 + ch)] / static_cast<double>(count[static_cast<size_t>(c)]);
-      CHECK(std::fabs(mean - sampler.signatures()[static_cast<size_t>(c)].offset[static_cast<size_t>(ch)]) < 0.15);
+      const double mean = sum[static_cast<size_t>(c * 12 + ch)] /
+                          static_cast<double>(count[static_cast<size_t>(c)]);
+      CHECK(std::fabs(mean - sampler.signatures()[static_cast<size_t>(c)]
+                                 .offset[static_cast<size_t>(ch)]) < 0.15);
     }
   }
   // Signatures depend only on their seed.

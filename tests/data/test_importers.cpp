@@ -28,7 +28,8 @@ void write_gz(const std::string& path, const std::string& bytes) {
 
 // An EMNIST-like idx pair: n images of h x w where pixel (r, c) of image i = i * 10 + r * w + c
 // in storage order, labels i % 3.
-void write_emnist(const std::string& dir, const std::string& split, uint32_t n, uint32_t h, uint32_t w) {
+void write_emnist(const std::string& dir, const std::string& split, uint32_t n, uint32_t h,
+                  uint32_t w) {
   std::string images, labels;
   put_u32(images, 0x803);
   put_u32(images, n);
@@ -40,7 +41,8 @@ void write_emnist(const std::string& dir, const std::string& split, uint32_t n, 
   put_u32(labels, n);
   for (uint32_t i = 0; i < n; ++i) labels += static_cast<char>(i % 3);
   write_gz(dir + "/emnist-balanced-" + split + "-images-idx3-ubyte.gz", images);
-  test::write_bytes(dir + "/emnist-balanced-" + split + "-labels-idx1-ubyte", labels);  // plain works too
+  test::write_bytes(dir + "/emnist-balanced-" + split + "-labels-idx1-ubyte",
+                    labels);  // plain works too
 }
 
 void write_ppm(const std::string& path, int h, int w, unsigned char base) {
@@ -80,7 +82,8 @@ TEST_CASE("emnist importer fails clearly without the user's copy or with a broke
   p.source = "emnist";
   CHECK_ERROR(resolve_params(p), UsageError, "--source emnist needs --path DIR");
   p.path = dir.file("nowhere");
-  CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError, "missing emnist data (" + p.path + ")");
+  CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError,
+              "missing emnist data (" + p.path + ")");
   p.path = dir.path();
   CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError,
               "expected one of " + dir.path() + "/emnist-balanced-train-images-idx3-ubyte.gz");
@@ -92,13 +95,15 @@ TEST_CASE("emnist importer fails clearly without the user's copy or with a broke
   put_u32(header, 28);
   put_u32(header, 28);
   write_gz(images, header);
-  CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError, "truncated idx file (" + images + ":pixels)");
+  CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError,
+              "truncated idx file (" + images + ":pixels)");
   write_gz(images, "garbage!");
   CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError,
               "not an idx image file (" + images + ":magic): expected 0x00000803");
 }
 
-TEST_CASE("celeba importer reads PPM images by partition and fails clearly on missing or mixed images") {
+TEST_CASE(
+    "celeba importer reads PPM images by partition and fails clearly on missing or mixed images") {
   test::TempDir dir;
   TaskParams p;
   p.task = "image";
@@ -107,10 +112,12 @@ TEST_CASE("celeba importer reads PPM images by partition and fails clearly on mi
   p.max_points = 10;
   CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError,
               "expected one of " + dir.path() + "/list_eval_partition.txt");
-  test::write_bytes(dir.file("list_eval_partition.txt"), "000001.jpg 0\n000002.jpg 1\n000003.jpg 2\n");
+  test::write_bytes(dir.file("list_eval_partition.txt"),
+                    "000001.jpg 0\n000002.jpg 1\n000003.jpg 2\n");
   write_ppm(dir.file("000001.ppm"), 4, 5, 0);
   write_ppm(dir.file("000002.ppm"), 4, 5, 100);
-  CHECK_ERROR(load_image_source(resolve_params(p), Split::eval), InputError, "missing celeba image 000003 file");
+  CHECK_ERROR(load_image_source(resolve_params(p), Split::eval), InputError,
+              "missing celeba image 000003 file");
   write_ppm(dir.file("000003.ppm"), 4, 5, 7);
   const ImageSet train = load_image_source(resolve_params(p), Split::train);
   CHECK(train.size() == 2);
@@ -122,7 +129,8 @@ TEST_CASE("celeba importer reads PPM images by partition and fails clearly on mi
   CHECK(eval.size() == 1);
   CHECK(eval.image(0)[2] == 9);
   write_ppm(dir.file("000002.ppm"), 5, 5, 0);
-  CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError, "image size differs from the first image");
+  CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError,
+              "image size differs from the first image");
   test::write_bytes(dir.file("000002.ppm"), std::string("\xff\xd8\xff\xe0 JFIF", 10));
   CHECK_ERROR(load_image_source(resolve_params(p), Split::train), InputError,
               "expected binary PGM (P5) or PPM (P6)");
@@ -137,8 +145,9 @@ TEST_CASE("timeseries importer reads CSV and HDF5 rows into batches of equal len
   for (int s = 0; s < 3; ++s) {
     const int len = s == 1 ? 4 : 3;
     for (int t = 0; t < len; ++t) {
-      text += "seq" + std::to_string(s) + "," + std::to_string(10 + 2 * t) + "," + std::to_string(s + 0.5) + ",-" +
-              std::to_string(t) + "," + std::to_string((s + t) % 3) + "\n";
+      text += "seq" + std::to_string(s) + "," + std::to_string(10 + 2 * t) + "," +
+              std::to_string(s + 0.5) + ",-" + std::to_string(t) + "," +
+              std::to_string((s + t) % 3) + "\n";
     }
   }
   test::write_bytes(csv, text);
@@ -162,7 +171,9 @@ TEST_CASE("timeseries importer reads CSV and HDF5 rows into batches of equal len
     std::vector<double> rows;
     for (int s = 0; s < 3; ++s) {
       const int len = s == 1 ? 4 : 3;
-      for (int t = 0; t < len; ++t) rows.insert(rows.end(), {double(s), 10.0 + 2 * t, s + 0.5, -double(t), double((s + t) % 3)});
+      for (int t = 0; t < len; ++t)
+        rows.insert(rows.end(),
+                    {double(s), 10.0 + 2 * t, s + 0.5, -double(t), double((s + t) % 3)});
     }
     f.write("rows", {static_cast<int64_t>(rows.size() / 5), 5}, rows);
     f.close();
@@ -186,21 +197,26 @@ TEST_CASE("timeseries importer reads CSV and HDF5 rows into batches of equal len
   CHECK(reader.read_batch(1).labels.to_vector().size() == 4);
 }
 
-TEST_CASE("timeseries importer rejects bad headers, split sequences, time going back and bad labels") {
+TEST_CASE(
+    "timeseries importer rejects bad headers, split sequences, time going back and bad labels") {
   test::TempDir dir;
   const std::string csv = dir.file("bad.csv");
   test::write_bytes(csv, "id,t,f,label\n");
-  CHECK_ERROR(import_timeseries(csv), InputError, "bad header (" + csv + ":line 1): expected sequence_id,t,<feature columns>,label");
+  CHECK_ERROR(import_timeseries(csv), InputError,
+              "bad header (" + csv + ":line 1): expected sequence_id,t,<feature columns>,label");
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0\na,1,1,0\nb,0,1,1\nb,1,1,1\na,2,1,0\n");
-  CHECK_ERROR(import_timeseries(csv), InputError, "rows of a sequence are not contiguous (" + csv + ":line 6)");
+  CHECK_ERROR(import_timeseries(csv), InputError,
+              "rows of a sequence are not contiguous (" + csv + ":line 6)");
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0\na,0,1,0\n");
   CHECK_ERROR(import_timeseries(csv), InputError, "time not increasing (" + csv + ":line 3)");
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0\na,1,nan,0\n");
-  CHECK_ERROR(import_timeseries(csv), InputError, "bad feature (" + csv + ":line 3): expected a finite number, found 'nan'");
+  CHECK_ERROR(import_timeseries(csv), InputError,
+              "bad feature (" + csv + ":line 3): expected a finite number, found 'nan'");
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0.5\n");
   CHECK_ERROR(import_timeseries(csv), InputError, "bad label");
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,1\n");
-  CHECK_ERROR(import_timeseries(csv), InputError, "wrong number of columns (" + csv + ":line 2): expected 4, found 3");
+  CHECK_ERROR(import_timeseries(csv), InputError,
+              "wrong number of columns (" + csv + ":line 2): expected 4, found 3");
   CHECK_ERROR(import_timeseries(dir.file("none.csv")), InputError, "cannot open time-series file");
 }
 
@@ -212,13 +228,16 @@ TEST_CASE("timeseries importer: float32 range, denormals and unprintable bytes")
   const std::string csv = dir.file("ts.csv");
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0\na,1,1e39,1\n");
   CHECK_ERROR(import_timeseries(csv), InputError,
-              "bad feature (" + csv + ":line 3): expected a number within float32 range (|x| <= 3.4e38), found '1e39'");
+              "bad feature (" + csv +
+                  ":line 3): expected a number within float32 range (|x| <= 3.4e38), found '1e39'");
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,1,0\na,1e39,1,1\n");
-  CHECK_ERROR(import_timeseries(csv), InputError, "bad t (" + csv + ":line 3): expected a number within float32 range");
-  test::write_bytes(csv, "sequence_id,t,f,label\na,0,1e-310,0\na,1,-4.9e-324,1\nb,0,1e-40,0\nb,1,1,1\n");
+  CHECK_ERROR(import_timeseries(csv), InputError,
+              "bad t (" + csv + ":line 3): expected a number within float32 range");
+  test::write_bytes(csv,
+                    "sequence_id,t,f,label\na,0,1e-310,0\na,1,-4.9e-324,1\nb,0,1e-40,0\nb,1,1,1\n");
   const TimeseriesData data = import_timeseries(csv);
   REQUIRE(data.sequences.size() == 2);
-  CHECK(data.sequences[0].features[0] == 0.0f);  // a double denormal rounds to float zero
+  CHECK(data.sequences[0].features[0] == 0.0f);    // a double denormal rounds to float zero
   CHECK(data.sequences[1].features[0] == 1e-40f);  // a float32 denormal is kept
   test::write_bytes(csv, "sequence_id,t,f,label\na,0,\x1b[2J\x07,0\n");
   try {

@@ -7,8 +7,8 @@
 
 #include "core/error.hpp"
 #include "data/image_source_file.hpp"
-#include "data/task_file_reader.hpp"
 #include "data/raw_task_file.hpp"
+#include "data/task_file_reader.hpp"
 #include "io/test_files.hpp"
 
 using namespace tca;
@@ -102,7 +102,8 @@ TEST_CASE("malformed task file: not our format, or no format attribute") {
   f.attributes["format"] = std::string("h5netcdf");
   expect_rejected(f, "not a tca data file (");
   f.attributes.erase("format");
-  expect_rejected(f, ":format): expected root attribute format = \"tca-tasks\", found no format attribute");
+  expect_rejected(
+      f, ":format): expected root attribute format = \"tca-tasks\", found no format attribute");
 }
 
 TEST_CASE("malformed task file: a missing or unknown TaskInfo attribute") {
@@ -150,7 +151,8 @@ TEST_CASE("malformed task file: a batch whose tasks have different sizes") {
 TEST_CASE("malformed task file: batch offsets that do not cover the tasks") {
   RawTaskFile f = RawTaskFile::valid_regression();
   f.batch_offsets = {0, 2, 3};
-  expect_rejected(f, ":/batch_offsets): expected 0 first and 4 (the task count) last, found 0 first, 3 last");
+  expect_rejected(
+      f, ":/batch_offsets): expected 0 first and 4 (the task count) last, found 0 first, 3 last");
   f.batch_offsets = {0, 2, 2, 4};
   expect_rejected(f, "batch offsets not increasing");
 }
@@ -242,10 +244,13 @@ TEST_CASE("malformed task file: a task attribute that contradicts the data") {
   RawTaskFile gp_data = RawTaskFile::valid_regression();
   gp_data.attributes["task"] = std::string("copy");
   expect_rejected(gp_data, "attribute contradicts task \"copy\" (");
-  expect_rejected(gp_data, ":num_classes): expected at least 2 (a classification task), found 0 (regression data)");
+  expect_rejected(
+      gp_data,
+      ":num_classes): expected at least 2 (a classification task), found 0 (regression data)");
   RawTaskFile copy_data = RawTaskFile::valid_classification();
   copy_data.attributes["task"] = std::string("gp");
-  expect_rejected(copy_data, ":num_classes): expected 0 (a regression task), found 4 (classification data)");
+  expect_rejected(copy_data,
+                  ":num_classes): expected 0 (a regression task), found 4 (classification data)");
   copy_data.attributes["task"] = std::string("image");
   expect_rejected(copy_data, "attribute contradicts task \"image\"");
   RawTaskFile ts = RawTaskFile::valid_classification();
@@ -261,10 +266,12 @@ TEST_CASE("malformed task file: an unknown ordering names the file and attribute
   RawTaskFile f = RawTaskFile::valid_regression();
   f.attributes["ordering"] = std::string("zigzag");
   expect_rejected(f, "unknown ordering (");
-  expect_rejected(f, ":ordering): expected none, sort_x1, sort_x2, random_proj or kd, found \"zigzag\"");
+  expect_rejected(
+      f, ":ordering): expected none, sort_x1, sort_x2, random_proj or kd, found \"zigzag\"");
 }
 
-TEST_CASE("malformed task file: huge num_classes, dim_x or dim_y are refused before any allocation") {
+TEST_CASE(
+    "malformed task file: huge num_classes, dim_x or dim_y are refused before any allocation") {
   RawTaskFile f = RawTaskFile::valid_classification();
   f.attributes["num_classes"] = int64_t{1} << 40;
   expect_rejected(f, ":num_classes): expected at most 65536, found 1099511627776");

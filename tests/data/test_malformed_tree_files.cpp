@@ -34,7 +34,8 @@ void write_valid(const std::string& path) {
 }
 
 template <class T>
-void overwrite_dataset(const std::string& path, const char* name, hid_t type, const std::vector<T>& values) {
+void overwrite_dataset(const std::string& path, const char* name, hid_t type,
+                       const std::vector<T>& values) {
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
   REQUIRE(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0);
@@ -44,7 +45,8 @@ void overwrite_dataset(const std::string& path, const char* name, hid_t type, co
 
 // Replaces an integer attribute (deleted and written anew: HDF5 1.10 cannot rewrite the group
 // attributes our writer leaves, "can't locate open attribute").
-void overwrite_attribute(const std::string& path, const char* object, const char* name, int64_t value) {
+void overwrite_attribute(const std::string& path, const char* object, const char* name,
+                         int64_t value) {
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   const hid_t g = H5Gopen2(f, object, H5P_DEFAULT);
   REQUIRE(H5Adelete(g, name) >= 0);

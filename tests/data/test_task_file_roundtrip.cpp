@@ -23,7 +23,8 @@ using namespace tca::data;
 
 namespace {
 
-GenerationRequest request(const std::string& task, const std::string& out, int64_t count, int64_t seed = 0) {
+GenerationRequest request(const std::string& task, const std::string& out, int64_t count,
+                          int64_t seed = 0) {
   GenerationRequest r;
   r.params.task = task;
   r.split = Split::eval;
@@ -51,7 +52,8 @@ void check_round_trip(const GenerationRequest& r) {
   const GenerationResult result = generate_dataset(r);
   TaskFileReader reader(r.out);
   CHECK(reader.content_hash() == result.content_hash);
-  CHECK(std::get<std::string>(reader.attributes().at("content_hash")) == hash_hex(result.content_hash));
+  CHECK(std::get<std::string>(reader.attributes().at("content_hash")) ==
+        hash_hex(result.content_hash));
   CHECK(reader.num_tasks() == r.count);
   CHECK(reader.num_batches() == (r.count + r.batch_size - 1) / r.batch_size);
   auto sampler = make_task_sampler(r.params, r.split);
@@ -95,13 +97,15 @@ TEST_CASE("copy task file stores token ids for context rows and labels for targe
   io::H5File f = io::H5File::open_read(r.out);
   const auto y = f.read<int32_t>("y", {16, 1});
   const auto x = f.read<float>("x", {16, 12});
-  for (int row = 0; row < 4; ++row) CHECK(x[static_cast<size_t>(row * 12 + y[static_cast<size_t>(row)])] == 1.f);
-  CHECK(y[0] == 0);   // SOS
-  CHECK(y[7] == 1);   // EOS label of the last target
+  for (int row = 0; row < 4; ++row)
+    CHECK(x[static_cast<size_t>(row * 12 + y[static_cast<size_t>(row)])] == 1.f);
+  CHECK(y[0] == 0);     // SOS
+  CHECK(y[7] == 1);     // EOS label of the last target
   CHECK(y[4] == y[3]);  // first target = last context symbol
 }
 
-TEST_CASE("image eval set has one task per selected test image, and the train split is an image source") {
+TEST_CASE(
+    "image eval set has one task per selected test image, and the train split is an image source") {
   test::TempDir dir;
   GenerationRequest eval = request("image", dir.file("img.h5"), 10, 1);
   eval.params.classes = "7";
@@ -112,7 +116,8 @@ TEST_CASE("image eval set has one task per selected test image, and the train sp
   CHECK(reader.info().std_form == StdForm::bounded);
   // Batch j holds test images 4j.. of class 7, with the seed's pixel choice.
   const TaskParams resolved = resolve_params(eval.params);
-  auto images = std::make_shared<const ImageSet>(first_images(load_image_source(resolved, Split::eval), 10));
+  auto images =
+      std::make_shared<const ImageSet>(first_images(load_image_source(resolved, Split::eval), 10));
   ImageTaskSampler sampler(images, 200, image_task_info("fashion-mnist", 1));
   Rng rng(1);
   for (int64_t j = 0; j < 3; ++j) {
@@ -142,9 +147,11 @@ TEST_CASE("image eval set has one task per selected test image, and the train sp
   CHECK(from_file->info().ordering == "sort_x2");
 }
 
-TEST_CASE("same task, parameters and seed give the same content hash and any change gives another") {
+TEST_CASE(
+    "same task, parameters and seed give the same content hash and any change gives another") {
   test::TempDir dir;
-  auto hash = [&](const std::string& name, int64_t seed, const std::string& kernel, int64_t batch_size) {
+  auto hash = [&](const std::string& name, int64_t seed, const std::string& kernel,
+                  int64_t batch_size) {
     GenerationRequest r = request("gp", dir.file(name), 12, seed);
     r.params.kernel = kernel;
     r.batch_size = batch_size;
@@ -152,7 +159,8 @@ TEST_CASE("same task, parameters and seed give the same content hash and any cha
   };
   const uint64_t first = hash("a.h5", 0, "rbf", 4);
   CHECK(hash("b.h5", 0, "rbf", 4) == first);
-  CHECK(TaskFileReader(dir.file("a.h5")).content_hash() == TaskFileReader(dir.file("b.h5")).content_hash());
+  CHECK(TaskFileReader(dir.file("a.h5")).content_hash() ==
+        TaskFileReader(dir.file("b.h5")).content_hash());
   CHECK(hash("c.h5", 1, "rbf", 4) != first);
   CHECK(hash("d.h5", 0, "matern52", 4) != first);
   CHECK(hash("e.h5", 0, "rbf", 3) != first);
@@ -183,7 +191,9 @@ TEST_CASE("content hasher is independent of how the bytes are split and sensitiv
   CHECK(shorter.digest() != whole.digest());
 }
 
-TEST_CASE("readers shuffle whole batches with a seed and the file sampler visits each batch once per epoch") {
+TEST_CASE(
+    "readers shuffle whole batches with a seed and the file sampler visits each batch once per "
+    "epoch") {
   test::TempDir dir;
   GenerationRequest r = request("gp", dir.file("gp.h5"), 40, 5);  // 10 batches of 4
   generate_dataset(r);
@@ -212,8 +222,10 @@ TEST_CASE("readers shuffle whole batches with a seed and the file sampler visits
     std::sort(sorted_seen.begin(), sorted_seen.end());
     std::sort(sorted_all.begin(), sorted_all.end());
     CHECK(sorted_seen == sorted_all);
-    if (epoch == 0) first_values = seen;
-    else CHECK(seen != first_values);  // reshuffled
+    if (epoch == 0)
+      first_values = seen;
+    else
+      CHECK(seen != first_values);  // reshuffled
   }
   TaskFileSampler resumed(r.out, 42);
   resumed.set_position(13);
@@ -223,7 +235,9 @@ TEST_CASE("readers shuffle whole batches with a seed and the file sampler visits
   CHECK_ERROR(sampler.sample(8, unused), UsageError, "whose batches hold 4 tasks");
 }
 
-TEST_CASE("h5py and h5dump read our task files (compatibility test that fails when neither tool exists)") {
+TEST_CASE(
+    "h5py and h5dump read our task files (compatibility test that fails when neither tool "
+    "exists)") {
   test::TempDir dir;
   GenerationRequest r = request("gp", dir.file("gp.h5"), 8, 2);
   generate_dataset(r);
@@ -232,9 +246,10 @@ TEST_CASE("h5py and h5dump read our task files (compatibility test that fails wh
   const int64_t nc = batch.num_context();
   const bool have_python = std::system("/usr/bin/python3 -c 'import h5py' > /dev/null 2>&1") == 0;
   const bool have_h5dump = std::system("h5dump --version > /dev/null 2>&1") == 0;
-  REQUIRE_MESSAGE((have_python || have_h5dump),
-                  "neither /usr/bin/python3 with h5py nor h5dump is installed (make deps installs python3-h5py "
-                  "and hdf5-tools)");
+  REQUIRE_MESSAGE(
+      (have_python || have_h5dump),
+      "neither /usr/bin/python3 with h5py nor h5dump is installed (make deps installs python3-h5py "
+      "and hdf5-tools)");
   if (have_python) {
     // The datasets/README.md snippet: read task 5's context and target sets.
     const std::string script = dir.file("read.py"), out = dir.file("py.txt");
@@ -249,7 +264,8 @@ TEST_CASE("h5py and h5dump read our task files (compatibility test that fails wh
                       "    print(nc, b - a, f['x'].compression, f['x'].shuffle)\n"
                       "    print(' '.join(repr(float(v)) for v in x[:nc, 0]))\n"
                       "    print(' '.join(repr(float(v)) for v in y[nc:, 0]))\n");
-    REQUIRE(std::system(("/usr/bin/python3 " + script + " " + r.out + " > " + out + " 2>&1").c_str()) == 0);
+    REQUIRE(std::system(
+                ("/usr/bin/python3 " + script + " " + r.out + " > " + out + " 2>&1").c_str()) == 0);
     std::ifstream in(out);
     int64_t py_nc = 0, rows = 0;
     std::string compression, shuffle;
@@ -271,7 +287,9 @@ TEST_CASE("h5py and h5dump read our task files (compatibility test that fails wh
   }
   if (have_h5dump) {
     const std::string out = dir.file("dump.txt");
-    REQUIRE(std::system(("h5dump -a /format -d /num_context " + r.out + " > " + out + " 2>&1").c_str()) == 0);
+    REQUIRE(std::system(
+                ("h5dump -a /format -d /num_context " + r.out + " > " + out + " 2>&1").c_str()) ==
+            0);
     const std::string text = test::read_bytes(out);
     CHECK(text.find("\"tca-tasks\"") != std::string::npos);
     CHECK(text.find("(0): " + std::to_string(reader.num_context(0))) != std::string::npos);

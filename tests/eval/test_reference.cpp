@@ -4,9 +4,8 @@
 #include <hdf5.h>
 
 #include <limits>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/error.hpp"
 #include "eval/reference_check.hpp"
@@ -23,23 +22,31 @@ static void check_file(const char* name) {
   ReferenceReport r = check_reference_file(reference_file(name));
   for (auto& row : r.rows)
     if (!row.ok)
-      MESSAGE(std::string(name) << ": " << row.name << " max abs error " << row.max_abs_error << " (max |ref| "
-                   << row.max_abs_ref << ", " << std::string(to_string(row.tolerance)) << ") " << row.note);
+      MESSAGE(std::string(name) << ": " << row.name << " max abs error " << row.max_abs_error
+                                << " (max |ref| " << row.max_abs_ref << ", "
+                                << std::string(to_string(row.tolerance)) << ") " << row.note);
   CHECK(r.rows.size() > 40);
   CHECK(r.failures() == 0);
 }
 
 TEST_CASE("ReTreever matches the official implementation on tca_gp.h5") { check_file("tca_gp.h5"); }
-TEST_CASE("ReTreever matches the official implementation on tca_copy.h5") { check_file("tca_copy.h5"); }
+TEST_CASE("ReTreever matches the official implementation on tca_copy.h5") {
+  check_file("tca_copy.h5");
+}
 TEST_CASE("ReTreever with branching factor 3 matches the official implementation on tca_gp_b3.h5") {
   check_file("tca_gp_b3.h5");
 }
-TEST_CASE("Transformer + CA matches the official implementation on ca_gp.h5") { check_file("ca_gp.h5"); }
-TEST_CASE("Transformer + CA matches the official implementation on ca_copy.h5") { check_file("ca_copy.h5"); }
+TEST_CASE("Transformer + CA matches the official implementation on ca_gp.h5") {
+  check_file("ca_gp.h5");
+}
+TEST_CASE("Transformer + CA matches the official implementation on ca_copy.h5") {
+  check_file("ca_copy.h5");
+}
 
 TEST_CASE("a file that is not a reference file is rejected naming what is missing") {
-  CHECK_THROWS_WITH_AS(check_reference_file(std::string(TCA_SOURCE_DIR) + "/tests/data/reference/README.md"),
-                       doctest::Contains("README.md"), InputError);
+  CHECK_THROWS_WITH_AS(
+      check_reference_file(std::string(TCA_SOURCE_DIR) + "/tests/data/reference/README.md"),
+      doctest::Contains("README.md"), InputError);
 }
 
 namespace {
@@ -83,13 +90,17 @@ TEST_CASE("a NaN in a reference file's expected values is an input error, not a 
     H5Fclose(file);
   }
   CHECK_ERROR(check_reference_file(path), InputError,
-              "non-finite reference value (" + path + ":eval/mean): expected finite values, found nan at index 3");
+              "non-finite reference value (" + path +
+                  ":eval/mean): expected finite values, found nan at index 3");
 }
 
-TEST_CASE("a reference file's model config too large for memory or of the wrong types is an input error") {
+TEST_CASE(
+    "a reference file's model config too large for memory or of the wrong types is an input "
+    "error") {
   test::TempDir dir;
   const std::string path = corrupt_copy(dir, "ca_gp.h5");
-  nlohmann::json config = nlohmann::json::parse(io::H5File::open_read(path).attr_string("config_json"));
+  nlohmann::json config =
+      nlohmann::json::parse(io::H5File::open_read(path).attr_string("config_json"));
   config["d_model"] = 65536;
   config["nhead"] = 1;
   config["num_layers"] = 1000;
@@ -97,5 +108,6 @@ TEST_CASE("a reference file's model config too large for memory or of the wrong 
   CHECK_ERROR(check_reference_file(path), UsageError, "config_json needs an estimated");
   config["d_model"] = "sixty-four";
   replace_config(path, config.dump());
-  CHECK_ERROR(check_reference_file(path), InputError, "bad value in the model config (" + path + ":config_json)");
+  CHECK_ERROR(check_reference_file(path), InputError,
+              "bad value in the model config (" + path + ":config_json)");
 }

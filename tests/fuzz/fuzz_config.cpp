@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tca::fuzz::expect_clean([&] {
     tca::cli::Options options("train", "fuzz");
     tca::cli::declare_train_options(options);
-    options.parse(std::vector<std::string>{"--config", path, "--model", "ca", "--out", "/nonexistent/run"});
+    options.parse(
+        std::vector<std::string>{"--config", path, "--model", "ca", "--out", "/nonexistent/run"});
     options.resolved_json();
   });
   tca::fuzz::expect_clean([&] {

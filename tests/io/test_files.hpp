@@ -77,19 +77,19 @@ std::string capture_stderr(const std::string& scratch_file, Fn&& fn) {
 
 // Checks that `expr` throws `ExceptionType` whose message contains `needle` (a std::string or a
 // literal); prints the full message when it does not.
-#define CHECK_ERROR(expr, ExceptionType, needle)                                                   \
-  do {                                                                                             \
-    std::string tca_message_;                                                                      \
-    bool tca_thrown_ = false;                                                                      \
-    try {                                                                                          \
-      (void)(expr);                                                                                \
-    } catch (const ExceptionType& tca_error_) {                                                    \
-      tca_thrown_ = true;                                                                          \
-      tca_message_ = tca_error_.what();                                                            \
-    }                                                                                              \
-    CHECK_MESSAGE(tca_thrown_, "expected " #ExceptionType " from " #expr);                         \
-    if (tca_thrown_) {                                                                             \
-      CHECK_MESSAGE(tca_message_.find(needle) != std::string::npos,                                \
-                    "message: " << tca_message_ << "\n  does not contain: " << (needle));          \
-    }                                                                                              \
+#define CHECK_ERROR(expr, ExceptionType, needle)                                          \
+  do {                                                                                    \
+    std::string tca_message_;                                                             \
+    bool tca_thrown_ = false;                                                             \
+    try {                                                                                 \
+      (void)(expr);                                                                       \
+    } catch (const ExceptionType& tca_error_) {                                           \
+      tca_thrown_ = true;                                                                 \
+      tca_message_ = tca_error_.what();                                                   \
+    }                                                                                     \
+    CHECK_MESSAGE(tca_thrown_, "expected " #ExceptionType " from " #expr);                \
+    if (tca_thrown_) {                                                                    \
+      CHECK_MESSAGE(tca_message_.find(needle) != std::string::npos,                       \
+                    "message: " << tca_message_ << "\n  does not contain: " << (needle)); \
+    }                                                                                     \
   } while (0)

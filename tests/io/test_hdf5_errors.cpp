@@ -21,7 +21,8 @@ std::string make_good_file(const test::TempDir& dir, const std::string& name = "
   const std::string path = dir.file(name);
   H5File f = H5File::create(path);
   std::vector<float> x(4096 * 4);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::sin(0.01 * static_cast<double>(i)));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(std::sin(0.01 * static_cast<double>(i)));
   f.write("x", {4096, 4}, x, WriteOptions{1024});
   f.write("plain", {3}, std::vector<double>{1, 2, 3});
   f.set_attr("format", "tca-tasks");
@@ -48,14 +49,18 @@ uint64_t first_chunk_offset(const std::string& path) {
 TEST_CASE("hdf5 open rejects missing, empty, text and directory paths with a clear message") {
   test::TempDir dir;
   const std::string missing = dir.file("missing.h5");
-  CHECK_ERROR(H5File::open_read(missing), InputError,
-              "cannot open HDF5 file (" + missing + "): expected an existing file, found No such file");
+  CHECK_ERROR(
+      H5File::open_read(missing), InputError,
+      "cannot open HDF5 file (" + missing + "): expected an existing file, found No such file");
   const std::string empty = dir.file("empty.h5");
   test::write_bytes(empty, "");
-  CHECK_ERROR(H5File::open_read(empty), InputError, "not an HDF5 file (" + empty + "): expected an HDF5 file, found an empty file (0 bytes)");
+  CHECK_ERROR(
+      H5File::open_read(empty), InputError,
+      "not an HDF5 file (" + empty + "): expected an HDF5 file, found an empty file (0 bytes)");
   const std::string text = dir.file("text.h5");
   test::write_bytes(text, "step,loss\n1,0.5\n");
-  CHECK_ERROR(H5File::open_read(text), InputError, "not an HDF5 file (" + text + "): expected an HDF5 file, found no HDF5 signature");
+  CHECK_ERROR(H5File::open_read(text), InputError,
+              "not an HDF5 file (" + text + "): expected an HDF5 file, found no HDF5 signature");
   CHECK_ERROR(H5File::open_read(dir.path()), InputError, "found a directory");
 }
 
@@ -67,7 +72,8 @@ TEST_CASE("hdf5 open rejects truncated files, quoting libhdf5's reason, and prin
     const std::string cut = dir.file("cut" + std::to_string(keep) + ".h5");
     test::write_bytes(cut, test::read_bytes(path).substr(0, static_cast<size_t>(keep)));
     const std::string printed = test::capture_stderr(dir.file("stderr.txt"), [&] {
-      CHECK_ERROR(H5File::open_read(cut), InputError, "truncated HDF5 file (" + cut + "): expected a complete HDF5 file, found");
+      CHECK_ERROR(H5File::open_read(cut), InputError,
+                  "truncated HDF5 file (" + cut + "): expected a complete HDF5 file, found");
       CHECK_ERROR(H5File::open_read(cut), InputError, "truncated file: eof");
     });
     CHECK(printed.find("HDF5-DIAG") == std::string::npos);
@@ -86,7 +92,9 @@ TEST_CASE("hdf5 read rejects garbage inside a compressed chunk with the inflate 
   H5File f = H5File::open_read(path);  // the header is intact
   CHECK(f.read<double>("plain").size() == 3);
   const std::string printed = test::capture_stderr(dir.file("stderr.txt"), [&] {
-    CHECK_ERROR(f.read<float>("x"), InputError, "cannot read dataset (" + path + ":/x): expected readable (uncorrupted) data, found");
+    CHECK_ERROR(
+        f.read<float>("x"), InputError,
+        "cannot read dataset (" + path + ":/x): expected readable (uncorrupted) data, found");
     CHECK_ERROR(f.read_rows<float>("x", 0, 10), InputError, "inflate");
   });
   CHECK(printed.empty());
@@ -98,17 +106,23 @@ TEST_CASE("hdf5 missing datasets, wrong rank and wrong shape name the dataset") 
   test::TempDir dir;
   const std::string path = make_good_file(dir);
   H5File f = H5File::open_read(path);
-  CHECK_ERROR(f.read<float>("y"), InputError, "missing dataset (" + path + ":/y): expected a dataset /y, found nothing at that path");
+  CHECK_ERROR(
+      f.read<float>("y"), InputError,
+      "missing dataset (" + path + ":/y): expected a dataset /y, found nothing at that path");
   CHECK_ERROR(f.dataset_info("/"), InputError, "found a group");
-  CHECK_ERROR(f.read<float>("x", {kAnyExtent}), InputError, "wrong rank (" + path + ":/x): expected [*], found [4096, 4]");
-  CHECK_ERROR(f.read<float>("x", {kAnyExtent, 3}), InputError, "wrong shape (" + path + ":/x): expected [*, 3], found [4096, 4]");
-  CHECK_ERROR(f.require_dataset("x", ElementType::f64, {kAnyExtent, 4}), InputError, "wrong dtype (" + path + ":/x): expected float64, found float32");
+  CHECK_ERROR(f.read<float>("x", {kAnyExtent}), InputError,
+              "wrong rank (" + path + ":/x): expected [*], found [4096, 4]");
+  CHECK_ERROR(f.read<float>("x", {kAnyExtent, 3}), InputError,
+              "wrong shape (" + path + ":/x): expected [*, 3], found [4096, 4]");
+  CHECK_ERROR(f.require_dataset("x", ElementType::f64, {kAnyExtent, 4}), InputError,
+              "wrong dtype (" + path + ":/x): expected float64, found float32");
   CHECK_ERROR(f.read_scalar<double>("plain"), InputError, "expected a single value, found [3]");
 }
 
 TEST_CASE("hdf5 require_finite names the dataset, row and column of the first nan or inf") {
   const float values[6] = {0, 1, 2, 3, std::numeric_limits<float>::quiet_NaN(), 5};
-  CHECK_ERROR(require_finite("f.h5", "x", values, 6, 2), InputError, "non-finite value (f.h5:/x): expected finite values, found nan at row 2, column 0");
+  CHECK_ERROR(require_finite("f.h5", "x", values, 6, 2), InputError,
+              "non-finite value (f.h5:/x): expected finite values, found nan at row 2, column 0");
   const double inf[2] = {1, std::numeric_limits<double>::infinity()};
   CHECK_ERROR(require_finite("f.h5", "/y", inf, 2), InputError, "found inf at row 1");
   CHECK_NOTHROW(require_finite("f.h5", "x", values, 4, 2));
@@ -127,14 +141,16 @@ TEST_CASE("hdf5 extents larger than the stored data are rejected before allocati
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 2, cdims);
     H5Pset_deflate(dcpl, 4);
-    hid_t ds2 = H5Dcreate2(file, "big_chunks", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t ds2 =
+        H5Dcreate2(file, "big_chunks", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     hid_t dcpl3 = H5Pcreate(H5P_DATASET_CREATE);
     hsize_t small[2] = {10, 10};
     H5Pset_chunk(dcpl3, 2, small);
     H5Pset_fletcher32(dcpl3);
     hsize_t few[2] = {10, 10};
     hid_t space3 = H5Screate_simple(2, few, nullptr);
-    hid_t ds3 = H5Dcreate2(file, "fletcher", H5T_IEEE_F32LE, space3, H5P_DEFAULT, dcpl3, H5P_DEFAULT);
+    hid_t ds3 =
+        H5Dcreate2(file, "fletcher", H5T_IEEE_F32LE, space3, H5P_DEFAULT, dcpl3, H5P_DEFAULT);
     for (hid_t h : {ds, ds2, ds3}) H5Dclose(h);
     H5Pclose(dcpl);
     H5Pclose(dcpl3);
@@ -143,10 +159,15 @@ TEST_CASE("hdf5 extents larger than the stored data are rejected before allocati
     H5Fclose(file);
   }
   H5File f = H5File::open_read(path);
-  CHECK_ERROR(f.read<float>("x"), InputError, "dataset extents inconsistent with its stored data (" + path + ":/x)");
+  CHECK_ERROR(f.read<float>("x"), InputError,
+              "dataset extents inconsistent with its stored data (" + path + ":/x)");
   CHECK_ERROR(f.read_rows<float>("x", 0, 1), InputError, "0 bytes stored");
-  CHECK_ERROR(f.read<float>("big_chunks"), InputError, "bad chunk dimensions (" + path + ":/big_chunks): expected chunks of at most 256 MiB");
-  CHECK_ERROR(f.read<float>("fletcher"), InputError, "unsupported filter (" + path + ":/fletcher): expected gzip (1) and shuffle (2) only, found filter id 3");
+  CHECK_ERROR(
+      f.read<float>("big_chunks"), InputError,
+      "bad chunk dimensions (" + path + ":/big_chunks): expected chunks of at most 256 MiB");
+  CHECK_ERROR(f.read<float>("fletcher"), InputError,
+              "unsupported filter (" + path +
+                  ":/fletcher): expected gzip (1) and shuffle (2) only, found filter id 3");
 }
 
 TEST_CASE("hdf5 writing to a read-only file or an unwritable path is a runtime failure") {
@@ -155,18 +176,25 @@ TEST_CASE("hdf5 writing to a read-only file or an unwritable path is a runtime f
   H5File f = H5File::open_read(path);
   CHECK_THROWS_AS(f.write("z", {1}, std::vector<float>{1}), RuntimeFailure);
   CHECK_THROWS_AS(f.set_attr("a", int64_t{1}), RuntimeFailure);
-  CHECK_ERROR(H5File::create(dir.file("no/such/dir/f.h5")), RuntimeFailure, "cannot create HDF5 file");
+  CHECK_ERROR(H5File::create(dir.file("no/such/dir/f.h5")), RuntimeFailure,
+              "cannot create HDF5 file");
 }
 
 // Issue 20: libhdf5's I/O failure text (two lines, a timestamp, the temp name) was pasted into
 // our one-line messages.
-TEST_CASE("libhdf5 error descriptions become one line without timestamps, addresses or temp names") {
+TEST_CASE(
+    "libhdf5 error descriptions become one line without timestamps, addresses or temp names") {
   const std::string raw =
-      "file write failed: time = Sun Dec  6 14:20:07 2026\n, filename = '/r/checkpoint.h5.tmp812.3fa9c01e', "
-      "file descriptor = 5, errno = 28, error message = 'No space left on device', buf = 0x55d2a1, total write "
-      "size = 4096, bytes this sub-write = 4096, bytes actually written = 18446744073709551615, offset = 0";
+      "file write failed: time = Sun Dec  6 14:20:07 2026\n, filename = "
+      "'/r/checkpoint.h5.tmp812.3fa9c01e', "
+      "file descriptor = 5, errno = 28, error message = 'No space left on device', buf = 0x55d2a1, "
+      "total write "
+      "size = 4096, bytes this sub-write = 4096, bytes actually written = 18446744073709551615, "
+      "offset = 0";
   CHECK(io::clean_hdf5_description(raw) ==
-        "file write failed: filename = '/r/checkpoint.h5', errno = 28, error message = 'No space left on device'");
-  CHECK(io::clean_hdf5_description("truncated file: eof = 2048, sblock->base_addr = 0, stored_eof = 61852") ==
+        "file write failed: filename = '/r/checkpoint.h5', errno = 28, error message = 'No space "
+        "left on device'");
+  CHECK(io::clean_hdf5_description(
+            "truncated file: eof = 2048, sblock->base_addr = 0, stored_eof = 61852") ==
         "truncated file: eof = 2048, sblock->base_addr = 0, stored_eof = 61852");
 }

@@ -18,7 +18,8 @@ namespace {
 template <class T>
 std::vector<T> iota_values(int64_t n, double scale) {
   std::vector<T> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<T>(static_cast<double>(i % 200) * scale);
+  for (int64_t i = 0; i < n; ++i)
+    v[static_cast<size_t>(i)] = static_cast<T>(static_cast<double>(i % 200) * scale);
   return v;
 }
 
@@ -80,7 +81,8 @@ TEST_CASE("hdf5 reads convert only where no value can be lost") {
   CHECK(f.read<int64_t>("i32") == std::vector<int64_t>{-7, 9});
   CHECK(f.read<int32_t>("u8") == std::vector<int32_t>{0, 255});
   CHECK(f.read<int64_t>("u8") == std::vector<int64_t>{0, 255});
-  CHECK_ERROR(f.read<float>("f64"), InputError, "wrong dtype (" + path + ":/f64): expected float32");
+  CHECK_ERROR(f.read<float>("f64"), InputError,
+              "wrong dtype (" + path + ":/f64): expected float32");
   CHECK_ERROR(f.read<int32_t>("i64"), InputError, "found int64");
   CHECK_ERROR(f.read<float>("i32"), InputError, "wrong dtype");
   CHECK_ERROR(f.read<uint8_t>("i32"), InputError, "wrong dtype");
@@ -141,7 +143,8 @@ TEST_CASE("hdf5 attributes of int64, float64 and string type round trip and are 
   CHECK(f.has_attr("task"));
   CHECK_FALSE(f.has_attr("nope"));
   CHECK_FALSE(f.has_attr("units", "/missing"));
-  CHECK_ERROR(f.attr_int("task"), InputError, "wrong attribute type (" + path + ":task): expected an integer, found a string (gp)");
+  CHECK_ERROR(f.attr_int("task"), InputError,
+              "wrong attribute type (" + path + ":task): expected an integer, found a string (gp)");
   CHECK_ERROR(f.attr_string("lr"), InputError, "expected a string");
   CHECK_ERROR(f.attr("format"), InputError, "missing attribute (" + path + ":format)");
   CHECK_ERROR(f.attr("units", "/y"), InputError, "missing object");
@@ -182,8 +185,8 @@ TEST_CASE("hdf5 group listing names direct members or every descendant") {
   H5File f = H5File::open_read(path);
   CHECK(f.list() == std::vector<std::string>{"a", "b", "empty", "top"});
   CHECK(f.list("/a") == std::vector<std::string>{"deep"});
-  CHECK(f.list("/", true) == std::vector<std::string>{"a", "a/deep", "a/deep/z", "b", "b/y", "empty",
-                                                      "empty/inner", "top"});
+  CHECK(f.list("/", true) == std::vector<std::string>{"a", "a/deep", "a/deep/z", "b", "b/y",
+                                                      "empty", "empty/inner", "top"});
   CHECK(f.is_group("a/deep"));
   CHECK(f.is_dataset("/a/deep/z"));
   CHECK_FALSE(f.exists("/a/missing/z"));
@@ -220,7 +223,8 @@ TEST_CASE("hdf5 layer reads the float64 and int64 reference files with attribute
   CHECK(f.attr_int("N") == 11);
   CHECK(f.attr_string("config.aggregator_type").size() > 0);
   const auto members = f.list("/", true);
-  CHECK(std::find(members.begin(), members.end(), "activations/context_embeddings") != members.end());
+  CHECK(std::find(members.begin(), members.end(), "activations/context_embeddings") !=
+        members.end());
   Shape shape;
   const auto emb = f.read<double>("/activations/context_embeddings", &shape);
   CHECK(shape == Shape{3, 11, 16});

@@ -1,6 +1,6 @@
 // JSON and JSON Lines files (conventions.md "JSON results", "Run directories").
-#include <doctest/doctest.h>
 #include <dirent.h>
+#include <doctest/doctest.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -62,7 +62,8 @@ std::string input_error(const std::function<void()>& fn) {
 }  // namespace
 
 TEST_CASE("a JSON syntax error names the file, line and column and the reason") {
-  const std::string msg = input_error([] { tca::parse_json("{\n  \"lr\": 0.1,\n  \"layers\": six\n}", "cfg.json"); });
+  const std::string msg =
+      input_error([] { tca::parse_json("{\n  \"lr\": 0.1,\n  \"layers\": six\n}", "cfg.json"); });
   CHECK(msg.find("invalid JSON (cfg.json:3:") == 0);
   CHECK(msg.find("syntax error") != std::string::npos);
   CHECK(msg.find('\n') == std::string::npos);
@@ -71,10 +72,13 @@ TEST_CASE("a JSON syntax error names the file, line and column and the reason") 
   CHECK(empty.find("unexpected end of input") != std::string::npos);
 }
 
-TEST_CASE("a key repeated in one JSON object is rejected, the same key in different objects is not") {
-  const std::string msg = input_error([] { tca::parse_json(R"({"lr": 0.1, "lr": 0.2})", "cfg.json"); });
+TEST_CASE(
+    "a key repeated in one JSON object is rejected, the same key in different objects is not") {
+  const std::string msg =
+      input_error([] { tca::parse_json(R"({"lr": 0.1, "lr": 0.2})", "cfg.json"); });
   CHECK(msg == "duplicate key in JSON object (cfg.json:lr)");
-  const auto j = tca::parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 3}, {"x": 4}]})", "ok.json");
+  const auto j =
+      tca::parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 3}, {"x": 4}]})", "ok.json");
   CHECK(j["c"][1]["x"] == 4);
 }
 
@@ -87,7 +91,8 @@ TEST_CASE("JSON results are written atomically, pretty, with sorted keys and no 
   TempDir dir;
   const std::string path = dir.file("eval.json");
   tca::write_json_atomically(path, {{"zeta", 1}, {"alpha", {{"b", 2}, {"a", 1.5}}}});
-  CHECK(slurp(path) == "{\n  \"alpha\": {\n    \"a\": 1.5,\n    \"b\": 2\n  },\n  \"zeta\": 1\n}\n");
+  CHECK(slurp(path) ==
+        "{\n  \"alpha\": {\n    \"a\": 1.5,\n    \"b\": 2\n  },\n  \"zeta\": 1\n}\n");
   CHECK(tca::read_json_file(path)["alpha"]["a"] == 1.5);
   CHECK(dir.entries() == std::vector<std::string>{"eval.json"});
 }
@@ -105,7 +110,8 @@ TEST_CASE("an atomic write that fails keeps the old file and leaves no temp file
                   tca::RuntimeFailure);
   CHECK(slurp(path) == before);
   CHECK(dir.entries() == std::vector<std::string>{"status.json"});
-  CHECK_THROWS_AS(tca::write_json_atomically(dir.file("missing/x.json"), {{"a", 1}}), tca::RuntimeFailure);
+  CHECK_THROWS_AS(tca::write_json_atomically(dir.file("missing/x.json"), {{"a", 1}}),
+                  tca::RuntimeFailure);
   CHECK(dir.entries() == std::vector<std::string>{"status.json"});
 }
 
@@ -124,7 +130,9 @@ TEST_CASE("the JSON Lines writer appends one compact object per line, flushed at
   CHECK(rows[1]["loss"] == 0.25);
 }
 
-TEST_CASE("a torn last JSON Lines record is dropped only when asked, and the next append starts a new line") {
+TEST_CASE(
+    "a torn last JSON Lines record is dropped only when asked, and the next append starts a new "
+    "line") {
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
   std::ofstream(path) << "{\"step\":1}\n\n{\"step\":2}\n{\"step\":3,\"lo";
@@ -141,7 +149,9 @@ TEST_CASE("a bad JSON Lines record in the middle is an input error naming the li
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
   std::ofstream(path) << "{\"step\":1}\nnot json\n{\"step\":3}\n";
-  CHECK(input_error([&] { tca::read_jsonl_file(path, true); }).find(path + ":2") != std::string::npos);
+  CHECK(input_error([&] { tca::read_jsonl_file(path, true); }).find(path + ":2") !=
+        std::string::npos);
   std::ofstream(path) << "{\"step\":1}\n[1]\n";
-  CHECK(input_error([&] { tca::read_jsonl_file(path); }).find("expected an object") != std::string::npos);
+  CHECK(input_error([&] { tca::read_jsonl_file(path); }).find("expected an object") !=
+        std::string::npos);
 }

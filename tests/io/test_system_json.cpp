@@ -23,7 +23,8 @@ TEST_CASE("versions and machine blocks carry the fields results need") {
   CHECK(v.contains("nlohmann_json"));
   CHECK(v.contains("compiler"));
   const auto m = tca::machine_json(info);
-  CHECK(m == nlohmann::json({{"threads", 3}, {"isa", "avx2"}, {"cpu", "Test CPU"}, {"cpus_online", 4}}));
+  CHECK(m ==
+        nlohmann::json({{"threads", 3}, {"isa", "avx2"}, {"cpu", "Test CPU"}, {"cpus_online", 4}}));
 }
 
 TEST_CASE("config.json metadata uses exactly the reserved metadata keys") {

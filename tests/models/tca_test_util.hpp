@@ -1,8 +1,8 @@
 // Helpers for the Tree Cross Attention tests: random forced paths that stay on real tokens, and
 // the objective of a forced-path training forward with the REINFORCE rewards held fixed.
 #pragma once
-#include "models/retreever_model.hpp"
 #include "core/tree_shape.hpp"
+#include "models/retreever_model.hpp"
 
 namespace tca::testing {
 

@@ -93,7 +93,8 @@ TEST_CASE(
   Tensor forced = random_real_path(2, 3, s, path_rng);
   Rng rng(0);
   RetreeverTrace tr0;
-  LossOutput out0 = model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr0);
+  LossOutput out0 =
+      model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr0);
   const Tensor rewards = tr0.tca.reward.clone();
   auto objective = [&]() {
     return forced_loss_with_rewards(model, batch, forced, rewards, tr0.tca.baseline);

@@ -68,7 +68,8 @@ TEST_CASE(
   for (int64_t leaf = 0; leaf < s.num_leaves(); ++leaf) {
     Rng rng(0);
     RetreeverTrace tr;
-    model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(path_to_leaf(B, M, s, leaf)), &tr);
+    model.forward(batch, nn::ForwardContext::training(rng),
+                  TcaPath::given(path_to_leaf(B, M, s, leaf)), &tr);
     Var expected_r =
         ops::mean_all(ops::mul(ops::exp(tr.decoder.descent.log_prob), Var(advantage_of(tr.tca))));
     ops::neg(expected_r).backward();

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <set>
 
-#include "models/retreever_model.hpp"
 #include "model_test_util.hpp"
+#include "models/retreever_model.hpp"
 #include "models/retrieved_set.hpp"
 
 using namespace tca;
@@ -20,7 +20,8 @@ TEST_CASE("the picked leaf and the unpicked siblings cover every context token e
       CAPTURE(n);
       const TreeShape s(n, b);
       std::vector<int64_t> order(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = (i * 7 + 3) % n == i ? i : (n - 1 - i);  // any permutation
+      for (int64_t i = 0; i < n; ++i)
+        order[static_cast<size_t>(i)] = (i * 7 + 3) % n == i ? i : (n - 1 - i);  // any permutation
       for (int64_t trial = 0; trial < 5; ++trial) {
         std::vector<int64_t> path;
         for (int64_t l = 0; l < s.k; ++l) path.push_back((trial + l * 2) % b);
@@ -38,7 +39,9 @@ TEST_CASE("the picked leaf and the unpicked siblings cover every context token e
   CHECK_THROWS_AS(describe_retrieved_set(TreeShape(9, 2), {0, 2, 0}), std::invalid_argument);
 }
 
-TEST_CASE("the siblings' memory rows are the unmasked node slots of the retrieved set on the inference path") {
+TEST_CASE(
+    "the siblings' memory rows are the unmasked node slots of the retrieved set on the inference "
+    "path") {
   for (int64_t b : {2, 3}) {
     ModelConfig c = tiny_gp_config("tca");
     c.branch_factor = b;
@@ -59,7 +62,8 @@ TEST_CASE("the siblings' memory rows are the unmasked node slots of the retrieve
       // Node slots in reference order: level by level, b children each, the picked one masked.
       std::vector<int64_t> unmasked_node_rows;
       for (int64_t slot = 0; slot < s.k * s.b; ++slot) {
-        if (mask.data()[q * s.set_slots() + slot] != 0) unmasked_node_rows.push_back(rows.data_i32()[q * s.set_slots() + slot]);
+        if (mask.data()[q * s.set_slots() + slot] != 0)
+          unmasked_node_rows.push_back(rows.data_i32()[q * s.set_slots() + slot]);
       }
       // The descent's rows index the batch's memory, one memory_size block per context set.
       const int64_t base = (q / M) * s.memory_size();
@@ -67,7 +71,8 @@ TEST_CASE("the siblings' memory rows are the unmasked node slots of the retrieve
       for (const auto& sib : r.siblings) ours.push_back(base + sib.memory_row);
       CHECK(ours == unmasked_node_rows);
       // Token slots: the picked leaf's P rows.
-      CHECK(rows.data_i32()[q * s.set_slots() + s.k * s.b] == base + s.memory_offset(s.k + 1) + r.leaf * s.leaf_size);
+      CHECK(rows.data_i32()[q * s.set_slots() + s.k * s.b] ==
+            base + s.memory_offset(s.k + 1) + r.leaf * s.leaf_size);
     }
   }
 }

@@ -1,7 +1,6 @@
 // The inference path users run (TcaIndex + greedy_retrieve) must equal the autograd forward's
 // greedy descent, for any branching factor and context size, padding and k = 0 included.
 #include <doctest/doctest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -48,13 +47,16 @@ double max_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.numel() == b.numel());
   const std::vector<float> va = a.to_vector(), vb = b.to_vector();  // float32 or int32
   double m = 0;
-  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, static_cast<double>(std::abs(va[i] - vb[i])));
+  for (size_t i = 0; i < va.size(); ++i)
+    m = std::max(m, static_cast<double>(std::abs(va[i] - vb[i])));
   return m;
 }
 
 }  // namespace
 
-TEST_CASE("the index path predicts what the autograd greedy descent predicts, for b = 2, 3, 4 and any N") {
+TEST_CASE(
+    "the index path predicts what the autograd greedy descent predicts, for b = 2, 3, 4 and any "
+    "N") {
   for (int64_t b : {2, 3, 4}) {
     for (int64_t N : {1, 2, 3, 5, 8, 9, 17, 30}) {
       CAPTURE(b);
@@ -81,8 +83,10 @@ TEST_CASE("the index path predicts what the autograd greedy descent predicts, fo
         for (int64_t i = 0; i < s.k; ++i)
           for (int64_t q = 0; q < 3 * 6; ++q)
             for (int64_t j = 0; j < b; ++j)
-              CHECK(std::abs(r.policy[(q * s.k + i) * b + j] -
-                             trace.decoder.descent.policy[static_cast<size_t>(i)].value()[q * b + j]) < 1e-5);
+              CHECK(std::abs(
+                        r.policy[(q * s.k + i) * b + j] -
+                        trace.decoder.descent.policy[static_cast<size_t>(i)].value()[q * b + j]) <
+                    1e-5);
         CHECK(max_diff(r.actions, trace.decoder.descent.actions) == 0);
         CHECK(max_diff(r.set_mask, trace.decoder.descent.set_mask) == 0);
         CHECK(max_diff(r.set_rows, trace.decoder.descent.set_rows) == 0);
@@ -97,16 +101,20 @@ TEST_CASE("an index rebuilt from stored node embeddings answers exactly like the
   Rng data(4);
   Batch batch = random_batch(2, 21, 5, data);
   TcaIndex built = model.index(batch, true);
-  TcaIndex restored = model.decoder.index_from_memory(built.shape, built.memory.clone(), built.memory_mask.clone());
+  TcaIndex restored =
+      model.decoder.index_from_memory(built.shape, built.memory.clone(), built.memory_mask.clone());
   Predictions a = model.answer(built, batch);
   Predictions b = model.answer(restored, batch);
   CHECK(max_diff(a.mean, b.mean) == 0);
   CHECK(max_diff(a.std, b.std) == 0);
   CHECK(built.root.defined());
-  CHECK(built.bytes() == (built.memory.numel() + built.memory_mask.numel() + 2 * built.keys.numel()) * 4);
+  CHECK(built.bytes() ==
+        (built.memory.numel() + built.memory_mask.numel() + 2 * built.keys.numel()) * 4);
 }
 
-TEST_CASE("the chunked index build equals build_tree: memory, masks, keys, values and root, for any chunk size") {
+TEST_CASE(
+    "the chunked index build equals build_tree: memory, masks, keys, values and root, for any "
+    "chunk size") {
   // build_index writes each level chunk by chunk (views inside one context set, gathered copies
   // across sets); any chunking must give build_tree's numbers.
   for (int64_t b : {2, 3}) {
@@ -118,7 +126,8 @@ TEST_CASE("the chunked index build equals build_tree: memory, masks, keys, value
       Rng data(11);
       const Batch batch = random_batch(3, N, 2, data);
       NoGradGuard no_grad;
-      const Var E = model.context_embedder(model.context_tokens(batch), nn::ForwardContext::inference());
+      const Var E =
+          model.context_embedder(model.context_tokens(batch), nn::ForwardContext::inference());
       const TcaTree tree = model.decoder.build_tree(E, nn::ForwardContext::inference(), true);
       const int64_t Ntot = tree.shape.memory_size();
       for (int64_t chunk : {1, 3, 5, 4096}) {
@@ -130,7 +139,8 @@ TEST_CASE("the chunked index build equals build_tree: memory, masks, keys, value
         CHECK(max_diff(index.keys, tree.keys.value()) < 1e-5);
         CHECK(max_diff(index.values, tree.values.value()) < 1e-5);
         CHECK(index.root.defined() == (tree.shape.k > 0));
-        if (tree.shape.k > 0) CHECK(max_diff(index.root, tree.levels[0].value().reshape({3, 16})) < 1e-5);
+        if (tree.shape.k > 0)
+          CHECK(max_diff(index.root, tree.levels[0].value().reshape({3, 16})) < 1e-5);
       }
     }
   }
@@ -141,7 +151,9 @@ TEST_CASE("the chunked index build equals build_tree: memory, masks, keys, value
 // benchmark uses (D = 64, 4 heads), its S and attention must be the autograd descent's, with
 // padded leaves (P > 1, masked tokens and all-padding nodes), several context sets per call, and
 // the same bits for any thread count.
-TEST_CASE("greedy_retrieve matches the autograd descent and attention at D = 64, 4 heads, for any thread count") {
+TEST_CASE(
+    "greedy_retrieve matches the autograd descent and attention at D = 64, 4 heads, for any thread "
+    "count") {
   for (int64_t b : {2, 3}) {
     for (int64_t N : {7, 64, 100}) {
       CAPTURE(b);
@@ -168,7 +180,8 @@ TEST_CASE("greedy_retrieve matches the autograd descent and attention at D = 64,
       const auto& qa = model.decoder.query_attn;
       NoGradGuard no_grad;
       const Var qn = qa.query_input(trace.query_embeddings);
-      const Var pred_emb = qa.residual(trace.query_embeddings, qn, qa.attn.output(Var(r.attended.reshape({B, M, 64}))));
+      const Var pred_emb = qa.residual(trace.query_embeddings, qn,
+                                       qa.attn.output(Var(r.attended.reshape({B, M, 64}))));
       CHECK(max_diff(pred_emb.value(), trace.decoder.pred_emb.value()) < 1e-5);
       const int threads = omp_get_max_threads();
       for (int t : {2, 3}) {
@@ -186,7 +199,8 @@ TEST_CASE("greedy_retrieve matches the autograd descent and attention at D = 64,
 // branch is the same attention over the tree's leaf tokens. For k = 0 this is also the greedy
 // answer (tca.md 4.1). (Observed equal to the bit here and in `tca eval --full`; not promised:
 // the index projects keys and values in chunks.)
-TEST_CASE("ReTreever-Full from the index predicts what the autograd forward's L_CA branch predicts") {
+TEST_CASE(
+    "ReTreever-Full from the index predicts what the autograd forward's L_CA branch predicts") {
   for (int64_t b : {2, 3}) {
     for (int64_t N : {1, 3, 9, 30}) {
       CAPTURE(b);

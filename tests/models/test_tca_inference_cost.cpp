@@ -39,7 +39,8 @@ Timing time_stages(ReTreeverModel& model, const Batch& batch, int64_t full_queri
   t.shape = index.shape;
   NoGradGuard no_grad;
   const auto& attn = model.decoder.query_attn.attn;
-  const Tensor qp = model.decoder.project_queries(model.query_embedder(Var(batch.xt), nn::ForwardContext::inference()));
+  const Tensor qp = model.decoder.project_queries(
+      model.query_embedder(Var(batch.xt), nn::ForwardContext::inference()));
   const Var q_proj(qp.reshape({1, M, D}));
   // The O(N) alternative for contrast: the same attention over all leaf tokens (the L_CA / full
   // path).

@@ -76,7 +76,8 @@ void check_objective(const ModelConfig& cfg, const Batch& batch, uint64_t seed) 
                 H = cfg.heads;
   Tensor forced = random_real_path(B, M, s, path_rng);
   RetreeverTrace tr;
-  LossOutput out = model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr);
+  LossOutput out =
+      model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(forced), &tr);
 
   const NaiveTask tca = naive_task(cfg, tr.tca.output, batch),
                   leaf = naive_task(cfg, tr.leaf.output, batch);
@@ -90,9 +91,10 @@ void check_objective(const ModelConfig& cfg, const Batch& batch, uint64_t seed) 
     double log_prob = 0;
     for (int64_t i = 0; i < k; ++i) {
       const int32_t a = forced.data_i32()[q * k + i];
-      log_prob += std::log(
-          static_cast<double>(tr.decoder.descent.policy[static_cast<size_t>(i)].value()[q * b + a]));
-      const Tensor& w = tr.decoder.descent.policy_per_head[static_cast<size_t>(i)].value();  // [Q, H, b]
+      log_prob += std::log(static_cast<double>(
+          tr.decoder.descent.policy[static_cast<size_t>(i)].value()[q * b + a]));
+      const Tensor& w =
+          tr.decoder.descent.policy_per_head[static_cast<size_t>(i)].value();  // [Q, H, b]
       for (int64_t h = 0; h < H; ++h)
         for (int64_t j = 0; j < b; ++j) {
           const double p = w[(q * H + h) * b + j];

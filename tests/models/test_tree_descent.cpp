@@ -29,7 +29,8 @@ nv::Vec embedding_of(const RetreeverTrace& tr, int64_t task, int64_t row) {
   for (int64_t l = 1; l <= s.k + 1; ++l) {
     const int64_t count = l <= s.k ? s.nodes_at(l) : s.padded;
     if (row < s.memory_offset(l) + count) {
-      const Var& src = l <= s.k ? tr.decoder.tree.levels[static_cast<size_t>(l)] : tr.decoder.tree.leaves;
+      const Var& src =
+          l <= s.k ? tr.decoder.tree.levels[static_cast<size_t>(l)] : tr.decoder.tree.leaves;
       const int64_t i = row - s.memory_offset(l);
       nv::Vec e(static_cast<size_t>(D));
       for (int64_t d = 0; d < D; ++d)
@@ -64,7 +65,8 @@ void check_descent(const ReTreeverModel& model, const RetreeverTrace& tr, int64_
                    const Tensor& forced) {
   const TreeShape& s = tr.decoder.tree.shape;
   const int64_t b = s.b, k = s.k, P = s.leaf_size, L = s.set_slots(), Ntot = s.memory_size();
-  const int64_t D = model.config().d_model, Q = tr.decoder.descent.actions.dim(0), H = model.config().heads;
+  const int64_t D = model.config().d_model, Q = tr.decoder.descent.actions.dim(0),
+                H = model.config().heads;
   double worst_policy = 0;
   for (int64_t q = 0; q < Q; ++q) {
     const int64_t task = q / M;
@@ -210,8 +212,8 @@ TEST_CASE(
     std::vector<nv::Vec> set;
     nv::Mat mask(1, L);
     for (int64_t j = 0; j < L; ++j) {
-      set.push_back(
-          embedding_of(tr, q / M, tr.decoder.descent.set_rows.data_i32()[q * L + j] - (q / M) * Ntot));
+      set.push_back(embedding_of(
+          tr, q / M, tr.decoder.descent.set_rows.data_i32()[q * L + j] - (q / M) * Ntot));
       mask(0, j) = tr.decoder.descent.set_mask[q * L + j];
     }
     const nv::Mat qn = nv::to_mat(tr.decoder.query_normed, 1, D, q);
@@ -223,10 +225,12 @@ TEST_CASE(
   // encoding = query_ff(pred_emb + q) (step 4).
   {
     NoGradGuard no_grad;
-    Var ref = model.decoder.query_ff(ops::add(tr.decoder.pred_emb, tr.query_embeddings), nn::ForwardContext::inference());
+    Var ref = model.decoder.query_ff(ops::add(tr.decoder.pred_emb, tr.query_embeddings),
+                                     nn::ForwardContext::inference());
     double diff = 0;
     for (int64_t i = 0; i < ref.numel(); ++i)
-      diff = std::max(diff, std::abs(static_cast<double>(ref.value()[i]) - tr.decoder.encoding.value()[i]));
+      diff = std::max(
+          diff, std::abs(static_cast<double>(ref.value()[i]) - tr.decoder.encoding.value()[i]));
     CHECK(diff < 1e-5);
   }
 }
@@ -281,8 +285,8 @@ TEST_CASE(
     std::vector<nv::Vec> set;
     nv::Mat mask(1, L);
     for (int64_t j = 0; j < L; ++j) {
-      set.push_back(
-          embedding_of(tr, q / M, tr.decoder.descent.set_rows.data_i32()[q * L + j] - (q / M) * Ntot));
+      set.push_back(embedding_of(
+          tr, q / M, tr.decoder.descent.set_rows.data_i32()[q * L + j] - (q / M) * Ntot));
       mask(0, j) = tr.decoder.descent.set_mask[q * L + j];
     }
     const nv::Mat qv = nv::to_mat(tr.query_embeddings, 1, D, q);

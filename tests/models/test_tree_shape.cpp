@@ -5,10 +5,10 @@
 
 #include <cmath>
 
+#include "core/tree_shape.hpp"
 #include "models/model_test_util.hpp"
 #include "models/retreever_model.hpp"
 #include "models/tca_test_util.hpp"
-#include "core/tree_shape.hpp"
 
 using namespace tca;
 using namespace tca::testing;
@@ -122,7 +122,8 @@ TEST_CASE(
     for (int trial = 0; trial < 2; ++trial) {
       Rng rng(204 + trial);
       RetreeverTrace tr;
-      t.model.forward(batch, nn::ForwardContext::training(rng), TcaPath::given(trial ? random_real_path(B, M, s, path_rng) : Tensor()), &tr);
+      t.model.forward(batch, nn::ForwardContext::training(rng),
+                      TcaPath::given(trial ? random_real_path(B, M, s, path_rng) : Tensor()), &tr);
       const int64_t Q = B * M, H = t.cfg.heads, L = s.set_slots(), Np = s.padded;
       const int64_t Ntot = s.memory_size(), leaf_off = s.memory_offset(s.k + 1);
       const Tensor& w = tr.decoder.set_weights.value();  // [Q, H, 1, L]
@@ -144,10 +145,12 @@ TEST_CASE(
         const Tensor& pi = tr.decoder.descent.policy[static_cast<size_t>(i)].value();
         for (int64_t q = 0; q < Q; ++q)
           for (int64_t j = 0; j < b; ++j) {
-            const int64_t row = tr.decoder.descent.set_rows.data_i32()[q * L + i * b + j] - (q / M) * Ntot;
+            const int64_t row =
+                tr.decoder.descent.set_rows.data_i32()[q * L + i * b + j] - (q / M) * Ntot;
             const bool padding = tr.decoder.tree.memory_mask[(q / M) * Ntot + row] == 0.0f;
             if (padding) CHECK(pi[q * b + j] == 0.0f);
-            if (padding && trial == 0) CHECK(tr.decoder.descent.actions.data_i32()[q * s.k + i] != j);
+            if (padding && trial == 0)
+              CHECK(tr.decoder.descent.actions.data_i32()[q * s.k + i] != j);
           }
       }
       // Nodes over padding only are the zero vector with mask 0; the others have mask 1.
@@ -178,7 +181,8 @@ TEST_CASE("a node with padding children equals the aggregation of its real child
   t.model.forward(batch, nn::ForwardContext::training(rng), TcaPath::sampled(), &tr);
   const int64_t D = t.cfg.d_model;
   auto node = [&](int64_t level, int64_t n) {
-    return ops::slice(tr.decoder.tree.levels[static_cast<size_t>(level)], 1, n, n + 1);  // [1, 1, D]
+    return ops::slice(tr.decoder.tree.levels[static_cast<size_t>(level)], 1, n,
+                      n + 1);  // [1, 1, D]
   };
   auto alone = [&](const Var& x) {  // the aggregator over one child: its layers, mean of one
     NoGradGuard no_grad;
@@ -216,7 +220,8 @@ TEST_CASE(
       {
         NoGradGuard no_grad;
         const auto inference = nn::ForwardContext::inference();
-        Var ctx = t.model.context_embedder(ops::concat({Var(batch.xc), Var(batch.yc)}, -1), inference);
+        Var ctx =
+            t.model.context_embedder(ops::concat({Var(batch.xc), Var(batch.yc)}, -1), inference);
         E = t.model.encoder(ctx, Tensor(), inference);
         q = t.model.query_embedder(Var(batch.xt), inference);
         Var u = ops::add(t.model.decoder.query_attn(q, E, Tensor(), inference), q);

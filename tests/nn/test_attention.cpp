@@ -117,7 +117,9 @@ TEST_CASE("attention dropout is inactive at inference and active in training") {
   CHECK(nv::relative_error(ref.out, train_out.value()) > 1e-3);
 }
 
-TEST_CASE("with gradients off, attention over few keys (the fused kernel) equals the naive computation, masks included") {
+TEST_CASE(
+    "with gradients off, attention over few keys (the fused kernel) equals the naive computation, "
+    "masks included") {
   // The aggregator's case (tca.md 4.2): few keys, a [B, 1, M, N] pair mask with fully masked rows.
   for (int64_t N : {1, 2, 5, 8, 9}) {  // 9 keys: past the kernel's limit, the general path
     CAPTURE(N);

@@ -156,7 +156,8 @@ TEST_CASE(
     h = naive_encoder_layer(enc.layer(i), h, nullptr, true);
     CHECK(nv::relative_error(h, outs[i].value()) < 1e-5);
   }
-  CHECK(nv::relative_error(h, enc(Var(x), Tensor(), nn::ForwardContext::inference()).value()) < 1e-5);
+  CHECK(nv::relative_error(h, enc(Var(x), Tensor(), nn::ForwardContext::inference()).value()) <
+        1e-5);
   // Two layers have distinct parameters (not one shared layer).
   const bool shared = enc.layer(0).self_attn.attn.to_q.weight.node() ==
                       enc.layer(1).self_attn.attn.to_q.weight.node();

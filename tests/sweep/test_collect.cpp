@@ -18,26 +18,33 @@ using json = nlohmann::json;
 
 namespace {
 
-const char* kGrid = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"},
+const char* kGrid =
+    R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"},
                         "curve_eval": "e"})";
 
 // A finished run: status done, eval-e.json with this accuracy and tokens, metrics with two
 // segments (a resume at 10 s of 20) and eval records at steps 5 and 10.
-void finish_run(const Sweep& s, const PlannedRun& r, double accuracy, double tokens, double latency) {
+void finish_run(const Sweep& s, const PlannedRun& r, double accuracy, double tokens,
+                double latency) {
   const std::string dir = s.run_dir(r);
   std::filesystem::create_directories(dir);
-  write_json_atomically(dir + "/status.json", {{"state", "done"}, {"exit_code", 0}, {"error", nullptr}});
-  write_json_atomically(dir + "/" + eval_file_name("e"),
-                        {{"metrics", {{"loss", 1.0}, {"accuracy", accuracy}}},
-                         {"tokens_attended", {{"mean", tokens}, {"percent_of_n", 100.0 * tokens / 8.0}}},
-                         {"latency_us_per_query", latency},
-                         {"n_context", 8.0}});
+  write_json_atomically(dir + "/status.json",
+                        {{"state", "done"}, {"exit_code", 0}, {"error", nullptr}});
+  write_json_atomically(
+      dir + "/" + eval_file_name("e"),
+      {{"metrics", {{"loss", 1.0}, {"accuracy", accuracy}}},
+       {"tokens_attended", {{"mean", tokens}, {"percent_of_n", 100.0 * tokens / 8.0}}},
+       {"latency_us_per_query", latency},
+       {"n_context", 8.0}});
   write_json_atomically(dir + "/sweep_run.json", {{"state", "done"}});
   test::write_bytes(dir + "/metrics.jsonl",
                     "{\"step\":5,\"split\":\"train\",\"wall_s\":30.0}\n"
-                    "{\"step\":5,\"split\":\"eval\",\"accuracy\":" + std::to_string(accuracy / 2) + ",\"wall_s\":31.0}\n"
-                    "{\"step\":10,\"split\":\"train\",\"wall_s\":20.0}\n"
-                    "{\"step\":10,\"split\":\"eval\",\"accuracy\":" + std::to_string(accuracy) + ",\"wall_s\":29.0}\n");
+                    "{\"step\":5,\"split\":\"eval\",\"accuracy\":" +
+                        std::to_string(accuracy / 2) +
+                        ",\"wall_s\":31.0}\n"
+                        "{\"step\":10,\"split\":\"train\",\"wall_s\":20.0}\n"
+                        "{\"step\":10,\"split\":\"eval\",\"accuracy\":" +
+                        std::to_string(accuracy) + ",\"wall_s\":29.0}\n");
 }
 
 // Seeds 0 and 1 of both methods (index order: seed 0 (ca, tca), seed 1 (ca, tca), seed 2 ...):
@@ -51,7 +58,8 @@ void finish_two_seeds(const Sweep& s) {
 
 Sweep make_sweep(const test::TempDir& tmp) {
   const std::string dir = tmp.file("s");
-  const Grid g = expand_grid(json::parse(kGrid), "grid.json", [](const std::string&) { return true; });
+  const Grid g =
+      expand_grid(json::parse(kGrid), "grid.json", [](const std::string&) { return true; });
   write_plan(dir, g, kGrid, {"tca", "/tca", dir});
   return read_sweep(dir);
 }
@@ -83,9 +91,11 @@ TEST_CASE("collect averages finished runs over seeds and lists missing and faile
   finish_two_seeds(s);
   // Seed 2: CA failed, TCA half-way (not in the means).
   std::filesystem::create_directories(s.run_dir(s.runs[4]));
-  write_json_atomically(s.run_dir(s.runs[4]) + "/status.json", {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is nan"}});
+  write_json_atomically(s.run_dir(s.runs[4]) + "/status.json",
+                        {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is nan"}});
   std::filesystem::create_directories(s.run_dir(s.runs[5]));
-  write_json_atomically(s.run_dir(s.runs[5]) + "/status.json", {{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}});
+  write_json_atomically(s.run_dir(s.runs[5]) + "/status.json",
+                        {{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}});
 
   const Collected c = aggregate_sweep(s);
   REQUIRE(c.tables.size() == 1);
@@ -112,14 +122,18 @@ TEST_CASE("collect averages finished runs over seeds and lists missing and faile
   CHECK(c.curves[0].series[0].values[1].mean == doctest::Approx(0.6));
 }
 
-TEST_CASE("the tables: Markdown and LaTeX bold the best mean per column; CSV and JSON carry every aggregate") {
+TEST_CASE(
+    "the tables: Markdown and LaTeX bold the best mean per column; CSV and JSON carry every "
+    "aggregate") {
   test::TempDir tmp;
   const Sweep s = make_sweep(tmp);
   finish_two_seeds(s);
   const Collected c = aggregate_sweep(s);
   const std::string md = tables_markdown(c);
-  CHECK(md.find("| Transformer + CA |  | 60.0 ± 14.1 | 2 | 8.00 | 100.0 | **11.0** |") != std::string::npos);
-  CHECK(md.find("| ReTreever (TCA) |  | **85.0 ± 7.1** | 2 | **4.00** | **50.0** | 21.0 |") != std::string::npos);
+  CHECK(md.find("| Transformer + CA |  | 60.0 ± 14.1 | 2 | 8.00 | 100.0 | **11.0** |") !=
+        std::string::npos);
+  CHECK(md.find("| ReTreever (TCA) |  | **85.0 ± 7.1** | 2 | **4.00** | **50.0** | 21.0 |") !=
+        std::string::npos);
   CHECK(md.find("missing `" + s.runs[4].run_id + "`: not finished") != std::string::npos);
   const std::string tex = tables_latex(c);
   CHECK(tex.find("\\toprule") != std::string::npos);

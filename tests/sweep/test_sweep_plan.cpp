@@ -30,7 +30,8 @@ std::string plan_error(const std::string& dir, const std::string& grid) {
   return "";
 }
 
-const char* kGrid = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1], "eval_sets": {"e": "e.h5"}})";
+const char* kGrid =
+    R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1], "eval_sets": {"e": "e.h5"}})";
 
 }  // namespace
 
@@ -50,7 +51,8 @@ TEST_CASE("plan writes the index, commands.txt and a Slurm array script") {
   CHECK(sb.find("#SBATCH --array=0-3%4\n") != std::string::npos);
   CHECK(sb.find("#SBATCH --requeue\n") != std::string::npos);
   CHECK(sb.find("#SBATCH --signal=B:USR1@120\n") != std::string::npos);
-  CHECK(sb.find("/abs/build/tca sweep run /abs/sweep --index \"$SLURM_ARRAY_TASK_ID\"") != std::string::npos);
+  CHECK(sb.find("/abs/build/tca sweep run /abs/sweep --index \"$SLURM_ARRAY_TASK_ID\"") !=
+        std::string::npos);
   CHECK(sb.find("scontrol requeue") != std::string::npos);
 }
 
@@ -65,7 +67,8 @@ TEST_CASE("re-planning the same grid is a no-op; a grown grid appends and keeps 
   CHECK(test::read_bytes(dir + "/index.jsonl") == index);
 
   // A third method makes "model" no wider a setting but adds runs: existing ids and indices stay.
-  const std::string grown = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"}})";
+  const std::string grown =
+      R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"}})";
   const Sweep before = read_sweep(dir);
   const PlanOutcome g = write_plan(dir, expand(grown), grown, commands());
   CHECK(g.added == 2);
@@ -74,7 +77,8 @@ TEST_CASE("re-planning the same grid is a no-op; a grown grid appends and keeps 
   for (size_t i = 0; i < 4; ++i) CHECK(after.runs[i].run_id == before.runs[i].run_id);
 
   // A key that newly varies changes the readable part of new ids only.
-  const std::string lr = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"},
+  const std::string lr =
+      R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1, 2], "eval_sets": {"e": "e.h5"},
                              "runs": [{}, {"model": "ca", "lr": 0.1}]})";
   write_plan(dir, expand(lr), lr, commands());
   const Sweep third = read_sweep(dir);
@@ -87,11 +91,13 @@ TEST_CASE("re-planning refuses to drop or redefine planned runs, naming them") {
   test::TempDir tmp;
   const std::string dir = tmp.file("s");
   write_plan(dir, expand(kGrid), kGrid, commands());
-  const std::string fewer = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0], "eval_sets": {"e": "e.h5"}})";
+  const std::string fewer =
+      R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0], "eval_sets": {"e": "e.h5"}})";
   const std::string e1 = plan_error(dir, fewer);
   CHECK(e1.find("would drop planned runs") != std::string::npos);
   CHECK(e1.find("-s1-") != std::string::npos);
-  const std::string moved = R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1], "eval_sets": {"e": "other.h5"}})";
+  const std::string moved =
+      R"({"name": "t", "task": "copy", "model": ["ca", "tca"], "seeds": [0, 1], "eval_sets": {"e": "other.h5"}})";
   CHECK(plan_error(dir, moved).find("would redefine planned runs") != std::string::npos);
   // Nothing was changed by the refused plans.
   CHECK(read_sweep(dir).runs.size() == 4);
@@ -100,5 +106,6 @@ TEST_CASE("re-planning refuses to drop or redefine planned runs, naming them") {
 
 TEST_CASE("read_sweep rejects a directory that is not a planned sweep") {
   test::TempDir tmp;
-  CHECK_THROWS_WITH_AS(read_sweep(tmp.path()), doctest::Contains("not a sweep directory"), InputError);
+  CHECK_THROWS_WITH_AS(read_sweep(tmp.path()), doctest::Contains("not a sweep directory"),
+                       InputError);
 }

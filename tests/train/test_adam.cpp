@@ -260,7 +260,9 @@ TEST_CASE("Adam rejects invalid hyperparameters and duplicate parameters") {
   CHECK_ERROR(Adam({{"a", a}, {"alias", a}}), RuntimeFailure, "'alias'");
 }
 
-TEST_CASE("Adam's parallel update gives the same bits at 1, 2 and 3 threads, large parameters split in chunks") {
+TEST_CASE(
+    "Adam's parallel update gives the same bits at 1, 2 and 3 threads, large parameters split in "
+    "chunks") {
   // 40000 + 30000 + 7 floats: over the parallel threshold, the first two split into chunks.
   const std::vector<Shape> shapes = {{200, 200}, {30000}, {7}};
   auto run = [&](int threads) {
@@ -298,7 +300,9 @@ TEST_CASE("Adam's parallel update gives the same bits at 1, 2 and 3 threads, lar
   CHECK(one[0] != static_cast<float>(rng.normal()));
 }
 
-TEST_CASE("Adam updates a parameter split into chunks exactly like the same values held as small parameters") {
+TEST_CASE(
+    "Adam updates a parameter split into chunks exactly like the same values held as small "
+    "parameters") {
   // One [40000] parameter (three chunks of the parallel update) against forty [1000] ones (one
   // chunk each) with the same values and gradients: the chunking must not change a single bit.
   Rng rng(4);
@@ -306,21 +310,26 @@ TEST_CASE("Adam updates a parameter split into chunks exactly like the same valu
   for (auto& x : init) x = static_cast<float>(rng.normal());
   nn::NamedParameters big = {{"big", parameter(Tensor::from(init, {40000}))}}, small;
   for (int i = 0; i < 40; ++i)
-    small.push_back({"s" + std::to_string(i),
-                     parameter(Tensor::from(std::vector<float>(init.begin() + 1000 * i, init.begin() + 1000 * (i + 1)), {1000}))});
+    small.push_back(
+        {"s" + std::to_string(i),
+         parameter(Tensor::from(
+             std::vector<float>(init.begin() + 1000 * i, init.begin() + 1000 * (i + 1)), {1000}))});
   Adam a(big, AdamOptions{}), b(small, AdamOptions{});
   for (int step = 0; step < 3; ++step) {
     std::vector<float> g(40000);
     for (auto& x : g) x = static_cast<float>(rng.normal());
     set_grad(big[0].second, g);
     for (int i = 0; i < 40; ++i)
-      set_grad(small[static_cast<size_t>(i)].second, std::vector<float>(g.begin() + 1000 * i, g.begin() + 1000 * (i + 1)));
+      set_grad(small[static_cast<size_t>(i)].second,
+               std::vector<float>(g.begin() + 1000 * i, g.begin() + 1000 * (i + 1)));
     a.step(1e-2);
     b.step(1e-2);
   }
   bool same = true;
   for (int i = 0; i < 40; ++i)
-    for (int e = 0; e < 1000; ++e) same = same && big[0].second.value()[1000 * i + e] == small[static_cast<size_t>(i)].second.value()[e];
+    for (int e = 0; e < 1000; ++e)
+      same = same &&
+             big[0].second.value()[1000 * i + e] == small[static_cast<size_t>(i)].second.value()[e];
   CHECK(same);
   CHECK(big[0].second.value()[0] != init[0]);
 }

@@ -7,8 +7,8 @@
 
 #include <cmath>
 #include <csignal>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "autograd/ops.hpp"
@@ -81,7 +81,10 @@ struct Run {
   }
 
   TrainingState training_state() const {
-    return {step, {{"model", model_rng.state()}, {"data", data_rng.state()}}, R"({"lr": 0.01})", {{"data_position", step + 3}}};
+    return {step,
+            {{"model", model_rng.state()}, {"data", data_rng.state()}},
+            R"({"lr": 0.01})",
+            {{"data_position", step + 3}}};
   }
   void restore(const CheckpointInfo& info) {
     step = info.state.step;
@@ -127,7 +130,8 @@ TEST_CASE("checkpoint round trip is bit-exact for parameters, Adam state, step a
   restored.restore(info);
   check_same_run(original, restored);
   CHECK(info.state.config_json == R"({"lr": 0.01})");
-  CHECK(info.state.counters == std::map<std::string, int64_t>{{"data_position", original.step + 3}});
+  CHECK(info.state.counters ==
+        std::map<std::string, int64_t>{{"data_position", original.step + 3}});
   CHECK(info.optimizer == "adam");
   CHECK(info.parameters_hash == parameters_hash(original.mlp.named_parameters()));
   CHECK(info.parameters.size() == 6);
@@ -331,16 +335,19 @@ TEST_CASE("checkpoint load names optimiser state that does not match the optimis
 }
 
 // Issue 20: a corrupt Adam state used to be accepted and surfaced steps later as a NaN loss.
-TEST_CASE("checkpoint with a NaN or negative Adam second moment is rejected before anything changes") {
+TEST_CASE(
+    "checkpoint with a NaN or negative Adam second moment is rejected before anything changes") {
   for (const float bad : {std::numeric_limits<float>::quiet_NaN(), -1.0f}) {
     test::TempDir dir;
     const std::string path = dir.file("checkpoint.h5");
     Run original(1, 2, 3);
     original.train_step();
-    save_checkpoint(path, original.mlp.named_parameters(), &original.adam, original.training_state());
+    save_checkpoint(path, original.mlp.named_parameters(), &original.adam,
+                    original.training_state());
     const std::string name = original.adam.parameters().front().first;
     {
-      std::vector<float> v = io::H5File::open_read(path).read<float>("/optimizer/exp_avg_sq/" + name);
+      std::vector<float> v =
+          io::H5File::open_read(path).read<float>("/optimizer/exp_avg_sq/" + name);
       v[1] = bad;
       hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
       hid_t ds = H5Dopen2(file, ("/optimizer/exp_avg_sq/" + name).c_str(), H5P_DEFAULT);
@@ -351,7 +358,8 @@ TEST_CASE("checkpoint with a NaN or negative Adam second moment is rejected befo
     Run restored(10, 20, 30);
     const Tensor before = restored.mlp.named_parameters().front().second.value().clone();
     const std::string needle = std::isnan(bad) ? "non-finite value" : "negative second moment";
-    CHECK_ERROR(load_checkpoint(path, restored.mlp.named_parameters(), &restored.adam), InputError, needle);
+    CHECK_ERROR(load_checkpoint(path, restored.mlp.named_parameters(), &restored.adam), InputError,
+                needle);
     CHECK_ERROR(load_checkpoint(path, restored.mlp.named_parameters(), &restored.adam), InputError,
                 path + ":/optimizer/exp_avg_sq/" + name);
     CHECK(same_bits(restored.mlp.named_parameters().front().second.value(), before));

@@ -33,13 +33,15 @@ std::string slurp(const fs::path& path) {
 
 // The records a run logs at `step`: a train record every 10 steps and an eval record every 50.
 void log_step(tca::MetricsLog& log, int64_t step) {
-  if (step % 10 == 0) log.append({{"step", step}, {"split", "train"}, {"loss", 1.0 / (1.0 + step)}});
+  if (step % 10 == 0)
+    log.append({{"step", step}, {"split", "train"}, {"loss", 1.0 / (1.0 + step)}});
   if (step % 50 == 0) log.append({{"step", step}, {"split", "eval"}, {"loss", 2.0 / (1.0 + step)}});
 }
 
 }  // namespace
 
-TEST_CASE("a resumed metrics log drops records after the checkpoint and equals an uninterrupted log") {
+TEST_CASE(
+    "a resumed metrics log drops records after the checkpoint and equals an uninterrupted log") {
   TempDir tmp;
   const fs::path straight = tmp.path / "straight.jsonl", resumed = tmp.path / "resumed.jsonl";
   {

@@ -68,7 +68,8 @@ TEST_CASE("an existing empty directory is accepted as a new run directory") {
 TEST_CASE("an existing non-empty run directory is refused without --resume or --overwrite") {
   TempDir tmp;
   touch(tmp.path / "config.json", "{}");
-  const std::string msg = usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::fresh); });
+  const std::string msg =
+      usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::fresh); });
   CHECK(msg.find(tmp.path.string()) != std::string::npos);
   CHECK(msg.find("--resume") != std::string::npos);
   CHECK(msg.find("--overwrite") != std::string::npos);
@@ -89,38 +90,45 @@ TEST_CASE("--overwrite refuses a directory holding a file tca did not write and 
   touch(tmp.path / "config.json");
   touch(tmp.path / "metrics.jsonl");
   touch(tmp.path / "notes.txt");
-  const std::string msg = usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::overwrite); });
+  const std::string msg =
+      usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::overwrite); });
   CHECK(msg.find("notes.txt") != std::string::npos);
   CHECK(entries(tmp.path) == std::set<std::string>{"config.json", "metrics.jsonl", "notes.txt"});
   fs::create_directory(tmp.path / "plots");
   fs::remove(tmp.path / "notes.txt");
-  CHECK(usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::overwrite); }).find("plots") !=
-        std::string::npos);
+  CHECK(usage_error([&] {
+          RunDirectory::open(tmp.path.string(), RunStart::overwrite);
+        }).find("plots") != std::string::npos);
 }
 
 TEST_CASE("--resume needs a checkpoint and keeps every file") {
   TempDir tmp;
-  CHECK(usage_error([&] { RunDirectory::open((tmp.path / "missing").string(), RunStart::resume); })
-            .find("checkpoint.h5") != std::string::npos);
+  CHECK(usage_error([&] {
+          RunDirectory::open((tmp.path / "missing").string(), RunStart::resume);
+        }).find("checkpoint.h5") != std::string::npos);
   touch(tmp.path / "config.json");
-  CHECK(usage_error([&] { RunDirectory::open(tmp.path.string(), RunStart::resume); }).find("no checkpoint.h5") !=
-        std::string::npos);
+  CHECK(usage_error([&] {
+          RunDirectory::open(tmp.path.string(), RunStart::resume);
+        }).find("no checkpoint.h5") != std::string::npos);
   touch(tmp.path / "checkpoint.h5");
   touch(tmp.path / "metrics.jsonl");
   const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::resume);
   CHECK(run.resuming());
-  CHECK(entries(tmp.path) == std::set<std::string>{"checkpoint.h5", "config.json", "metrics.jsonl"});
+  CHECK(entries(tmp.path) ==
+        std::set<std::string>{"checkpoint.h5", "config.json", "metrics.jsonl"});
 }
 
 TEST_CASE("--resume with --overwrite and a run directory that is a file are usage errors") {
   CHECK(tca::run_start_from_flags(false, false) == RunStart::fresh);
   CHECK(tca::run_start_from_flags(true, false) == RunStart::resume);
   CHECK(tca::run_start_from_flags(false, true) == RunStart::overwrite);
-  CHECK(usage_error([] { tca::run_start_from_flags(true, true); }).find("exclude each other") != std::string::npos);
+  CHECK(usage_error([] { tca::run_start_from_flags(true, true); }).find("exclude each other") !=
+        std::string::npos);
   TempDir tmp;
   touch(tmp.path / "file");
-  CHECK(usage_error([&] { RunDirectory::open((tmp.path / "file").string(), RunStart::overwrite); })
-            .find("not a directory") != std::string::npos);
+  CHECK(usage_error([&] {
+          RunDirectory::open((tmp.path / "file").string(), RunStart::overwrite);
+        }).find("not a directory") != std::string::npos);
 }
 
 TEST_CASE("status.json holds state, exit code and error, written atomically") {
@@ -131,7 +139,8 @@ TEST_CASE("status.json holds state, exit code and error, written atomically") {
         nlohmann::json({{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}}));
   run.write_status(RunState::failed, 1, "loss is NaN at step 120");
   CHECK(tca::read_json_file(run.status_path()) ==
-        nlohmann::json({{"state", "failed"}, {"exit_code", 1}, {"error", "loss is NaN at step 120"}}));
+        nlohmann::json(
+            {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is NaN at step 120"}}));
   run.write_status(tca::run_state_for_exit_code(75), 75);
   const tca::RunStatus s = tca::read_run_status(tmp.path.string());
   CHECK(s.state == RunState::interrupted);
@@ -183,9 +192,11 @@ TEST_CASE("config.json holds the resolved options and the tool, oneDNN, ISA and 
 }
 
 TEST_CASE("changed_config_keys lists changed, added and removed options but not metadata") {
-  const nlohmann::json stored = {{"lr", 5e-4}, {"steps", 100}, {"model", "tca"}, {"tca_version", "0.1.0"}};
+  const nlohmann::json stored = {
+      {"lr", 5e-4}, {"steps", 100}, {"model", "tca"}, {"tca_version", "0.1.0"}};
   const nlohmann::json same = {{"lr", 5e-4}, {"steps", 100}, {"model", "tca"}};
   CHECK(tca::changed_config_keys(stored, same).empty());
   const nlohmann::json changed = {{"lr", 1e-3}, {"model", "tca"}, {"heads", 4}};
-  CHECK(tca::changed_config_keys(stored, changed) == std::vector<std::string>{"heads", "lr", "steps"});
+  CHECK(tca::changed_config_keys(stored, changed) ==
+        std::vector<std::string>{"heads", "lr", "steps"});
 }

@@ -15,8 +15,8 @@ using namespace tca::viz;
 namespace {
 
 uint32_t be32(const std::string& s, size_t at) {
-  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) | (uint32_t(uint8_t(s[at + 2])) << 8) |
-         uint32_t(uint8_t(s[at + 3]));
+  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
+         (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
 }
 
 void draw(Figure& f) {
@@ -49,7 +49,8 @@ TEST_CASE("a figure is saved as a PNG of the scaled size and as an SVG of its si
   CHECK(svg.find("height=\"180pt\"") != std::string::npos);
   // Nothing is left beside the outputs (temp file, then rename).
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(tmp.path())) files += e.is_regular_file();
+  for (const auto& e : std::filesystem::directory_iterator(tmp.path()))
+    files += e.is_regular_file();
   CHECK(files == 2);
 }
 
@@ -57,13 +58,15 @@ TEST_CASE("saving refuses another extension and names an unwritable path") {
   test::TempDir tmp;
   Figure f(10, 10);
   CHECK_THROWS_AS(f.save(tmp.file("a.jpg")), UsageError);
-  CHECK_THROWS_WITH_AS(f.save(tmp.file("missing/dir/a.png")), doctest::Contains("missing/dir/a.png"), Error);
+  CHECK_THROWS_WITH_AS(f.save(tmp.file("missing/dir/a.png")),
+                       doctest::Contains("missing/dir/a.png"), Error);
 }
 
 TEST_CASE("nice ticks cover the range with round steps") {
   CHECK(nice_ticks(-2, 2) == std::vector<double>{-2, -1, 0, 1, 2});
   const auto unit = nice_ticks(0, 1);
   REQUIRE(unit.size() == 6);
-  for (size_t i = 0; i < unit.size(); ++i) CHECK(unit[i] == doctest::Approx(0.2 * static_cast<double>(i)));
+  for (size_t i = 0; i < unit.size(); ++i)
+    CHECK(unit[i] == doctest::Approx(0.2 * static_cast<double>(i)));
   CHECK(nice_ticks(1, 1).empty());
 }

@@ -20,7 +20,8 @@ void save_both(const Figure& f, const test::TempDir& tmp, const std::string& nam
   f.save(base + ".svg");
   const std::string png = test::read_bytes(base + ".png");
   CHECK(png.substr(1, 3) == "PNG");
-  const uint32_t w = (uint32_t(uint8_t(png[16])) << 24) | (uint32_t(uint8_t(png[17])) << 16) | (uint32_t(uint8_t(png[18])) << 8) | uint8_t(png[19]);
+  const uint32_t w = (uint32_t(uint8_t(png[16])) << 24) | (uint32_t(uint8_t(png[17])) << 16) |
+                     (uint32_t(uint8_t(png[18])) << 8) | uint8_t(png[19]);
   CHECK(w == static_cast<uint32_t>(std::ceil(f.width() * 2)));
   CHECK(test::read_bytes(base + ".svg").find("<svg") != std::string::npos);
 }
