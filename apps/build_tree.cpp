@@ -44,7 +44,7 @@ void declare_options(Options& o) {
   o.add<std::string>(
        Group::model, "heuristic",
        "context ordering (default: the data's default ordering; with --checkpoint: the run's)")
-      .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
+      .choices(names_of(kContextOrderingNames));
   o.add<std::string>(Group::model, "checkpoint",
                      "a TCA run directory: also store its node embeddings and encoded leaf tokens")
       .value_name("RUN_DIR");
@@ -129,7 +129,9 @@ int run_build_tree(int argc, char** argv) {
   std::optional<LoadedRun> run;
   ReTreeverModel* model = nullptr;
   int64_t b = options.maybe<int64_t>("branch-factor").value_or(2);
-  std::string heuristic = options.maybe<std::string>("heuristic").value_or(reader.info().ordering);
+  ContextOrdering heuristic =
+      options.has("heuristic") ? context_ordering_from_string(options.get<std::string>("heuristic"))
+                               : reader.info().ordering;
   if (options.has("checkpoint")) {
     run.emplace(load_run(options.get<std::string>("checkpoint")));
     model = &retreever_of(*run, "--checkpoint");
@@ -142,13 +144,13 @@ int run_build_tree(int argc, char** argv) {
           b, mc.branch_factor));
     }
     if (options.has("heuristic") && heuristic != mc.heuristic) {
-      throw UsageError("--heuristic " + heuristic + " contradicts the run's heuristic " +
-                       mc.heuristic + " (omit it with --checkpoint)");
+      throw UsageError("--heuristic " + to_string(heuristic) + " contradicts the run's heuristic " +
+                       to_string(mc.heuristic) + " (omit it with --checkpoint)");
     }
     b = mc.branch_factor;
     heuristic = mc.heuristic;
   }
-  if (heuristic == "sort_x2" && reader.info().dim_x < 2) {
+  if (heuristic == ContextOrdering::sort_x2 && reader.info().dim_x < 2) {
     throw UsageError("--heuristic sort_x2 needs inputs with >= 2 coordinates; " + reader.path() +
                      " has dim_x " + std::to_string(reader.info().dim_x));
   }

@@ -83,9 +83,10 @@ void check_trees(const TreeGroupReader& trees, const LoadedRun& run,
   }
   if (t.branch_factor != mc.branch_factor || t.heuristic != mc.heuristic ||
       t.d_model != mc.d_model) {
-    throw InputError(trees.path(), where, "trees of another tree configuration",
-                     fmt::format("b {}, {}, D {}", mc.branch_factor, mc.heuristic, mc.d_model),
-                     fmt::format("b {}, {}, D {}", t.branch_factor, t.heuristic, t.d_model));
+    throw InputError(
+        trees.path(), where, "trees of another tree configuration",
+        fmt::format("b {}, {}, D {}", mc.branch_factor, to_string(mc.heuristic), mc.d_model),
+        fmt::format("b {}, {}, D {}", t.branch_factor, to_string(t.heuristic), t.d_model));
   }
   if (trees.num_tasks() != reader.num_tasks()) {
     throw InputError(trees.path(), where, "trees for another number of tasks",
@@ -99,7 +100,7 @@ nlohmann::json eval_json(const LoadedRun& run, const data::TaskFileReader& reade
   nlohmann::json metrics = {{"loss", s.loss}, {s.metric_name, s.metric}};
   if (s.mse >= 0 && s.metric_name != "mse") metrics["mse"] = s.mse;
   nlohmann::json j = {
-      {"model", run.model_config.model},
+      {"model", to_string(run.model_config.model)},
       {"task", reader.info().task},
       {"run", run.dir},
       {"checkpoint",
@@ -123,7 +124,7 @@ nlohmann::json eval_json(const LoadedRun& run, const data::TaskFileReader& reade
       {"isa", sys.isa},
       {"versions", versions_json(sys)},
       {"wall_s", wall_s}};
-  if (run.model_config.model == "tca") j["nodes_scored"] = s.nodes_scored;
+  if (run.model_config.model == ModelKind::tca) j["nodes_scored"] = s.nodes_scored;
   return j;
 }
 
@@ -154,12 +155,12 @@ int run_eval(int argc, char** argv) {
       options.maybe<std::string>("tree-name")
           .value_or(default_tree_name(run.model_config.heuristic, run.model_config.branch_factor));
 
-  std::string inference = run.model_config.model == "ca" ? "cross_attention" : "latents";
+  std::string inference = run.model_config.model == ModelKind::ca ? "cross_attention" : "latents";
   EvalSummary summary;
-  if (run.model_config.model != "tca") {
+  if (run.model_config.model != ModelKind::tca) {
     if (full || with_trees) {
       throw UsageError(std::string(full ? "--full" : "--trees") + " needs a TCA run (" + run.dir +
-                       " is " + run.model_config.model + ")");
+                       " is " + to_string(run.model_config.model) + ")");
     }
     summary = evaluate_model(*run.model, reader, max_batches);
   } else if (!with_trees) {
@@ -209,7 +210,7 @@ int run_eval(int argc, char** argv) {
       fmt::format(
           "{} ({}, {}) on {}: {} {:.4f}, loss {:.4f}, tokens attended {:.2f} ({:.2f}% of N), "
           "{:.1f} us/query, {:.0f} queries/s -> {}",
-          run.dir, run.model_config.model, inference, reader.path(), summary.metric_name,
+          run.dir, to_string(run.model_config.model), inference, reader.path(), summary.metric_name,
           summary.metric, summary.loss, summary.tokens_mean, summary.percent_of_n,
           summary.latency_us_per_query(), summary.queries_per_s(), out)
           .c_str());

@@ -108,8 +108,8 @@ LoadedRun load_run(const std::string& run_dir) {
 ReTreeverModel& retreever_of(const LoadedRun& run, const std::string& option) {
   auto* m = dynamic_cast<ReTreeverModel*>(run.model.get());
   if (!m)
-    throw UsageError(option + " needs a TCA run (" + run.dir + " is " + run.model_config.model +
-                     ")");
+    throw UsageError(option + " needs a TCA run (" + run.dir + " is " +
+                     to_string(run.model_config.model) + ")");
   return *m;
 }
 

@@ -87,7 +87,7 @@ TcaView tca_view(ReTreeverModel& model, const Batch& batch) {
   v.predictions = model.answer(model.index(batch), batch, TcaReadout::greedy, &trace);
   v.shape = TreeShape(batch.num_context(), model.config().branch_factor);
   std::vector<int64_t> order;
-  if (model.config().heuristic != "none") {
+  if (model.config().heuristic != ContextOrdering::none) {
     const Tensor perm = context_order(batch.xc, model.config().heuristic);
     for (int64_t i = 0; i < perm.numel(); ++i) order.push_back(perm.data_i32()[i]);
   }
@@ -262,7 +262,7 @@ int run_show(int argc, char** argv) {
       }
       p.curves.push_back(c);
     };
-    for (const auto& r : others) curve(*r.model, r.model_config.model);
+    for (const auto& r : others) curve(*r.model, to_string(r.model_config.model));
     curve(tca, "tca");
     Tensor qt = Tensor::empty({1, static_cast<int64_t>(qx.size()), 1});
     for (size_t i = 0; i < qx.size(); ++i) qt[static_cast<int64_t>(i)] = static_cast<float>(qx[i]);

@@ -226,16 +226,17 @@ int run_train(int argc, char** argv) {
     tasks = eval_reader->batch_size(0);
     points_source = "the largest task of " + eval_reader->path();
   }
-  require_memory(training_step_bytes(model_config, tasks, points), "this training configuration",
-                 fmt::format("--model {}, --d-model {}, --heads {}, --layers {}, --dim-feedforward "
-                             "{}{}, --batch-size {}, "
-                             "{} points per task from {}",
-                             model_config.model, model_config.d_model, model_config.heads,
-                             model_config.num_layers, model_config.dim_feedforward,
-                             model_config.model == "perceiver"
-                                 ? fmt::format(", --num-latents {}", model_config.num_latents)
-                                 : "",
-                             tasks, points, points_source));
+  require_memory(
+      training_step_bytes(model_config, tasks, points), "this training configuration",
+      fmt::format("--model {}, --d-model {}, --heads {}, --layers {}, --dim-feedforward "
+                  "{}{}, --batch-size {}, "
+                  "{} points per task from {}",
+                  to_string(model_config.model), model_config.d_model, model_config.heads,
+                  model_config.num_layers, model_config.dim_feedforward,
+                  model_config.model == ModelKind::perceiver
+                      ? fmt::format(", --num-latents {}", model_config.num_latents)
+                      : "",
+                  tasks, points, points_source));
 
   const RunDirectory run = RunDirectory::open(
       options.get<std::string>("out"),

@@ -66,7 +66,7 @@ void declare_model_options(Options& o) {
   o.add<std::string>(
        Group::model, "model",
        "the method: Cross Attention, Tree Cross Attention (ReTreever) or Perceiver IO")
-      .choices({"ca", "tca", "perceiver"})
+      .choices(names_of(kModelKindNames))
       .required();
   o.add<int64_t>(Group::model, "d-model", int64_t{64}, "model width D").range(1, kMaxWidth);
   o.add<int64_t>(Group::model, "heads", int64_t{4}, "attention heads (D must be divisible by them)")
@@ -99,10 +99,10 @@ void declare_model_options(Options& o) {
       .range(-kMaxLossWeight, kMaxLossWeight);
   o.add<std::string>(Group::model, "reward", std::string("acc"),
                      "[tca] classification reward: accuracy or negative cross-entropy")
-      .choices({"acc", "nce"});
+      .choices(names_of(kClassificationRewardNames));
   o.add<std::string>(Group::model, "heuristic", std::string("none"),
                      "[tca] context ordering before the tree is built")
-      .choices({"none", "sort_x1", "sort_x2", "random_proj", "kd"});
+      .choices(names_of(kContextOrderingNames));
   o.add<int64_t>(Group::model, "num-latents", int64_t{8},
                  "[perceiver] latent vectors L (compare at L = TCA's tokens attended)")
       .range(1, kMaxTokens);
@@ -177,7 +177,7 @@ void declare_train_options(Options& o) {
 
 ModelConfig model_config_from(const Options& o, const data::TaskInfo& info) {
   ModelConfig c;
-  c.model = o.get<std::string>("model");
+  c.model = model_kind_from_string(o.get<std::string>("model"));
   fill_task_interface(c, info);
   c.bound_std = o.get<bool>("bound-std");
   c.d_model = o.get<int64_t>("d-model");
@@ -193,8 +193,8 @@ ModelConfig model_config_from(const Options& o, const data::TaskInfo& info) {
   c.ca_loss_weight = static_cast<float>(o.get<double>("ca-loss-weight"));
   c.rl_loss_weight = static_cast<float>(o.get<double>("rl-loss-weight"));
   c.entropy_bonus = static_cast<float>(o.get<double>("entropy-bonus"));
-  c.reward = o.get<std::string>("reward");
-  c.heuristic = o.get<std::string>("heuristic");
+  c.reward = classification_reward_from_string(o.get<std::string>("reward"));
+  c.heuristic = context_ordering_from_string(o.get<std::string>("heuristic"));
   c.num_latents = o.get<int64_t>("num-latents");
   c.num_latent_layers = o.get<int>("num-latent-layers");
   c.validate();

@@ -13,7 +13,7 @@ std::string TrainCase::label() const {
 
 ModelConfig train_case_config(const TrainCase& c) {
   ModelConfig m;
-  m.model = c.method;
+  m.model = model_kind_from_string(c.method);
   if (c.task == "gp") {
     m.loss = TaskLoss::gaussian_nll;
     m.dim_x = 1;
@@ -42,9 +42,7 @@ ModelConfig train_case_config(const TrainCase& c) {
 }
 
 void check_methods(const std::vector<std::string>& methods) {
-  for (const std::string& m : methods)
-    if (m != "ca" && m != "tca" && m != "perceiver")
-      throw UsageError("benchmark method '" + m + "': expected ca, tca or perceiver");
+  for (const std::string& m : methods) value_named(kModelKindNames, m, "benchmark method");
 }
 
 std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks,
@@ -81,7 +79,7 @@ std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks,
 
 ModelConfig infer_config(const std::string& method, int64_t num_latents) {
   ModelConfig m;
-  m.model = method;
+  m.model = model_kind_from_string(method);
   m.loss = TaskLoss::gaussian_nll;
   m.dim_x = 1;
   m.dim_y = 1;

@@ -22,7 +22,7 @@ TaskInfo CopyTaskSampler::info() const {
   info.is_sequential = true;
   info.is_metalearning = false;
   info.std_form = StdForm::none;
-  info.ordering = "none";  // the sequence order is the data's order
+  info.ordering = ContextOrdering::none;  // the sequence order is the data's order
   return info;
 }
 

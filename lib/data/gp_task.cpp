@@ -21,7 +21,7 @@ TaskInfo GpTaskSampler::info() const {
   info.dim_y = 1;
   info.is_metalearning = true;
   info.std_form = StdForm::exp;
-  info.ordering = "none";  // the sampler returns the context sorted by x
+  info.ordering = ContextOrdering::none;  // the sampler returns the context sorted by x
   return info;
 }
 

@@ -14,7 +14,7 @@ TaskInfo image_task_info(const std::string& source, int64_t channels) {
   // and sort_x2.
   const bool celeba = source == "celeba";
   info.std_form = celeba ? StdForm::exp : StdForm::bounded;
-  info.ordering = celeba ? "sort_x1" : "sort_x2";
+  info.ordering = celeba ? ContextOrdering::sort_x1 : ContextOrdering::sort_x2;
   return info;
 }
 

@@ -7,25 +7,6 @@
 
 namespace tca::data {
 
-const char* std_form_name(StdForm form) {
-  switch (form) {
-    case StdForm::none:
-      return "none";
-    case StdForm::exp:
-      return "exp";
-    case StdForm::bounded:
-      return "bounded";
-  }
-  return "none";
-}
-
-StdForm parse_std_form(const std::string& name) {
-  if (name == "none") return StdForm::none;
-  if (name == "exp") return StdForm::exp;
-  if (name == "bounded") return StdForm::bounded;
-  throw UsageError("unknown std form '" + name + "': expected none, exp or bounded");
-}
-
 bool operator==(const TaskInfo& a, const TaskInfo& b) {
   return a.task == b.task && a.dim_x == b.dim_x && a.dim_y == b.dim_y &&
          a.num_classes == b.num_classes && a.is_sequential == b.is_sequential &&
@@ -40,8 +21,8 @@ void write_task_info(io::H5File& file, const TaskInfo& info) {
   file.set_attr("num_classes", info.num_classes);
   file.set_attr("is_sequential", int64_t{info.is_sequential});
   file.set_attr("is_metalearning", int64_t{info.is_metalearning});
-  file.set_attr("std_form", std::string(std_form_name(info.std_form)));
-  file.set_attr("ordering", info.ordering);
+  file.set_attr("std_form", std_form_name(info.std_form));
+  file.set_attr("ordering", to_string(info.ordering));
 }
 
 namespace {
@@ -120,16 +101,17 @@ TaskInfo read_task_info(const io::H5File& file) {
   info.is_sequential = flag("is_sequential");
   info.is_metalearning = flag("is_metalearning");
   const std::string form = file.attr_string("std_form");
-  if (form != "none" && form != "exp" && form != "bounded") {
-    throw InputError(file.path(), "std_form", "unknown std form", "none, exp or bounded", form);
+  const auto std_form = find_named(kStdFormNames, form);
+  if (!std_form)
+    throw InputError(file.path(), "std_form", "unknown std form", names_list(kStdFormNames), form);
+  info.std_form = *std_form;
+  const std::string ordering = file.attr_string("ordering");
+  const auto known_ordering = find_named(kContextOrderingNames, ordering);
+  if (!known_ordering) {
+    throw InputError(file.path(), "ordering", "unknown ordering", names_list(kContextOrderingNames),
+                     "\"" + ordering + "\"");
   }
-  info.std_form = parse_std_form(form);
-  info.ordering = file.attr_string("ordering");
-  if (info.ordering != "none" && info.ordering != "sort_x1" && info.ordering != "sort_x2" &&
-      info.ordering != "random_proj" && info.ordering != "kd") {
-    throw InputError(file.path(), "ordering", "unknown ordering",
-                     "none, sort_x1, sort_x2, random_proj or kd", "\"" + info.ordering + "\"");
-  }
+  info.ordering = *known_ordering;
   if (info.num_classes == 1) {
     throw InputError(file.path(), "num_classes", "bad attribute value",
                      "0 (regression) or at least 2", "1");

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <string>
 
+#include "core/context_ordering.hpp"
+#include "core/named_values.hpp"
+
 namespace tca::io {
 class H5File;
 }
@@ -16,8 +19,12 @@ namespace tca::data {
 // 0.05 + 0.95 softplus(raw) ("bound_std", the EMNIST / Fashion-MNIST setting). none for
 // classification tasks.
 enum class StdForm { none, exp, bounded };
-const char* std_form_name(StdForm form);          // "none", "exp", "bounded"
-StdForm parse_std_form(const std::string& name);  // UsageError for another name
+inline constexpr NamedValue<StdForm> kStdFormNames[] = {
+    {StdForm::none, "none"}, {StdForm::exp, "exp"}, {StdForm::bounded, "bounded"}};
+inline std::string std_form_name(StdForm form) { return name_of(kStdFormNames, form); }
+inline StdForm parse_std_form(const std::string& name) {  // UsageError for another name
+  return value_named(kStdFormNames, name, "std form");
+}
 
 // Largest dim_x, dim_y and num_classes a file may declare (read_task_info).
 constexpr int64_t kMaxTaskWidth = 65536;
@@ -32,7 +39,7 @@ struct TaskInfo {
   bool is_metalearning =
       false;  // context token = [x, y] (GP, images); else x alone (copy, timeseries)
   StdForm std_form = StdForm::none;
-  std::string ordering = "none";  // default context ordering: none | sort_x1 | sort_x2 | ...
+  ContextOrdering ordering = ContextOrdering::none;  // the data's default context ordering
 
   bool is_classification() const { return num_classes > 0; }
 };

@@ -17,8 +17,8 @@ TaskInfo timeseries_task_info(int64_t num_classes, int64_t channels) {
   info.dim_x = 1 + channels;
   info.dim_y = 1;
   info.num_classes = num_classes;
-  info.is_metalearning = false;  // the context token is [t, features] without the label
-  info.ordering = "sort_x1";     // time
+  info.is_metalearning = false;              // the context token is [t, features] without the label
+  info.ordering = ContextOrdering::sort_x1;  // time
   return info;
 }
 

@@ -89,8 +89,8 @@ void check_offsets(const io::H5File& f, const std::string& name,
 
 }  // namespace
 
-std::string default_tree_name(const std::string& heuristic, int64_t branch_factor) {
-  return heuristic + "_b" + std::to_string(branch_factor);
+std::string default_tree_name(ContextOrdering heuristic, int64_t branch_factor) {
+  return to_string(heuristic) + "_b" + std::to_string(branch_factor);
 }
 
 int64_t stored_nodes(const TreeShape& shape) {
@@ -206,7 +206,7 @@ void TreeFileWriter::finish() {
   f.write(g + "/perm_offsets", {T + 1}, s.perm_offsets, chunked);
   f.write(g + "/padded_offsets", {T + 1}, s.padded_offsets, chunked);
   f.set_attr("branch_factor", s.info.branch_factor, g);
-  f.set_attr("heuristic", s.info.heuristic, g);
+  f.set_attr("heuristic", to_string(s.info.heuristic), g);
   f.set_attr("data_file", s.info.data_file, g);
   f.set_attr("data_content_hash", s.info.data_content_hash, g);
   f.set_attr("num_tasks", T, g);
@@ -237,7 +237,13 @@ TreeGroupReader::TreeGroupReader(const std::string& path, const std::string& nam
                      "one of: " + (list.empty() ? std::string("(none)") : list), name);
   }
   info_.branch_factor = file_.attr_int("branch_factor", group_);
-  info_.heuristic = file_.attr_string("heuristic", group_);
+  const std::string heuristic = file_.attr_string("heuristic", group_);
+  const auto known_heuristic = find_named(kContextOrderingNames, heuristic);
+  if (!known_heuristic) {
+    throw InputError(path, group_ + ":heuristic", "unknown ordering heuristic",
+                     names_list(kContextOrderingNames), "\"" + heuristic + "\"");
+  }
+  info_.heuristic = *known_heuristic;
   info_.data_file = file_.attr_string("data_file", group_);
   info_.data_content_hash = file_.attr_string("data_content_hash", group_);
   info_.has_nodes = file_.exists(dataset("nodes"));

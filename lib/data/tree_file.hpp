@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/context_ordering.hpp"
 #include "core/tensor.hpp"
 #include "core/tree_shape.hpp"
 #include "io/hdf5_file.hpp"
@@ -26,14 +27,14 @@ constexpr const char* kTreesFormat = "tca-trees";
 constexpr int64_t kTreesFormatVersion = 1;
 
 // Default group name: HEURISTIC_bB ("sort_x1_b2").
-std::string default_tree_name(const std::string& heuristic, int64_t branch_factor);
+std::string default_tree_name(ContextOrdering heuristic, int64_t branch_factor);
 
 // Nodes stored per task: levels 0..k (1 + b + ... + b^k), none when k = 0.
 int64_t stored_nodes(const TreeShape& shape);
 
 struct TreeGroupInfo {
   int64_t branch_factor = 2;
-  std::string heuristic;
+  ContextOrdering heuristic = ContextOrdering::none;
   std::string data_file;
   std::string data_content_hash;  // hex, as data::hash_hex
   bool has_nodes = false;

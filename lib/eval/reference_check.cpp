@@ -80,11 +80,20 @@ ModelConfig config_from_file(const H5File& f, const std::string& path) {
       throw InputError(path, std::string("config_json.") + key, "missing key", "present", "absent");
     return j.at(key);
   };
+  // A name from the file, as one of `table`'s values (InputError naming the key otherwise).
+  auto named = [&](const char* key, const auto& table) {
+    const std::string name = need(key).template get<std::string>();
+    const auto value = find_named(table, name);
+    if (!value)
+      throw InputError(path, std::string("config_json.") + key, "unknown value", names_list(table),
+                       "\"" + name + "\"");
+    return *value;
+  };
   ModelConfig c;
   const std::string decoder = need("decoder_type").get<std::string>();
   if (decoder != "tca" && decoder != "ca")
     throw InputError(path, "config_json.decoder_type", "unsupported decoder", "tca or ca", decoder);
-  c.model = decoder;
+  c.model = model_kind_from_string(decoder);
   c.d_model = need("d_model").get<int64_t>();
   c.heads = need("nhead").get<int64_t>();
   c.dim_feedforward = need("dim_feedforward").get<int64_t>();
@@ -99,8 +108,8 @@ ModelConfig config_from_file(const H5File& f, const std::string& path) {
   c.ca_loss_weight = need("ca_loss_weight").get<float>();
   c.rl_loss_weight = need("rl_loss_weight").get<float>();
   c.entropy_bonus = need("entropy_bonus_weight").get<float>();
-  c.reward = need("classification_rew_type").get<std::string>();
-  c.heuristic = need("heuristic").get<std::string>();
+  c.reward = named("classification_rew_type", kClassificationRewardNames);
+  c.heuristic = named("heuristic", kContextOrderingNames);
   c.dim_x = need("dim_x").get<int64_t>();
   c.dim_y = need("dim_y").get<int64_t>();
   c.is_metalearning = need("is_metalearning").get<bool>();
@@ -524,7 +533,7 @@ ReferenceCase load_reference_case(const std::string& path) {
     rc.batch.yc = read("inputs/yc");
     rc.batch.yt = read("inputs/yt");
   }
-  if (rc.config.model == "tca") {
+  if (rc.config.model == ModelKind::tca) {
     Shape s;
     std::vector<int64_t> a = f.read<int64_t>("train/actions", &s);
     rc.forced_actions = Tensor::empty(s, DType::i32);
@@ -539,9 +548,9 @@ ReferenceReport check_reference_file(const std::string& path) {
   H5File f = H5File::open_read(path);
   ReferenceReport report;
   report.file = path;
-  report.model = rc.config.model;
+  report.model = to_string(rc.config.model);
   Comparer c(f, report);
-  if (rc.config.model == "tca")
+  if (rc.config.model == ModelKind::tca)
     check_tca(c, f, rc);
   else
     check_ca(c, f, rc);

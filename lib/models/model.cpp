@@ -35,8 +35,8 @@ void Model::fill_task(Predictions& p, const TaskOutput& t) {
 
 std::unique_ptr<Model> make_model(const ModelConfig& cfg, Rng& init_rng) {
   cfg.validate();
-  if (cfg.model == "ca") return std::make_unique<CrossAttentionModel>(cfg, init_rng);
-  if (cfg.model == "perceiver") return std::make_unique<PerceiverIoModel>(cfg, init_rng);
+  if (cfg.model == ModelKind::ca) return std::make_unique<CrossAttentionModel>(cfg, init_rng);
+  if (cfg.model == ModelKind::perceiver) return std::make_unique<PerceiverIoModel>(cfg, init_rng);
   return std::make_unique<ReTreeverModel>(cfg, init_rng);
 }
 

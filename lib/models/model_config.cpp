@@ -8,23 +8,9 @@
 
 namespace tca {
 
-std::string to_string(TaskLoss loss) {
-  switch (loss) {
-    case TaskLoss::classification:
-      return "classification";
-    case TaskLoss::gaussian_nll:
-      return "gaussian_nll";
-    case TaskLoss::mse:
-      return "mse";
-  }
-  return "?";
-}
-
 TaskLoss task_loss_from_string(const std::string& s) {
-  if (s == "classification") return TaskLoss::classification;
-  if (s == "gaussian_nll" || s == "nll") return TaskLoss::gaussian_nll;
-  if (s == "mse") return TaskLoss::mse;
-  throw UsageError("unknown loss '" + s + "': expected classification, gaussian_nll or mse");
+  if (s == "nll") return TaskLoss::gaussian_nll;  // the official code's name
+  return value_named(kTaskLossNames, s, "loss");
 }
 
 int64_t ModelConfig::predictor_out() const {
@@ -43,8 +29,6 @@ void ModelConfig::validate() const {
   auto bad = [](const std::string& key, const std::string& expected, const std::string& found) {
     throw UsageError("invalid model option " + key + ": expected " + expected + ", found " + found);
   };
-  if (model != "ca" && model != "tca" && model != "perceiver")
-    bad("model", "ca, tca or perceiver", model);
   if (d_model <= 0 || heads <= 0 || d_model % heads)
     bad("d_model/heads", "d_model divisible by heads",
         std::to_string(d_model) + "/" + std::to_string(heads));
@@ -54,11 +38,7 @@ void ModelConfig::validate() const {
   if (!(dropout >= 0.0f && dropout < 1.0f)) bad("dropout", "in [0, 1)", std::to_string(dropout));
   if (branch_factor < 2) bad("branch_factor", ">= 2", std::to_string(branch_factor));
   if (aggregation_layers < 1) bad("aggregation_layers", ">= 1", std::to_string(aggregation_layers));
-  if (reward != "acc" && reward != "nce") bad("reward", "acc or nce", reward);
-  if (heuristic != "none" && heuristic != "sort_x1" && heuristic != "sort_x2" &&
-      heuristic != "random_proj" && heuristic != "kd")
-    bad("heuristic", "none, sort_x1, sort_x2, random_proj or kd", heuristic);
-  if (heuristic == "sort_x2" && dim_x < 2)
+  if (heuristic == ContextOrdering::sort_x2 && dim_x < 2)
     bad("heuristic", "sort_x2 only with dim_x >= 2", std::to_string(dim_x));
   if (num_latents < 1) bad("num_latents", ">= 1", std::to_string(num_latents));
   if (num_latent_layers < 0) bad("num_latent_layers", ">= 0", std::to_string(num_latent_layers));
@@ -93,7 +73,7 @@ void ModelConfig::validate() const {
 }
 
 void to_json(nlohmann::json& j, const ModelConfig& c) {
-  j = nlohmann::json{{"model", c.model},
+  j = nlohmann::json{{"model", to_string(c.model)},
                      {"loss", to_string(c.loss)},
                      {"dim_x", c.dim_x},
                      {"dim_y", c.dim_y},
@@ -114,8 +94,8 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
                      {"ca_loss_weight", c.ca_loss_weight},
                      {"rl_loss_weight", c.rl_loss_weight},
                      {"entropy_bonus", c.entropy_bonus},
-                     {"reward", c.reward},
-                     {"heuristic", c.heuristic},
+                     {"reward", to_string(c.reward)},
+                     {"heuristic", to_string(c.heuristic)},
                      {"num_latents", c.num_latents},
                      {"num_latent_layers", c.num_latent_layers}};
 }
@@ -127,7 +107,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     const auto& v = it.value();
     try {
       if (k == "model")
-        c.model = v.get<std::string>();
+        c.model = model_kind_from_string(v.get<std::string>());
       else if (k == "loss")
         c.loss = task_loss_from_string(v.get<std::string>());
       else if (k == "dim_x")
@@ -169,9 +149,9 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
       else if (k == "entropy_bonus")
         c.entropy_bonus = v.get<float>();
       else if (k == "reward")
-        c.reward = v.get<std::string>();
+        c.reward = classification_reward_from_string(v.get<std::string>());
       else if (k == "heuristic")
-        c.heuristic = v.get<std::string>();
+        c.heuristic = context_ordering_from_string(v.get<std::string>());
       else if (k == "num_latents")
         c.num_latents = v.get<int64_t>();
       else if (k == "num_latent_layers")

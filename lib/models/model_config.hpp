@@ -4,14 +4,33 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
+
+#include "core/context_ordering.hpp"
+#include "core/named_values.hpp"
 
 namespace tca {
 
 // What a task asks the predictor head for (tca.md 1 "Predictor heads", 4.4 rewards).
 enum class TaskLoss { classification, gaussian_nll, mse };
+inline constexpr NamedValue<TaskLoss> kTaskLossNames[] = {
+    {TaskLoss::classification, "classification"},
+    {TaskLoss::gaussian_nll, "gaussian_nll"},
+    {TaskLoss::mse, "mse"}};
+
+// The three models (tca.md 1-4): Transformer + full Cross Attention, ReTreever (Tree Cross
+// Attention), Perceiver IO.
+enum class ModelKind { ca, tca, perceiver };
+inline constexpr NamedValue<ModelKind> kModelKindNames[] = {
+    {ModelKind::ca, "ca"}, {ModelKind::tca, "tca"}, {ModelKind::perceiver, "perceiver"}};
+
+// The classification reward of the TCA policy (tca.md 4.4): accuracy or negative cross-entropy.
+enum class ClassificationReward { acc, nce };
+inline constexpr NamedValue<ClassificationReward> kClassificationRewardNames[] = {
+    {ClassificationReward::acc, "acc"}, {ClassificationReward::nce, "nce"}};
 
 struct ModelConfig {
-  std::string model = "tca";  // ca | tca | perceiver
+  ModelKind model = ModelKind::tca;
 
   // Task interface (filled from the task: copy/gp/image/timeseries).
   TaskLoss loss = TaskLoss::gaussian_nll;
@@ -33,8 +52,8 @@ struct ModelConfig {
   int aggregation_layers = 1;
   bool bptt = false;
   float ca_loss_weight = 1.0f, rl_loss_weight = 1.0f, entropy_bonus = 0.01f;
-  std::string reward = "acc";      // classification reward: acc | nce
-  std::string heuristic = "none";  // none | sort_x1 | sort_x2 | random_proj | kd
+  ClassificationReward reward = ClassificationReward::acc;
+  ContextOrdering heuristic = ContextOrdering::none;
 
   // Perceiver IO (tca.md 3).
   int64_t num_latents = 8;
@@ -46,8 +65,19 @@ struct ModelConfig {
   int64_t context_in() const { return is_metalearning ? dim_x + dim_y : dim_x; }
 };
 
-std::string to_string(TaskLoss loss);
-TaskLoss task_loss_from_string(const std::string& s);
+// Names <-> values, through the tables above; the parsers throw a UsageError listing the names.
+inline std::string to_string(TaskLoss v) { return name_of(kTaskLossNames, v); }
+inline std::string to_string(ModelKind v) { return name_of(kModelKindNames, v); }
+inline std::string to_string(ClassificationReward v) {
+  return name_of(kClassificationRewardNames, v);
+}
+TaskLoss task_loss_from_string(const std::string& s);  // also accepts "nll"
+inline ModelKind model_kind_from_string(const std::string& s) {
+  return value_named(kModelKindNames, s, "model");
+}
+inline ClassificationReward classification_reward_from_string(const std::string& s) {
+  return value_named(kClassificationRewardNames, s, "reward");
+}
 
 void to_json(nlohmann::json& j, const ModelConfig& c);
 // Reads the keys present (others keep their defaults); unknown keys are an error.

@@ -45,10 +45,10 @@ TaskOutput PredictorHead::task(const Var& encoding, const Batch& batch) const {
         if (pl[r * C + c] > pl[r * C + best]) best = c;
       const bool ok = best == labels.data_i32()[r];
       correct += ok;
-      t.reward[r] = cfg_.reward == "acc" ? (ok ? 1.0f : 0.0f) : -ce.value()[r];
+      t.reward[r] = cfg_.reward == ClassificationReward::acc ? (ok ? 1.0f : 0.0f) : -ce.value()[r];
       t.per_target[r] = ce.value()[r];
     }
-    t.baseline = cfg_.reward == "acc" ? 0.0f : -std::log(static_cast<float>(C));
+    t.baseline = cfg_.reward == ClassificationReward::acc ? 0.0f : -std::log(static_cast<float>(C));
     t.metric = R ? static_cast<double>(correct) / static_cast<double>(R) : 0.0;
     t.logits = out.value();
     return t;

@@ -20,7 +20,7 @@ ReTreeverModel::Encoded ReTreeverModel::encode(const Batch& batch,
                                                const nn::ForwardContext& ctx) const {
   Encoded e;
   e.order = context_order(batch.xc, cfg_.heuristic);
-  e.batch = cfg_.heuristic == "none" ? batch : apply_context_order(batch, e.order);
+  e.batch = cfg_.heuristic == ContextOrdering::none ? batch : apply_context_order(batch, e.order);
   e.ctx = context_embedder(context_tokens(e.batch), ctx);
   e.q = query_embedder(Var(e.batch.xt), ctx);
   e.layers = encoder.forward_all(e.ctx, Tensor(), ctx);
@@ -82,7 +82,7 @@ LossOutput ReTreeverModel::loss(const Batch& batch, Rng& rng) {
 Var ReTreeverModel::encode_context(const Batch& context) const {
   NoGradGuard no_grad;
   const auto ctx = nn::ForwardContext::inference();
-  Batch ordered = cfg_.heuristic == "none"
+  Batch ordered = cfg_.heuristic == ContextOrdering::none
                       ? context
                       : apply_context_order(context, context_order(context.xc, cfg_.heuristic));
   return encoder(context_embedder(context_tokens(ordered), ctx), Tensor(), ctx);

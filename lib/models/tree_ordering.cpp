@@ -30,13 +30,13 @@ void kd_order(const float* x, int64_t dx, std::vector<int32_t>::iterator first,
 
 }  // namespace
 
-Tensor context_order(const Tensor& xc, const std::string& heuristic) {
+Tensor context_order(const Tensor& xc, ContextOrdering heuristic) {
   const int64_t B = xc.dim(0), N = xc.dim(1), dx = xc.dim(2);
   Tensor perm = Tensor::empty({B, N}, DType::i32);
   std::vector<float> proj;
-  if (heuristic == "random_proj") proj = random_projection_vector(dx);
-  const int64_t axis = heuristic == "sort_x2" ? 1 : 0;
-  if ((heuristic == "sort_x2" && dx < 2))
+  if (heuristic == ContextOrdering::random_proj) proj = random_projection_vector(dx);
+  const int64_t axis = heuristic == ContextOrdering::sort_x2 ? 1 : 0;
+  if (heuristic == ContextOrdering::sort_x2 && dx < 2)
     throw UsageError("ordering heuristic sort_x2 needs inputs with >= 2 coordinates, found " +
                      std::to_string(dx));
   std::vector<int32_t> idx(static_cast<size_t>(N));
@@ -44,22 +44,27 @@ Tensor context_order(const Tensor& xc, const std::string& heuristic) {
   for (int64_t bi = 0; bi < B; ++bi) {
     const float* x = xc.data() + bi * N * dx;
     std::iota(idx.begin(), idx.end(), 0);
-    if (heuristic == "sort_x1" || heuristic == "sort_x2" || heuristic == "random_proj") {
-      for (int64_t i = 0; i < N; ++i) {
-        float s = 0;
-        if (heuristic == "random_proj")
-          for (int64_t d = 0; d < dx; ++d) s += x[i * dx + d] * proj[static_cast<size_t>(d)];
-        else
-          s = x[i * dx + axis];
-        key[static_cast<size_t>(i)] = s;
-      }
-      std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t c) {
-        return key[static_cast<size_t>(a)] < key[static_cast<size_t>(c)];
-      });
-    } else if (heuristic == "kd") {
-      kd_order(x, dx, idx.begin(), idx.end(), 0);
-    } else if (heuristic != "none") {
-      throw UsageError("unknown ordering heuristic '" + heuristic + "'");
+    switch (heuristic) {
+      case ContextOrdering::none:
+        break;
+      case ContextOrdering::sort_x1:
+      case ContextOrdering::sort_x2:
+      case ContextOrdering::random_proj:
+        for (int64_t i = 0; i < N; ++i) {
+          float s = 0;
+          if (heuristic == ContextOrdering::random_proj)
+            for (int64_t d = 0; d < dx; ++d) s += x[i * dx + d] * proj[static_cast<size_t>(d)];
+          else
+            s = x[i * dx + axis];
+          key[static_cast<size_t>(i)] = s;
+        }
+        std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t c) {
+          return key[static_cast<size_t>(a)] < key[static_cast<size_t>(c)];
+        });
+        break;
+      case ContextOrdering::kd:
+        kd_order(x, dx, idx.begin(), idx.end(), 0);
+        break;
     }
     std::copy(idx.begin(), idx.end(), perm.data_i32() + bi * N);
   }

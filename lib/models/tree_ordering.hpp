@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "core/batch.hpp"
+#include "core/context_ordering.hpp"
 
 namespace tca {
 
 // The order of the Nc context rows of each task: perm [B, Nc] i32 (indices within the task).
-Tensor context_order(const Tensor& xc, const std::string& heuristic);
+Tensor context_order(const Tensor& xc, ContextOrdering heuristic);
 
 // The batch with its context rows (xc, yc) permuted by `perm`.
 Batch apply_context_order(const Batch& batch, const Tensor& perm);

@@ -11,6 +11,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "io/json_io.hpp"
+#include "models/model_config.hpp"
 #include "sweep/plots.hpp"
 #include "sweep/result_tables.hpp"
 #include "sweep/run_record.hpp"
@@ -39,9 +40,16 @@ Aggregate aggregate(const std::vector<double>& v) {
 }
 
 std::string method_name(const std::string& model) {
-  if (model == "ca") return "Transformer + CA";
-  if (model == "tca") return "ReTreever (TCA)";
-  if (model == "perceiver") return "Perceiver IO";
+  const auto kind = find_named(kModelKindNames, model);
+  if (!kind) return model;
+  switch (*kind) {
+    case ModelKind::ca:
+      return "Transformer + CA";
+    case ModelKind::tca:
+      return "ReTreever (TCA)";
+    case ModelKind::perceiver:
+      return "Perceiver IO";
+  }
   return model;
 }
 
@@ -57,11 +65,10 @@ double metric_display_scale(const std::string& m) { return m == "accuracy" ? 100
 
 namespace {
 
+// CA, TCA, Perceiver IO (the order of ModelKind), then anything else.
 int method_order(const std::string& model) {
-  if (model == "ca") return 0;
-  if (model == "tca") return 1;
-  if (model == "perceiver") return 2;
-  return 3;
+  const auto kind = find_named(kModelKindNames, model);
+  return kind ? static_cast<int>(*kind) : 3;
 }
 
 std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }

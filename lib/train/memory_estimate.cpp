@@ -41,15 +41,15 @@ namespace {
 // and the Perceiver's latent layers.
 double blocks_of(const ModelConfig& c) {
   double blocks = c.num_layers + 1.0;
-  if (c.model == "tca") blocks += c.aggregation_layers;
-  if (c.model == "perceiver") blocks += c.num_latent_layers + 1.0;
+  if (c.model == ModelKind::tca) blocks += c.aggregation_layers;
+  if (c.model == ModelKind::perceiver) blocks += c.num_latent_layers + 1.0;
   return blocks;
 }
 
 // Doubles throughout: the products of hostile sizes overflow int64.
 double parameter_count(const ModelConfig& c) {
   const double d = static_cast<double>(c.d_model), f = static_cast<double>(c.dim_feedforward);
-  const double latents = c.model == "perceiver" ? static_cast<double>(c.num_latents) : 0.0;
+  const double latents = c.model == ModelKind::perceiver ? static_cast<double>(c.num_latents) : 0.0;
   const double in = static_cast<double>(c.context_in() + c.dim_x);
   // Per block: attention 4 D^2, GEGLU feed-forward 3 D F.
   return blocks_of(c) * (4 * d * d + 3 * d * f) + 2.0 * c.emb_depth * d * d + d * in +
@@ -64,18 +64,18 @@ double training_step_bytes(const ModelConfig& c, int64_t batch_size, int64_t poi
   const double d = static_cast<double>(c.d_model), f = static_cast<double>(c.dim_feedforward);
   const double h = static_cast<double>(c.heads), b = static_cast<double>(batch_size);
   const double p = static_cast<double>(std::max<int64_t>(points_per_task, 1));
-  const double latents = c.model == "perceiver" ? static_cast<double>(c.num_latents) : 0.0;
+  const double latents = c.model == ModelKind::perceiver ? static_cast<double>(c.num_latents) : 0.0;
   const double blocks = blocks_of(c);
   // Value, gradient, Adam's two moments.
   const double param_bytes = 16.0 * parameter_count(c);
   // Per block and token: the residual stream, norms, q/k/v, the attention output (about 10 D) and
   // the feed-forward's GEGLU intermediates (about 4 F), float32, kept for backward. TCA also
   // encodes the tree's nodes (about as many as the leaves again).
-  const double tokens = b * p * (c.model == "tca" ? 2.0 : 1.0);
+  const double tokens = b * p * (c.model == ModelKind::tca ? 2.0 : 1.0);
   const double stream = blocks * tokens * (10 * d + 4 * f) + 2.0 * c.emb_depth * tokens * d;
   // Attention weights, their logits and gradients: B H P P per context block (P L for the
   // Perceiver's latents).
-  const double keys = c.model == "perceiver" ? latents : p;
+  const double keys = c.model == ModelKind::perceiver ? latents : p;
   const double attention = 3.0 * b * h * p * keys * std::max(1.0, c.num_layers + 1.0);
   return param_bytes + 4.0 * (stream + attention);
 }

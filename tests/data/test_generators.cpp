@@ -200,7 +200,7 @@ TEST_CASE("image tasks: distinct pixels, x on the [-1, 1] grid, y = intensity/25
   for (int32_t l : images->labels) CHECK((l >= 5 && l <= 9));
   ImageTaskSampler sampler(images, 200, image_task_info("fashion-mnist", 1));
   CHECK(sampler.info().std_form == StdForm::bounded);
-  CHECK(sampler.info().ordering == "sort_x2");
+  CHECK(sampler.info().ordering == ContextOrdering::sort_x2);
   Rng rng(6);
   int64_t max_nc = 0, min_nc = 1000;
   for (int draw = 0; draw < 200; ++draw) {
@@ -291,7 +291,7 @@ TEST_CASE("task sampler factory builds every task and reports its TaskInfo") {
   CHECK(ts.dim_x == 4);
   CHECK(ts.num_classes == 4);
   CHECK_FALSE(ts.is_metalearning);
-  CHECK(ts.ordering == "sort_x1");
+  CHECK(ts.ordering == ContextOrdering::sort_x1);
   p.task = "nope";
   CHECK_THROWS_AS(make_task_sampler(p), UsageError);
 }

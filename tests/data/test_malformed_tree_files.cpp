@@ -19,7 +19,7 @@ namespace {
 void write_valid(const std::string& path) {
   TreeGroupInfo info;
   info.branch_factor = 2;
-  info.heuristic = "none";
+  info.heuristic = ContextOrdering::none;
   info.data_file = "data.h5";
   info.data_content_hash = "0123";
   TreeFileWriter writer(path, nullptr, "none_b2", info);

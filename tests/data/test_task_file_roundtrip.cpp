@@ -144,7 +144,7 @@ TEST_CASE(
   Rng draw(2);
   const Batch b = from_file->sample(3, draw);
   CHECK(b.xc.dim(0) == 3);
-  CHECK(from_file->info().ordering == "sort_x2");
+  CHECK(from_file->info().ordering == ContextOrdering::sort_x2);
 }
 
 TEST_CASE(

@@ -12,7 +12,7 @@ namespace {
 tca::Model& fixed_model() {
   static std::unique_ptr<tca::Model> model = [] {
     tca::ModelConfig c;
-    c.model = "ca";
+    c.model = tca::ModelKind::ca;
     c.loss = tca::TaskLoss::classification;
     c.dim_x = c.num_classes = 4;
     c.dim_y = 1;

@@ -21,7 +21,7 @@ namespace tca::testing {
 // A tiny GP-regression model (Gaussian head, context token [x, y]).
 inline ModelConfig tiny_gp_config(const std::string& model) {
   ModelConfig c;
-  c.model = model;
+  c.model = model_kind_from_string(model);
   c.loss = TaskLoss::gaussian_nll;
   c.dim_x = 1;
   c.dim_y = 1;
@@ -39,7 +39,7 @@ inline ModelConfig tiny_gp_config(const std::string& model) {
 // A copy-task model (tca.md 6): one-hot width num_chars + 2, sequential, no encoder layers.
 inline ModelConfig copy_config(const std::string& model, int64_t num_chars = 10) {
   ModelConfig c;
-  c.model = model;
+  c.model = model_kind_from_string(model);
   c.loss = TaskLoss::classification;
   c.dim_x = num_chars + 2;
   c.dim_y = 1;

@@ -73,7 +73,7 @@ TEST_CASE(
   CHECK(v == random_projection_vector(2));  // fixed, not drawn per call
   for (const std::string h : {"sort_x1", "sort_x2", "random_proj", "kd", "none"}) {
     CAPTURE(h);
-    Tensor perm = context_order(batch.xc, h);
+    Tensor perm = context_order(batch.xc, context_ordering_from_string(h));
     for (int64_t b = 0; b < B; ++b) {
       const int32_t* p = perm.data_i32() + b * N;
       const float* x = batch.xc.data() + b * N * 2;
@@ -118,7 +118,7 @@ TEST_CASE("TCA predictions do not depend on the order of the context under sort 
     CAPTURE(h);
     ModelConfig cfg = tiny_gp_config("tca");
     cfg.dim_x = 2;
-    cfg.heuristic = h;
+    cfg.heuristic = context_ordering_from_string(h);
     Rng init(803);
     ReTreeverModel model(cfg, init);
     Predictions a = model.predict(grid), b = model.predict(other);

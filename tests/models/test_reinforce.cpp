@@ -49,7 +49,7 @@ TEST_CASE(
   cfg.heads = 2;
   cfg.dim_feedforward = 8;
   cfg.emb_depth = 2;
-  cfg.reward = "nce";
+  cfg.reward = ClassificationReward::nce;
   cfg.entropy_bonus = 0.0f;
   Rng init(401), data(402);
   ReTreeverModel model(cfg, init);

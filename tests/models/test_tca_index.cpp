@@ -16,7 +16,7 @@ namespace {
 
 ModelConfig small_gp_config(int64_t b) {
   ModelConfig c;
-  c.model = "tca";
+  c.model = ModelKind::tca;
   c.loss = TaskLoss::gaussian_nll;
   c.dim_x = 2;
   c.dim_y = 1;

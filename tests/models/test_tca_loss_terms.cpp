@@ -40,8 +40,9 @@ NaiveTask naive_task(const ModelConfig& cfg, const Tensor& output, const Batch& 
       const double ce = mx + std::log(se) - o[label];
       t.loss += ce / static_cast<double>(R);
       t.metric += (arg == label ? 1.0 : 0.0) / static_cast<double>(R);
-      rew = cfg.reward == "acc" ? (arg == label ? 1.0 : 0.0) : -ce;
-      t.baseline = cfg.reward == "acc" ? 0.0 : -std::log(static_cast<double>(width));
+      rew = cfg.reward == ClassificationReward::acc ? (arg == label ? 1.0 : 0.0) : -ce;
+      t.baseline =
+          cfg.reward == ClassificationReward::acc ? 0.0 : -std::log(static_cast<double>(width));
     } else if (cfg.loss == TaskLoss::gaussian_nll) {
       const int64_t dy = cfg.dim_y;
       double ll = 0;
@@ -143,7 +144,7 @@ TEST_CASE(
 
 TEST_CASE("TCA objective with the nce reward: minus the cross-entropy and baseline -log C") {
   ModelConfig cfg = weighted(copy_config("tca", 4));
-  cfg.reward = "nce";
+  cfg.reward = ClassificationReward::nce;
   Rng data(603);
   check_objective(cfg, copy_batch(2, 16, data, 4), 604);
 }
