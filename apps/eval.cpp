@@ -122,7 +122,7 @@ nlohmann::json eval_json(const LoadedRun& run, const data::TaskFileReader& reade
       {"peak_rss_mb", peak_rss_mb()},
       {"threads", sys.threads},
       {"isa", sys.isa},
-      {"versions", versions_json(sys)},
+      {"versions", io::versions_json(sys)},
       {"wall_s", wall_s}};
   if (run.model_config.model == ModelKind::tca) j["nodes_scored"] = s.nodes_scored;
   return j;
@@ -204,7 +204,7 @@ int run_eval(int argc, char** argv) {
     result["trees"] = {{"path", options.get<std::string>("trees")}, {"name", tree_name}};
   const std::string out =
       options.maybe<std::string>("out").value_or(run.dir + "/" + RunDirectory::kEval);
-  write_json_atomically(out, result);
+  io::write_json_atomically(out, result);
   std::printf(
       "%s\n",
       fmt::format(

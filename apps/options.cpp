@@ -101,7 +101,7 @@ Options::Options(std::string command, std::string summary)
   add_flag(Group::generic, "debug",
            "let unexpected errors propagate (stack trace) instead of one line")
       .transient();
-  const auto& meta = config_metadata_keys();
+  const auto& meta = io::config_metadata_keys();
   ignored_config_keys_.insert(meta.begin(), meta.end());
 }
 
@@ -116,7 +116,7 @@ detail::OptionSpec& Options::new_spec(Group group, const std::string& name,
   if (!well_formed)
     throw std::logic_error("option name '" + name + "' must be lower-case-with-dashes");
   if (find(name)) throw std::logic_error("option --" + name + " declared twice");
-  const auto& meta = config_metadata_keys();
+  const auto& meta = io::config_metadata_keys();
   if (std::find(meta.begin(), meta.end(), underscored(name)) != meta.end() ||
       name == kExtraArgument) {
     throw std::logic_error("option --" + name + " collides with a reserved config.json key");
@@ -220,7 +220,7 @@ bool Options::parse(const std::vector<std::string>& args) {
 
   if (has("config")) {
     config_file_ = get<std::string>("config");
-    const nlohmann::json config = read_json_file(config_file_);
+    const nlohmann::json config = io::read_json_file(config_file_);
     if (!config.is_object()) {
       throw InputError(config_file_, "", "invalid config file",
                        "a flat JSON object keyed by option names", config.type_name());

@@ -150,7 +150,7 @@ int run_report(int argc, char** argv) {
   std::vector<Row> rows;
   for (const auto& arg : options.get<std::vector<std::string>>("results")) {
     const std::string file = eval_file(arg);
-    const nlohmann::json j = read_json_file(file);
+    const nlohmann::json j = io::read_json_file(file);
     if (!j.is_object())
       throw InputError(file, "", "invalid eval result", "a JSON object", j.type_name());
     if (options.has("get")) {

@@ -74,7 +74,7 @@ LoadedRun load_run(const std::string& run_dir) {
     throw InputError(checkpoint_path, "", "run has no checkpoint",
                      "checkpoint.h5 (train at least one step)", "none");
   }
-  run.config = read_json_file(config_path);
+  run.config = io::read_json_file(config_path);
   if (!run.config.is_object())
     throw InputError(config_path, "", "invalid run config", "a JSON object",
                      run.config.type_name());

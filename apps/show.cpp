@@ -383,16 +383,16 @@ int run_show(int argc, char** argv) {
     std::printf("%s\n", o.get<std::string>("tree-out").c_str());
   }
   if (o.has("json")) {
-    write_json_atomically(o.get<std::string>("json"),
-                          {{"run", run.dir},
-                           {"data", reader.path()},
-                           {"task_index", task},
-                           {"task", kind},
-                           {"branch_factor", view.shape.b},
-                           {"depth", view.shape.k},
-                           {"leaf_size", view.shape.leaf_size},
-                           {"num_context", view.shape.n},
-                           {"queries", sets_json(view.sets, query_labels)}});
+    io::write_json_atomically(o.get<std::string>("json"),
+                              {{"run", run.dir},
+                               {"data", reader.path()},
+                               {"task_index", task},
+                               {"task", kind},
+                               {"branch_factor", view.shape.b},
+                               {"depth", view.shape.k},
+                               {"leaf_size", view.shape.leaf_size},
+                               {"num_context", view.shape.n},
+                               {"queries", sets_json(view.sets, query_labels)}});
   }
   return 0;
 }

@@ -92,7 +92,7 @@ int run_plan(int argc, char** argv) {
   if (!o.parse(argc, argv)) return 0;
   const std::string grid_path = o.get<std::string>("grid"), dir = o.get<std::string>("out");
   const std::string text = read_text(grid_path);
-  const json grid_json = parse_json(text, grid_path);
+  const json grid_json = io::parse_json(text, grid_path);
   Options train("train", "");
   declare_train_options(train);
   const sweep::Grid grid = sweep::expand_grid(

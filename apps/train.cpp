@@ -163,7 +163,7 @@ void check_resume(const RunDirectory& run, const nlohmann::json& resolved, const
                      RunDirectory::kConfig + " in " + list +
                      " (start a new run, or --overwrite this one)");
   }
-  const nlohmann::json now = config_metadata_json(sys);
+  const nlohmann::json now = io::config_metadata_json(sys);
   for (const char* key : {"omp_threads", "onednn_isa"}) {
     if (stored.contains(key) && stored[key] != now[key]) {
       std::fprintf(stderr,

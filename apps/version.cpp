@@ -21,8 +21,9 @@ static int run_version(int argc, char** argv) {
 
   const SystemInfo info = system_info();
   if (options.get<bool>("json")) {
-    const nlohmann::json out = {{"versions", versions_json(info)}, {"machine", machine_json(info)}};
-    std::fputs(format_json(out).c_str(), stdout);
+    const nlohmann::json out = {{"versions", io::versions_json(info)},
+                                {"machine", io::machine_json(info)}};
+    std::fputs(io::format_json(out).c_str(), stdout);
     return 0;
   }
   std::string text;
@@ -34,7 +35,7 @@ static int run_version(int argc, char** argv) {
   line("ISA", info.isa);
   line("threads", fmt::format("{} (OpenMP; {} CPUs online)", info.threads, info.cpus_online));
   line("CPU", info.cpu_model);
-  line("HDF5", hdf5_version());
+  line("HDF5", io::hdf5_version());
   std::fputs(text.c_str(), stdout);
   return 0;
 }

@@ -212,7 +212,7 @@ json matmul_rows(const Args& a) {
 
 // A raw oneDNN primitive of one op on 64 floats, for the per-op rows.
 Raw raw_eltwise(dnnl::algorithm alg, const Tensor& x, const Tensor& y) {
-  const auto md = plain_md({x.numel()});
+  const auto md = ops::plain_md({x.numel()});
   Raw r;
   r.prim = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
       dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg, md, 0.0f, 0.0f),
@@ -245,7 +245,7 @@ json per_op_rows(const Args& a) {
     asm volatile("" : : "r"(o) : "memory");
   };
   Raw gelu_raw = raw_eltwise(dnnl::algorithm::eltwise_gelu_erf, x, out);
-  const auto md2 = plain_md({1, C}), mdc = plain_md({C}), mds = plain_md({1});
+  const auto md2 = ops::plain_md({1, C}), mdc = ops::plain_md({C}), mds = ops::plain_md({1});
   Raw softmax_raw;
   softmax_raw.prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(
       dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_training,
@@ -333,7 +333,7 @@ json crossover_rows(const Args& a) {
     for (int64_t n : sizes) {
       Rng rng(static_cast<uint64_t>(n));
       Tensor x = random_tensor({n}, rng), y = random_tensor({n}, rng), out = Tensor::empty({n});
-      const auto md = plain_md({n});
+      const auto md = ops::plain_md({n});
       Raw add_raw;
       add_raw.prim = dnnl::binary(dnnl::binary::primitive_desc(
           dnnl::binary::desc(dnnl::algorithm::binary_add, md, md, md), tca::dnnl_engine()));
@@ -408,8 +408,8 @@ int run(int argc, char** argv) {
   for (json part : {matmuls, per_op_rows(a), crossover_rows(a)})
     for (auto& r : part) rows.push_back(r);
   json doc = {
-      {"machine", machine_json(info)},
-      {"versions", versions_json(info)},
+      {"machine", io::machine_json(info)},
+      {"versions", io::versions_json(info)},
       {"method",
        fmt::format("interleaved calls, {} windows of {:.0f} ms, windows hit by a stall dropped; "
                    "medians per call in microseconds; peak_gflops = the best raw f32 matmul "

@@ -13,7 +13,7 @@
 #include "core/error.hpp"
 #include "core/shape.hpp"
 
-namespace tca {
+namespace tca::ops {
 
 class BoundPrimitive {
  public:
@@ -77,4 +77,4 @@ inline int64_t float_key(float f) {
   return bits;
 }
 
-}  // namespace tca
+}  // namespace tca::ops

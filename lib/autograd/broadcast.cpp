@@ -4,7 +4,7 @@
 
 #include "core/error.hpp"
 
-namespace tca {
+namespace tca::ops {
 
 Broadcast::Broadcast(const Shape& a, const Shape& b, const char* op) {
   same = a == b;
@@ -28,4 +28,4 @@ Broadcast::Broadcast(const Shape& a, const Shape& b, const char* op) {
   }
 }
 
-}  // namespace tca
+}  // namespace tca::ops

@@ -5,7 +5,7 @@
 
 #include "core/shape.hpp"
 
-namespace tca {
+namespace tca::ops {
 
 struct Broadcast {
   Shape out;
@@ -46,4 +46,4 @@ struct Broadcast {
   }
 };
 
-}  // namespace tca
+}  // namespace tca::ops

@@ -17,8 +17,8 @@ namespace tca::bench {
 
 nlohmann::json bench_file(const nlohmann::json& rows, const nlohmann::json& settings) {
   const SystemInfo info = system_info();
-  return {{"machine", machine_json(info)},
-          {"versions", versions_json(info)},
+  return {{"machine", io::machine_json(info)},
+          {"versions", io::versions_json(info)},
           {"settings", settings},
           {"rows", rows}};
 }
@@ -58,7 +58,7 @@ nlohmann::json settings_json(const BenchOptions& o, const std::string& suite) {
 nlohmann::json earlier_file(const std::string& path, const BenchOptions& o) {
   if (!std::filesystem::exists(path)) return nullptr;
   try {
-    return read_json_file(path);
+    return io::read_json_file(path);
   } catch (const Error& e) {
     o.say(fmt::format("note: {} left out of the summary: {}", path, e.what()));
     return nullptr;
@@ -90,7 +90,7 @@ std::vector<std::string> run_bench(const BenchOptions& o, const std::string& sui
     settings["wall_s"] = now_s() - t0;
     settings["load_average_end"] = load_average();
     train = bench_file(rows, settings);
-    write_json_atomically(train_path, train);
+    io::write_json_atomically(train_path, train);
     written.push_back(train_path);
   } else {
     train = earlier_file(train_path, o);
@@ -104,7 +104,7 @@ std::vector<std::string> run_bench(const BenchOptions& o, const std::string& sui
     settings["wall_s"] = now_s() - t0;
     settings["load_average_end"] = load_average();
     infer = bench_file(rows, settings);
-    write_json_atomically(infer_path, infer);
+    io::write_json_atomically(infer_path, infer);
     written.push_back(infer_path);
   } else {
     infer = earlier_file(infer_path, o);

@@ -11,7 +11,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
-namespace tca {
+namespace tca::io {
 
 namespace {
 
@@ -154,4 +154,4 @@ void JsonlWriter::sync() {
   }
 }
 
-}  // namespace tca
+}  // namespace tca::io

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace tca {
+namespace tca::io {
 
 // Parses a JSON text; `source` names it in errors. Throws InputError "invalid JSON (FILE:LINE:COL):
 // <reason>" on a syntax error and on a key that appears twice in one object (nlohmann would keep
@@ -51,4 +51,4 @@ class JsonlWriter {
   std::FILE* file_ = nullptr;
 };
 
-}  // namespace tca
+}  // namespace tca::io

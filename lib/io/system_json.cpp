@@ -3,7 +3,7 @@
 #include <H5public.h>
 #include <fmt/core.h>
 
-namespace tca {
+namespace tca::io {
 
 std::string hdf5_version() {
   unsigned major = 0, minor = 0, release = 0;
@@ -54,4 +54,4 @@ const std::vector<std::string>& config_metadata_keys() {
   return keys;
 }
 
-}  // namespace tca
+}  // namespace tca::io

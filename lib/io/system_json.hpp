@@ -8,7 +8,7 @@
 
 #include "core/system_info.hpp"
 
-namespace tca {
+namespace tca::io {
 
 // {"tca", "git_sha", "onednn", "hdf5", "nlohmann_json", "fmt", "compiler"}: versions of the tool
 // and of the libraries that can change a result's numbers or files.
@@ -27,4 +27,4 @@ const std::vector<std::string>& config_metadata_keys();
 
 std::string hdf5_version();
 
-}  // namespace tca
+}  // namespace tca::io

@@ -139,7 +139,7 @@ std::string partial_reason(const Sweep& sweep, const PlannedRun& run, const RunR
   const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
   int64_t step = 0;
   if (fs::exists(metrics)) {
-    for (const auto& r : read_jsonl_file(metrics, true))
+    for (const auto& r : io::read_jsonl_file(metrics, true))
       step = std::max(step, r.value("step", int64_t{0}));
   }
   return fmt::format("step {} of {}", step, configured_steps(dir));
@@ -195,7 +195,7 @@ Collected aggregate_sweep(const Sweep& sweep) {
     }
     const std::string metrics_path = (fs::path(dir) / RunDirectory::kMetrics).string();
     const auto metrics =
-        fs::exists(metrics_path) ? read_jsonl_file(metrics_path, true) : std::vector<json>{};
+        fs::exists(metrics_path) ? io::read_jsonl_file(metrics_path, true) : std::vector<json>{};
     const auto train_s = training_seconds(metrics);
     const json latents =
         rec.sweep_run.is_object() ? rec.sweep_run.value("num_latents", json()) : json();
@@ -329,7 +329,7 @@ CollectResult collect(const Sweep& sweep, const CollectOptions& options) {
     if (f == "md") write_text_atomically(path, result.markdown);
     if (f == "tex") write_text_atomically(path, tables_latex(c));
     if (f == "csv") write_text_atomically(path, tables_csv(c));
-    if (f == "json") write_json_atomically(path, tables_json(c));
+    if (f == "json") io::write_json_atomically(path, tables_json(c));
     result.files.push_back(path);
   }
   if (options.plots) {

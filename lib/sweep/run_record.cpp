@@ -43,11 +43,11 @@ RunRecord read_run_record(const Sweep& sweep, const PlannedRun& run) {
   }
   for (const auto& e : run.eval_sets) {
     const fs::path p = fs::path(dir) / eval_file_name(e.name);
-    if (fs::exists(p)) rec.evals[e.name] = read_json_file(p.string());
+    if (fs::exists(p)) rec.evals[e.name] = io::read_json_file(p.string());
   }
   const fs::path sr = fs::path(dir) / kSweepRunFile;
   if (fs::exists(sr)) {
-    rec.sweep_run = read_json_file(sr.string());
+    rec.sweep_run = io::read_json_file(sr.string());
     if (rec.sweep_run.value("state", std::string()) == "failed" &&
         rec.progress != RunProgress::failed) {
       rec.progress = RunProgress::failed;
@@ -79,7 +79,7 @@ int64_t configured_steps(const std::string& run_dir) {
   const fs::path p = fs::path(run_dir) / RunDirectory::kConfig;
   if (!fs::exists(p)) return 0;
   try {
-    const auto j = read_json_file(p.string());
+    const auto j = io::read_json_file(p.string());
     return j.value("steps", int64_t{0});
   } catch (const Error&) {
     return 0;

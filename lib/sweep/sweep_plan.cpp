@@ -181,7 +181,7 @@ Sweep read_sweep(const std::string& dir) {
     throw InputError(dir, "", "not a sweep directory",
                      "index.jsonl and sweep.json written by tca sweep plan", "neither");
   }
-  const json st = read_json_file(settings);
+  const json st = io::read_json_file(settings);
   try {
     s.settings.name = st.at("name").get<std::string>();
     s.settings.curve_eval = st.at("curve_eval").get<std::string>();
@@ -192,7 +192,7 @@ Sweep read_sweep(const std::string& dir) {
     throw InputError(settings, "", "invalid sweep settings", "the file written by tca sweep plan",
                      e.what());
   }
-  const auto lines = read_jsonl_file(index);
+  const auto lines = io::read_jsonl_file(index);
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string source = fmt::format("{}:{}", index, i + 1);
     if (!lines[i].contains("index") || lines[i]["index"] != i) {
@@ -284,7 +284,7 @@ PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::stri
   for (size_t i = 0; i < sweep.runs.size(); ++i)
     index += run_to_json(i, sweep.runs[i]).dump() + "\n";
   write_text_atomically(sweep.path(SweepFiles::kIndex), index);
-  write_json_atomically(sweep.path(SweepFiles::kSettings), settings_json(sweep.settings));
+  io::write_json_atomically(sweep.path(SweepFiles::kSettings), settings_json(sweep.settings));
   write_text_atomically(sweep.path(SweepFiles::kGrid), grid_text);
   write_text_atomically(sweep.path(SweepFiles::kCommands),
                         commands_text(dir, sweep.runs.size(), cmds));

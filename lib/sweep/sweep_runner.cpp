@@ -99,7 +99,7 @@ struct StageFailure {
 void write_sweep_record(const std::string& run_dir, const json& record) {
   std::error_code ec;
   fs::create_directories(run_dir, ec);
-  write_json_atomically((fs::path(run_dir) / kSweepRunFile).string(), record);
+  io::write_json_atomically((fs::path(run_dir) / kSweepRunFile).string(), record);
 }
 
 // L for a "match-tca" run: the TCA run's rounded mean tokens attended on the match eval set;
@@ -111,7 +111,7 @@ std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run
                      run.match_run_id, "none");
   const fs::path p = fs::path(sweep.run_dir(*tca)) / eval_file_name(run.match_eval);
   if (!fs::exists(p)) return std::nullopt;
-  const json e = read_json_file(p.string());
+  const json e = io::read_json_file(p.string());
   if (!e.contains("tokens_attended") || !e["tokens_attended"].contains("mean") ||
       !e["tokens_attended"]["mean"].is_number()) {
     throw InputError(p.string(), "tokens_attended.mean", "invalid eval result", "a number", "none");
@@ -182,7 +182,7 @@ Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& 
   RunRecord rec = read_run_record(sweep, run);
   if (!rec.train_done) {
     const std::string config_path = logs + "/train_config.json";
-    write_json_atomically(config_path, train_config);
+    io::write_json_atomically(config_path, train_config);
     std::vector<std::string> argv = {opt.tca_binary, "train", "--config",   config_path,
                                      "--out",        rdir,    "--progress", "lines"};
     if (!sweep.settings.curve_eval.empty()) {
@@ -248,7 +248,7 @@ void seed_estimates(const Sweep& sweep, Estimates& est) {
     try {
       const RunRecord rec = read_run_record(sweep, r);
       if (!rec.train_done) continue;
-      if (auto s = training_seconds(read_jsonl_file(metrics, true))) est.add(r.config, *s);
+      if (auto s = training_seconds(io::read_jsonl_file(metrics, true))) est.add(r.config, *s);
     } catch (const Error&) {
     }
   }
@@ -261,7 +261,7 @@ std::string live_progress(const Sweep& sweep, const PlannedRun& run) {
   const int64_t total = configured_steps(dir);
   if (!fs::exists(metrics) || total <= 0) return "starting";
   try {
-    const auto recs = read_jsonl_file(metrics, true);
+    const auto recs = io::read_jsonl_file(metrics, true);
     for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
       if (it->value("split", std::string()) != "train") continue;
       const int64_t step = it->value("step", int64_t{0});

@@ -24,7 +24,7 @@ int64_t step_of(const nlohmann::json& record, const std::string& where) {
 
 MetricsLog::MetricsLog(std::string path, int64_t last_step, int64_t kept)
     : path_(std::move(path)), last_step_(last_step), kept_(kept) {
-  writer_ = std::make_unique<JsonlWriter>(path_);
+  writer_ = std::make_unique<io::JsonlWriter>(path_);
 }
 
 MetricsLog::MetricsLog(MetricsLog&&) noexcept = default;
@@ -39,7 +39,7 @@ MetricsLog MetricsLog::create(const std::string& path) {
 MetricsLog MetricsLog::resume(const std::string& path, int64_t checkpoint_step) {
   if (!std::filesystem::exists(path)) return create(path);
   // read_jsonl_file drops a torn last line (a crash mid-append) and rejects any other bad line.
-  const auto rows = read_jsonl_file(path, /*drop_torn_last_line=*/true);
+  const auto rows = io::read_jsonl_file(path, /*drop_torn_last_line=*/true);
   std::string kept;
   int64_t last = -1, count = 0, line = 0;
   for (const auto& row : rows) {

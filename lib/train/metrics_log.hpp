@@ -9,7 +9,9 @@
 
 namespace tca {
 
+namespace io {
 class JsonlWriter;
+}
 
 class MetricsLog {
  public:
@@ -39,7 +41,7 @@ class MetricsLog {
  private:
   MetricsLog(std::string path, int64_t last_step, int64_t kept);
   std::string path_;
-  std::unique_ptr<JsonlWriter> writer_;
+  std::unique_ptr<io::JsonlWriter> writer_;
   int64_t last_step_;
   int64_t kept_;
 };

@@ -194,18 +194,19 @@ void RunDirectory::write_config(const nlohmann::json& resolved_options,
   if (!resolved_options.is_object())
     throw std::logic_error("write_config: options must be an object");
   nlohmann::json config = resolved_options;
-  const nlohmann::json metadata = config_metadata_json(info);  // .items() of a temporary dangles
+  const nlohmann::json metadata =
+      io::config_metadata_json(info);  // .items() of a temporary dangles
   for (const auto& [key, value] : metadata.items()) {
     if (config.contains(key)) {
       throw std::logic_error("option '" + key + "' collides with a config.json metadata key");
     }
     config[key] = value;
   }
-  write_json_atomically(config_path(), config);
+  io::write_json_atomically(config_path(), config);
 }
 
 nlohmann::json RunDirectory::read_config() const {
-  nlohmann::json config = read_json_file(config_path());
+  nlohmann::json config = io::read_json_file(config_path());
   if (!config.is_object()) {
     throw InputError(config_path(), "", "invalid run config", "a JSON object", config.type_name());
   }
@@ -217,7 +218,7 @@ void RunDirectory::write_status(const RunStatus& status) const {
   j["state"] = run_state_name(status.state);
   j["exit_code"] = status.exit_code ? nlohmann::json(*status.exit_code) : nlohmann::json(nullptr);
   j["error"] = status.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(status.error);
-  write_json_atomically(status_path(), j);
+  io::write_json_atomically(status_path(), j);
 }
 
 void RunDirectory::write_status(RunState state, std::optional<int> exit_code,
@@ -227,7 +228,7 @@ void RunDirectory::write_status(RunState state, std::optional<int> exit_code,
 
 RunStatus read_run_status(const std::string& run_dir) {
   const std::string file = (fs::path(run_dir) / RunDirectory::kStatus).string();
-  const nlohmann::json j = read_json_file(file);
+  const nlohmann::json j = io::read_json_file(file);
   if (!j.is_object())
     throw InputError(file, "", "invalid run status", "a JSON object", j.type_name());
   RunStatus status;
@@ -255,7 +256,7 @@ RunStatus read_run_status(const std::string& run_dir) {
 
 std::vector<std::string> changed_config_keys(const nlohmann::json& stored,
                                              const nlohmann::json& resolved) {
-  const auto& meta = config_metadata_keys();
+  const auto& meta = io::config_metadata_keys();
   auto is_meta = [&](const std::string& k) {
     return std::find(meta.begin(), meta.end(), k) != meta.end();
   };

@@ -55,7 +55,7 @@ class RunDirectory {
   std::string eval_path() const { return file(kEval); }
   std::string status_path() const { return file(kStatus); }
 
-  // config.json = the resolved options (flat, underscored keys) + config_metadata_json(info).
+  // config.json = the resolved options (flat, underscored keys) + io::config_metadata_json(info).
   // A resolved key that collides with a metadata key is a logic error.
   void write_config(const nlohmann::json& resolved_options, const SystemInfo& info) const;
   nlohmann::json read_config() const;  // InputError if missing or invalid

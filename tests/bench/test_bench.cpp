@@ -70,7 +70,7 @@ TEST_CASE(
   const std::vector<std::string> written = bench::run_bench(o, "all", dir);
   CHECK(written.size() == 3);
 
-  const json train = read_json_file(dir + "/train.json");
+  const json train = io::read_json_file(dir + "/train.json");
   require_file_blocks(train);
   REQUIRE(train["rows"].size() == 3);  // ca, tca, perceiver on gp
   for (const json& r : train["rows"]) {
@@ -85,7 +85,7 @@ TEST_CASE(
   CHECK(train["rows"][1]["method"] == "tca");
   CHECK(train["rows"][2]["num_latents"] == 6);  // the tokens TCA attends to at N = 25: k = 4, P = 2
 
-  const json infer = read_json_file(dir + "/infer.json");
+  const json infer = io::read_json_file(dir + "/infer.json");
   require_file_blocks(infer);
   int infer_rows = 0, matmul_rows = 0;
   for (const json& r : infer["rows"]) {

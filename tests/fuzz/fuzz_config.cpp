@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     options.resolved_json();
   });
   tca::fuzz::expect_clean([&] {
-    const nlohmann::json j = tca::read_json_file(path);
+    const nlohmann::json j = tca::io::read_json_file(path);
     tca::ModelConfig c;
     from_json(j, c);
     c.validate();

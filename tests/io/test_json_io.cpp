@@ -62,12 +62,12 @@ std::string input_error(const std::function<void()>& fn) {
 }  // namespace
 
 TEST_CASE("a JSON syntax error names the file, line and column and the reason") {
-  const std::string msg =
-      input_error([] { tca::parse_json("{\n  \"lr\": 0.1,\n  \"layers\": six\n}", "cfg.json"); });
+  const std::string msg = input_error(
+      [] { tca::io::parse_json("{\n  \"lr\": 0.1,\n  \"layers\": six\n}", "cfg.json"); });
   CHECK(msg.find("invalid JSON (cfg.json:3:") == 0);
   CHECK(msg.find("syntax error") != std::string::npos);
   CHECK(msg.find('\n') == std::string::npos);
-  const std::string empty = input_error([] { tca::parse_json("", "empty.json"); });
+  const std::string empty = input_error([] { tca::io::parse_json("", "empty.json"); });
   CHECK(empty.find("empty.json:1:1") != std::string::npos);
   CHECK(empty.find("unexpected end of input") != std::string::npos);
 }
@@ -75,32 +75,33 @@ TEST_CASE("a JSON syntax error names the file, line and column and the reason") 
 TEST_CASE(
     "a key repeated in one JSON object is rejected, the same key in different objects is not") {
   const std::string msg =
-      input_error([] { tca::parse_json(R"({"lr": 0.1, "lr": 0.2})", "cfg.json"); });
+      input_error([] { tca::io::parse_json(R"({"lr": 0.1, "lr": 0.2})", "cfg.json"); });
   CHECK(msg == "duplicate key in JSON object (cfg.json:lr)");
-  const auto j =
-      tca::parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 3}, {"x": 4}]})", "ok.json");
+  const auto j = tca::io::parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 3}, {"x": 4}]})",
+                                     "ok.json");
   CHECK(j["c"][1]["x"] == 4);
 }
 
 TEST_CASE("reading a missing JSON file is an input error naming it") {
-  const std::string msg = input_error([] { tca::read_json_file("/nonexistent/dir/config.json"); });
+  const std::string msg =
+      input_error([] { tca::io::read_json_file("/nonexistent/dir/config.json"); });
   CHECK(msg.find("/nonexistent/dir/config.json") != std::string::npos);
 }
 
 TEST_CASE("JSON results are written atomically, pretty, with sorted keys and no temp file left") {
   TempDir dir;
   const std::string path = dir.file("eval.json");
-  tca::write_json_atomically(path, {{"zeta", 1}, {"alpha", {{"b", 2}, {"a", 1.5}}}});
+  tca::io::write_json_atomically(path, {{"zeta", 1}, {"alpha", {{"b", 2}, {"a", 1.5}}}});
   CHECK(slurp(path) ==
         "{\n  \"alpha\": {\n    \"a\": 1.5,\n    \"b\": 2\n  },\n  \"zeta\": 1\n}\n");
-  CHECK(tca::read_json_file(path)["alpha"]["a"] == 1.5);
+  CHECK(tca::io::read_json_file(path)["alpha"]["a"] == 1.5);
   CHECK(dir.entries() == std::vector<std::string>{"eval.json"});
 }
 
 TEST_CASE("an atomic write that fails keeps the old file and leaves no temp file") {
   TempDir dir;
   const std::string path = dir.file("status.json");
-  tca::write_json_atomically(path, {{"state", "running"}});
+  tca::io::write_json_atomically(path, {{"state", "running"}});
   const std::string before = slurp(path);
   CHECK_THROWS_AS(tca::write_atomically(path,
                                         [](const std::string& tmp) {
@@ -110,7 +111,7 @@ TEST_CASE("an atomic write that fails keeps the old file and leaves no temp file
                   tca::RuntimeFailure);
   CHECK(slurp(path) == before);
   CHECK(dir.entries() == std::vector<std::string>{"status.json"});
-  CHECK_THROWS_AS(tca::write_json_atomically(dir.file("missing/x.json"), {{"a", 1}}),
+  CHECK_THROWS_AS(tca::io::write_json_atomically(dir.file("missing/x.json"), {{"a", 1}}),
                   tca::RuntimeFailure);
   CHECK(dir.entries() == std::vector<std::string>{"status.json"});
 }
@@ -118,14 +119,14 @@ TEST_CASE("an atomic write that fails keeps the old file and leaves no temp file
 TEST_CASE("the JSON Lines writer appends one compact object per line, flushed at once") {
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
-  tca::JsonlWriter w(path);
+  tca::io::JsonlWriter w(path);
   w.append({{"step", 1}, {"loss", 0.5}});
   CHECK(slurp(path) == "{\"loss\":0.5,\"step\":1}\n");  // visible before the writer closes
   w.append({{"step", 2}, {"loss", 0.25}});
   w.sync();
   CHECK(slurp(path) == "{\"loss\":0.5,\"step\":1}\n{\"loss\":0.25,\"step\":2}\n");
   CHECK_THROWS_AS(w.append(nlohmann::json::array({1, 2})), std::logic_error);
-  const auto rows = tca::read_jsonl_file(path);
+  const auto rows = tca::io::read_jsonl_file(path);
   REQUIRE(rows.size() == 2);
   CHECK(rows[1]["loss"] == 0.25);
 }
@@ -136,10 +137,11 @@ TEST_CASE(
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
   std::ofstream(path) << "{\"step\":1}\n\n{\"step\":2}\n{\"step\":3,\"lo";
-  CHECK(input_error([&] { tca::read_jsonl_file(path); }).find(path + ":4") != std::string::npos);
-  CHECK(tca::read_jsonl_file(path, true).size() == 2);
+  CHECK(input_error([&] { tca::io::read_jsonl_file(path); }).find(path + ":4") !=
+        std::string::npos);
+  CHECK(tca::io::read_jsonl_file(path, true).size() == 2);
   {
-    tca::JsonlWriter w(path);
+    tca::io::JsonlWriter w(path);
     w.append({{"step", 4}});
   }
   CHECK(slurp(path) == "{\"step\":1}\n\n{\"step\":2}\n{\"step\":3,\"lo\n{\"step\":4}\n");
@@ -149,9 +151,9 @@ TEST_CASE("a bad JSON Lines record in the middle is an input error naming the li
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
   std::ofstream(path) << "{\"step\":1}\nnot json\n{\"step\":3}\n";
-  CHECK(input_error([&] { tca::read_jsonl_file(path, true); }).find(path + ":2") !=
+  CHECK(input_error([&] { tca::io::read_jsonl_file(path, true); }).find(path + ":2") !=
         std::string::npos);
   std::ofstream(path) << "{\"step\":1}\n[1]\n";
-  CHECK(input_error([&] { tca::read_jsonl_file(path); }).find("expected an object") !=
+  CHECK(input_error([&] { tca::io::read_jsonl_file(path); }).find("expected an object") !=
         std::string::npos);
 }

@@ -28,15 +28,15 @@ void finish_run(const Sweep& s, const PlannedRun& r, double accuracy, double tok
                 double latency) {
   const std::string dir = s.run_dir(r);
   std::filesystem::create_directories(dir);
-  write_json_atomically(dir + "/status.json",
-                        {{"state", "done"}, {"exit_code", 0}, {"error", nullptr}});
-  write_json_atomically(
+  io::write_json_atomically(dir + "/status.json",
+                            {{"state", "done"}, {"exit_code", 0}, {"error", nullptr}});
+  io::write_json_atomically(
       dir + "/" + eval_file_name("e"),
       {{"metrics", {{"loss", 1.0}, {"accuracy", accuracy}}},
        {"tokens_attended", {{"mean", tokens}, {"percent_of_n", 100.0 * tokens / 8.0}}},
        {"latency_us_per_query", latency},
        {"n_context", 8.0}});
-  write_json_atomically(dir + "/sweep_run.json", {{"state", "done"}});
+  io::write_json_atomically(dir + "/sweep_run.json", {{"state", "done"}});
   test::write_bytes(dir + "/metrics.jsonl",
                     "{\"step\":5,\"split\":\"train\",\"wall_s\":30.0}\n"
                     "{\"step\":5,\"split\":\"eval\",\"accuracy\":" +
@@ -91,11 +91,11 @@ TEST_CASE("collect averages finished runs over seeds and lists missing and faile
   finish_two_seeds(s);
   // Seed 2: CA failed, TCA half-way (not in the means).
   std::filesystem::create_directories(s.run_dir(s.runs[4]));
-  write_json_atomically(s.run_dir(s.runs[4]) + "/status.json",
-                        {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is nan"}});
+  io::write_json_atomically(s.run_dir(s.runs[4]) + "/status.json",
+                            {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is nan"}});
   std::filesystem::create_directories(s.run_dir(s.runs[5]));
-  write_json_atomically(s.run_dir(s.runs[5]) + "/status.json",
-                        {{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}});
+  io::write_json_atomically(s.run_dir(s.runs[5]) + "/status.json",
+                            {{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}});
 
   const Collected c = aggregate_sweep(s);
   REQUIRE(c.tables.size() == 1);

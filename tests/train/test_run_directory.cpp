@@ -135,10 +135,10 @@ TEST_CASE("status.json holds state, exit code and error, written atomically") {
   TempDir tmp;
   const RunDirectory run = RunDirectory::open(tmp.path.string(), RunStart::fresh);
   run.write_status(RunState::running);
-  CHECK(tca::read_json_file(run.status_path()) ==
+  CHECK(tca::io::read_json_file(run.status_path()) ==
         nlohmann::json({{"state", "running"}, {"exit_code", nullptr}, {"error", nullptr}}));
   run.write_status(RunState::failed, 1, "loss is NaN at step 120");
-  CHECK(tca::read_json_file(run.status_path()) ==
+  CHECK(tca::io::read_json_file(run.status_path()) ==
         nlohmann::json(
             {{"state", "failed"}, {"exit_code", 1}, {"error", "loss is NaN at step 120"}}));
   run.write_status(tca::run_state_for_exit_code(75), 75);
@@ -184,7 +184,7 @@ TEST_CASE("config.json holds the resolved options and the tool, oneDNN, ISA and 
   CHECK(c["onednn_isa"] == "avx2");
   CHECK(c["omp_threads"] == 2);
   CHECK(c["onednn_version"] == "2.6.3");
-  CHECK(tca::format_json(c) == [&] {
+  CHECK(tca::io::format_json(c) == [&] {
     std::ifstream in(run.config_path());
     return std::string(std::istreambuf_iterator<char>(in), {});
   }());
