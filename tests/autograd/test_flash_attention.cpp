@@ -37,6 +37,14 @@ Tensor pair_mask(int64_t B, int64_t M, int64_t N, Rng& rng) {
   return m;
 }
 
+// Any 0/1 mask of this shape, some rows fully masked at random (rank 2: [M, N] shared by every
+// batch element and head; [B, H, M, N]: one per head; [B, 1, M, 1]: whole query rows).
+Tensor random_mask(const Shape& s, Rng& rng) {
+  Tensor m = Tensor::empty(s);
+  for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < 0.8 ? 1.0f : 0.0f;
+  return m;
+}
+
 // [B, 1, 1, N]: a padding mask over keys (the last third of batch 1's keys masked).
 Tensor key_mask(int64_t B, int64_t N) {
   Tensor m = Tensor::full({B, 1, 1, N}, 1.0f);
@@ -79,8 +87,10 @@ TEST_CASE(
       const Tensor kvt = random_tensor({B, e.N, 2 * D}, rng, -2, 2);
       const Tensor g = random_tensor({B, e.M, D}, rng);
       const float scale = 1.0f / std::sqrt(static_cast<float>(e.dh));
-      for (const Tensor& m : {Tensor(), pair_mask(B, e.M, e.N, rng), key_mask(B, e.N)}) {
-        CAPTURE(m.defined() ? m.dim(2) : 0);
+      for (const Tensor& m :
+           {Tensor(), pair_mask(B, e.M, e.N, rng), key_mask(B, e.N), random_mask({e.M, e.N}, rng),
+            random_mask({B, H, e.M, e.N}, rng), random_mask({B, 1, e.M, 1}, rng)}) {
+        CAPTURE(m.defined() ? to_string(m.shape()) : std::string("none"));
         Var q1 = parameter(qt.clone()), kv1 = parameter(kvt.clone()), q2 = parameter(qt.clone()),
             kv2 = parameter(kvt.clone());
         Rng r1(99), r2(99);  // the same stream: the same dropped weights
