@@ -97,6 +97,28 @@ bool short_attention_applies(int64_t batch, int64_t queries, int64_t keys, const
 Var short_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t heads, float scale,
                     float dropout, Rng& rng, bool training);
 
+// ---- flash_attention.cpp ---------------------------------------------------------------------
+// Multi-head attention over many keys as one op, forward and backward (flash style, issue 23): the
+// encoders' self-attention and the cross-attention of CA and Perceiver IO ([B*H, M, N] weights
+// with N in the hundreds or thousands on the copy task). The same contract as short_attention
+// (q [B, M, D], kv [B, N, 2D] rows [key | value], D = heads * dh, output [B, M, D] head-merged),
+// but the [B, H, M, N] weights never exist in memory: each thread works on one (batch, head) pair
+// at a time, on tiles of [64, N] logits, keeping per query row its max and 1 / sum for the
+// backward, which recomputes the weights from them. Masked logits are the most negative float as
+// in ops::softmax (a fully masked row is uniform and passes no gradient into its logits).
+// Dropout (p, training) takes one draw from rng, as ops::dropout over [B, H, M, N] would, and
+// drops exactly the weights that op drops for that draw (dropout_stream.hpp), with the same
+// scaling 1 / (1 - p). Results equal the general path's up to float rounding (summation order,
+// a polynomial exp), and do not depend on the thread count.
+// The widest head the op takes (dh up to 64: the model configurations use 16 to 64).
+constexpr int64_t kFlashAttentionMaxHeadDim = 64;
+// Whether flash_attention takes these extents and this mask: 1 <= dh <= the maximum, and the mask
+// undefined or of rank <= 4 broadcastable to [B, H, M, N] (each extent 1 or the full one).
+bool flash_attention_applies(int64_t batch, int64_t heads, int64_t queries, int64_t keys,
+                             int64_t head_dim, const Tensor& mask);
+Var flash_attention(const Var& q, const Var& kv, const Tensor& mask, int64_t heads, float scale,
+                    float dropout, Rng& rng, bool training);
+
 // ---- gathered_attention.cpp ------------------------------------------------------------------
 // Attention of single queries over per-query sets of rows gathered from a shared table (the
 // retrieval step of Tree Cross Attention, tca.md 4.3): instead of gathering [Q, n, D] copies,

@@ -47,13 +47,20 @@ Var MultiHeadAttention::project_kv(const Var& x) const {
 AttentionResult MultiHeadAttention::operator()(const Var& q_in, const Var& kv_in,
                                                const Tensor& mask, const ForwardContext& ctx,
                                                bool return_weights) const {
-  // Few keys (the aggregator's groups, GP context sets): the fused op, unless the per-head
-  // weights are wanted (traces, reference checks).
-  if (!return_weights && q_in.rank() == 3 && kv_in.rank() == 3 && kv_in.dim(0) == q_in.dim(0) &&
-      ops::short_attention_applies(q_in.dim(0), q_in.dim(1), kv_in.dim(1), mask)) {
-    return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_, logit_scale(),
-                                        dropout_, ctx.rng(), ctx.is_training())),
-            Var()};
+  // Few keys (the aggregator's groups, GP context sets): the fused short op; more keys (encoder
+  // self-attention, CA and Perceiver IO cross-attention): the fused tiled op; both unless the
+  // per-head weights are wanted (traces, reference checks), which only the general path below
+  // materialises.
+  if (!return_weights && q_in.rank() == 3 && kv_in.rank() == 3 && kv_in.dim(0) == q_in.dim(0)) {
+    const int64_t B = q_in.dim(0), M = q_in.dim(1), N = kv_in.dim(1);
+    if (ops::short_attention_applies(B, M, N, mask))
+      return {to_out(ops::short_attention(to_q(q_in), project_kv(kv_in), mask, heads_,
+                                          logit_scale(), dropout_, ctx.rng(), ctx.is_training())),
+              Var()};
+    if (ops::flash_attention_applies(B, heads_, M, N, head_dim(), mask))
+      return {to_out(ops::flash_attention(to_q(q_in), project_kv(kv_in), mask, heads_,
+                                          logit_scale(), dropout_, ctx.rng(), ctx.is_training())),
+              Var()};
   }
   Var q = split_heads(to_q(q_in));
   Var k = split_heads(to_k(kv_in));

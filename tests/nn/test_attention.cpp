@@ -3,6 +3,11 @@
 // head-major concatenation, output projection with bias; returned per-head weights.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "autograd/ops.hpp"
 #include "nn/attention.hpp"
 #include "nn/naive_reference.hpp"
 
@@ -121,7 +126,7 @@ TEST_CASE(
     "with gradients off, attention over few keys (the fused kernel) equals the naive computation, "
     "masks included") {
   // The aggregator's case (tca.md 4.2): few keys, a [B, 1, M, N] pair mask with fully masked rows.
-  for (int64_t N : {1, 2, 5, 8, 9}) {  // 9 keys: past the kernel's limit, the general path
+  for (int64_t N : {1, 2, 5, 8, 9, 40}) {  // 9 and 40 keys: past the short kernel, the tiled one
     CAPTURE(N);
     AttentionCase c;
     c.N = N;
@@ -144,6 +149,44 @@ TEST_CASE(
       }
     }
   }
+}
+
+TEST_CASE(
+    "in training, attention over many keys (the tiled fused kernel) equals the general path with "
+    "the same dropped weights, forward and parameter gradients") {
+  // return_weights forces the general path (permutes, matmuls, softmax, dropout op); without it
+  // the same call takes ops::flash_attention. One seed: the same dropout draw.
+  AttentionCase c;
+  c.M = 33, c.N = 40, c.D = 32, c.H = 2;
+  Rng rng(48);
+  nn::MultiHeadAttention attn(c.D, c.H, 0.3f, rng);
+  nv::randomize_parameters(attn, rng);
+  Tensor q = nv::random_tensor({c.B, c.M, c.D}, rng, -2, 2);
+  Tensor kv = nv::random_tensor({c.B, c.N, c.D}, rng, -2, 2);
+  Tensor mask = Tensor::full({c.B, 1, 1, c.N}, 1.0f);
+  for (int64_t j = 30; j < c.N; ++j) mask[c.N + j] = 0.0f;
+  std::vector<Tensor> grads[2];
+  Tensor outs[2];
+  for (int general = 0; general < 2; ++general) {
+    attn.zero_grad();
+    Rng drop(77);
+    const Var out =
+        attn(Var(q), Var(kv), mask, nn::ForwardContext::training(drop), general == 1).out;
+    ops::sum_all(ops::mul(out, out)).backward();
+    outs[general] = out.value();
+    for (const Var& p : attn.parameters()) grads[general].push_back(p.grad().clone());
+  }
+  auto rel = [](const Tensor& ref, const Tensor& x) {  // max |x - ref| / max |ref|
+    double diff = 0, scale = 0;
+    for (int64_t i = 0; i < ref.numel(); ++i) {
+      diff = std::max(diff, std::abs(static_cast<double>(x[i]) - ref[i]));
+      scale = std::max(scale, std::abs(static_cast<double>(ref[i])));
+    }
+    return diff / scale;
+  };
+  CHECK(rel(outs[1], outs[0]) < 1e-5);
+  REQUIRE(grads[0].size() == grads[1].size());
+  for (size_t k = 0; k < grads[0].size(); ++k) CHECK(rel(grads[1][k], grads[0][k]) < 1e-4);
 }
 
 TEST_CASE("project_kv stacks the key and value projections of each row") {
