@@ -53,7 +53,8 @@ int run_bench_command(int argc, char** argv) {
   options
       .add<std::vector<std::string>>(
           Group::data, "tasks",
-          "training configurations to run: gp copy128 copy256 (default all; --quick: gp copy128)")
+          "training configurations to run: gp copy128 copy256 copy512 copy1024 (default gp "
+          "copy128 copy256; --quick: gp copy128)")
       .value_name("TASK...");
   options
       .add<std::vector<std::string>>(Group::data, "methods",

@@ -83,6 +83,7 @@ Var gathered_dot(const Var& query, const Var& table, const Tensor& rows, int64_t
                 const float gj = scale * g[(q * H + h) * n + j];
                 const float* tr = t + r[q * n + j] * D + h * dh;
                 float* d = dq + q * D + h * dh;
+#pragma omp simd
                 for (int64_t x = 0; x < dh; ++x) d[x] += gj * tr[x];
               }
         }
@@ -95,6 +96,7 @@ Var gathered_dot(const Var& query, const Var& table, const Tensor& rows, int64_t
                             for (int64_t h = 0; h < H; ++h) {
                               const float gj = scale * g[(q * H + h) * n + j];
                               const float* qh = qv + q * D + h * dh;
+#pragma omp simd
                               for (int64_t x = 0; x < dh; ++x) d[h * dh + x] += gj * qh[x];
                             }
                           });
@@ -124,6 +126,7 @@ Var gathered_weighted_sum(const Var& weights, const Var& table, const Tensor& ro
       const float* t = pt + pr[q * n + j] * D;
       for (int64_t h = 0; h < H; ++h) {
         const float w = pw[(q * H + h) * n + j];
+#pragma omp simd
         for (int64_t x = 0; x < dh; ++x) po[q * D + h * dh + x] += w * t[h * dh + x];
       }
     }
@@ -156,6 +159,7 @@ Var gathered_weighted_sum(const Var& weights, const Var& table, const Tensor& ro
                                       float* d = dt + row * D;
                                       for (int64_t h = 0; h < H; ++h) {
                                         const float wj = w[(q * H + h) * n + j];
+#pragma omp simd
                                         for (int64_t x = 0; x < dh; ++x)
                                           d[h * dh + x] += wj * g[q * D + h * dh + x];
                                       }

@@ -65,6 +65,23 @@ Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5
 Var softmax(const Var& x, const Tensor& mask = Tensor());
 Var log_softmax(const Var& x);
 
+// ---- masked_softmax.cpp ----------------------------------------------------------------------
+// Softmax over the last axis of x [Q, H, n] with one mask row per leading index, mask [Q, 1, n]
+// or [Q, n] (optional, f32 0/1): the same result as softmax(x, mask) up to float rounding (masked
+// logits -FLT_MAX: a fully masked row is uniform, a masked entry of any other row is exactly 0,
+// and masked logits get exactly zero gradient), as one loop forward and one backward. For the
+// few keys of TCA's policy and retrieved-set attention (tca.md 4.3), where oneDNN's softmax costs
+// per row and the mask costs two broadcast binaries.
+Var masked_softmax(const Var& x, const Tensor& mask);
+// masked_softmax(x, mask) and its mean over the heads (axis 1) from the same pass: TCA's policy
+// pi(child | q) = mean over heads of each head's weights (tca.md 4.3). weights [Q, H, n],
+// policy [Q, n] (the same values as mean(weights, 1)); gradients reach x through both.
+struct HeadPolicy {
+  Var weights;
+  Var policy;
+};
+HeadPolicy masked_softmax_head_mean(const Var& x, const Tensor& mask);
+
 // ---- shape_ops.cpp ---------------------------------------------------------------------------
 Var reshape(const Var& x, const Shape& shape);  // a view; one extent may be -1
 Var transpose(const Var& x, int axis0, int axis1);

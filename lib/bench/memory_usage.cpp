@@ -1,5 +1,7 @@
 #include "bench/memory_usage.hpp"
 
+#include <malloc.h>
+
 #include <fstream>
 #include <string>
 
@@ -25,6 +27,8 @@ double status_field_mb(const std::string& key) {
 }
 
 }  // namespace
+
+void release_free_heap() { malloc_trim(0); }
 
 bool reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");

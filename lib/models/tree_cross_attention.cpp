@@ -250,8 +250,10 @@ Descent TreeCrossAttention::descend(const TcaTree& tree, const Var& q_rows,
       }
     }
     // pi(child | q) = mean over heads of softmax(q k_child / sqrt(dh)) with padding masked (4.3).
-    Var w = ops::softmax(ops::gathered_dot(q_rows, tree.keys, rows, H, scale), child_mask);
-    Var pi = ops::mean(w, 1);
+    const ops::HeadPolicy policy = ops::masked_softmax_head_mean(
+        ops::gathered_dot(q_rows, tree.keys, rows, H, scale), child_mask);
+    const Var& w = policy.weights;
+    const Var& pi = policy.policy;
     d.policy.push_back(pi);
     d.policy_per_head.push_back(w);
     const float* pp = pi.value().data();
@@ -301,8 +303,8 @@ Var TreeCrossAttention::attend_set(const TcaTree& tree, const Descent& d, const 
                                    Var* weights) const {
   const int64_t Q = q_rows.dim(0), L = d.set_rows.dim(1), H = query_attn.attn.heads();
   const float scale = query_attn.attn.logit_scale();
-  Var w = ops::softmax(ops::gathered_dot(q_rows, tree.keys, d.set_rows, H, scale),
-                       d.set_mask.reshape({Q, 1, L}));
+  Var w = ops::masked_softmax(ops::gathered_dot(q_rows, tree.keys, d.set_rows, H, scale),
+                              d.set_mask.reshape({Q, 1, L}));
   if (weights) *weights = w;
   return query_attn.attn.output(ops::gathered_weighted_sum(w, tree.values, d.set_rows));
 }

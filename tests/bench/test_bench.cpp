@@ -226,3 +226,20 @@ TEST_CASE("median and quantile interpolate between order statistics") {
   CHECK(bench::quantile({0.0, 10.0}, 0.25) == 2.5);
   CHECK_THROWS_AS(bench::median({}), std::invalid_argument);
 }
+
+TEST_CASE("copy512 and copy1024 are selectable training cases, not in the default list") {
+  const auto cases = bench::train_cases({"copy512", "copy1024"}, {"ca", "tca", "perceiver"});
+  REQUIRE(cases.size() == 6);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const int64_t T = i < 3 ? 512 : 1024;
+    CHECK(cases[i].task == "copy");
+    CHECK(cases[i].seq_len == T);
+    CHECK(cases[i].num_context == T / 2);
+    CHECK(cases[i].num_targets == T / 2);
+    CHECK(cases[i].batch_size == 128);
+  }
+  CHECK(cases[4].label() == "tca copy T=1024");
+  CHECK(bench::BenchOptions().train_tasks == std::vector<std::string>{"gp", "copy128", "copy256"});
+  CHECK_THROWS_AS(bench::train_cases({"copy300"}), UsageError);
+  CHECK_THROWS_AS(bench::train_cases({"copy"}), UsageError);
+}
