@@ -9,6 +9,8 @@
 #   e.g. tools/bench-ab.sh 5de5d70 --suite train --tasks gp
 #        tools/bench-ab.sh HEAD~1 --suite infer --methods tca --skip-matmuls
 # environment: BUILD (current build dir, default build), ROUNDS (default 2),
+#              BASE_BIN (a tca binary already built from BASE_REV: skips the base build, e.g.
+#              to build it before a quiet window; its `tca version` must name BASE_REV),
 #              AB_OUT (output directory, default /tmp/tca-ab; a previous A/B output there is
 #              replaced, any other non-empty directory is refused)
 set -euo pipefail
@@ -32,13 +34,20 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 touch "$OUT/.tca-bench-ab"
-git worktree add -q --detach "$WT" "$SHA"
-trap 'git worktree remove --force "$WT" 2>/dev/null || true' EXIT
-echo "bench-ab: building base ${SHA:0:10} in $WT" >&2
-cmake -S "$WT" -B "$WT/build" -DCMAKE_BUILD_TYPE=Release > "$OUT/base-build.log" 2>&1
-cmake --build "$WT/build" -j "$(nproc)" --target tca >> "$OUT/base-build.log" 2>&1 ||
-  { echo "bench-ab: error: the base revision does not build; see $OUT/base-build.log" >&2; exit 1; }
-cp "$WT/build/tca" "$OUT/tca-base"
+if [ -n "${BASE_BIN:-}" ]; then
+  [ -x "$BASE_BIN" ] || { echo "bench-ab: error: BASE_BIN $BASE_BIN is not an executable" >&2; exit 2; }
+  "$BASE_BIN" version 2>/dev/null | grep -q "${SHA:0:12}" ||
+    { echo "bench-ab: error: BASE_BIN $BASE_BIN was not built from ${SHA:0:12} (tca version)" >&2; exit 2; }
+  cp "$BASE_BIN" "$OUT/tca-base"
+else
+  git worktree add -q --detach "$WT" "$SHA"
+  trap 'git worktree remove --force "$WT" 2>/dev/null || true' EXIT
+  echo "bench-ab: building base ${SHA:0:10} in $WT" >&2
+  cmake -S "$WT" -B "$WT/build" -DCMAKE_BUILD_TYPE=Release > "$OUT/base-build.log" 2>&1
+  cmake --build "$WT/build" -j "$(nproc)" --target tca >> "$OUT/base-build.log" 2>&1 ||
+    { echo "bench-ab: error: the base revision does not build; see $OUT/base-build.log" >&2; exit 1; }
+  cp "$WT/build/tca" "$OUT/tca-base"
+fi
 
 for i in $(seq 1 "$ROUNDS"); do
   for v in base current; do
