@@ -22,13 +22,17 @@ test: build
 	@cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) --timeout 900
 
 # Issue 20: the whole suite under ASan + UBSan, in its own build directory (a debug-info -O1
-# build; oneDNN's JIT code and libgomp are not instrumented). Leak checking is off: libgomp and
-# libhdf5 keep process-lifetime allocations that LeakSanitizer reports at exit.
-# Cost measured on the shared 2-core machine (2026-12-06): about 37 min to build from scratch
-# next to two experiment runs, then 206 s for the 369 tests (against 58 s unsanitized). Not in
-# .ci/run: it does not fit a CI slot of that machine, and one test still fails under ASan (a
-# libhdf5 1.10 crash at exit after a failed close, HDFFV-11052, reached through the C++ library's
-# own H5close; see the issue 20 report).
+# build; oneDNN's JIT code and libgomp are not instrumented); the CLI tests run the sanitized tca.
+# Leak checking is off: libgomp and libhdf5 keep process-lifetime allocations that LeakSanitizer
+# reports at exit.
+# Result and cost on the shared 2-core machine (2026-12-06, next to two experiment runs): 389 of
+# 389 tests pass; the tests take 213 s of wall time (227 s user + 134 s system CPU) at -j2
+# (58 s unsanitized, measured earlier); building from scratch took 37 min at -j2 (longer when
+# other builds shared the machine). Not in .ci/run: .ci/run already builds the Release tree
+# twice (make test, and again on the fresh Debian root of tools/fresh-machine-test.sh) and runs
+# the Slurm test, and another 40 min or more of sanitizer build and tests would bring it close to
+# the 90-minute limit of a CI run on this machine. Run it before merging changes to file readers,
+# writers or kernels.
 SANITIZE_BUILD ?= build-sanitize
 test-sanitize: deps
 	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \

@@ -24,9 +24,12 @@ namespace tca::ops {
 namespace {
 
 // e^x for x <= 0 (x >= -87.3 keeps 2^k normal; below, the result is flushed towards 0, far below
-// what Phi and phi can resolve). Relative error ~2e-7.
+// what Phi and phi can resolve). Relative error ~2e-7. A NaN x (a diverged run's activations) is
+// clamped too: the comparison is written so that NaN fails it, since a NaN k would be converted to
+// int32 (undefined; INT_MIN on x86, then a left shift of a negative value, which UBSan reported
+// under make test-sanitize). The NaN still reaches the output through b itself.
 inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
+  x = x >= -87.0f ? x : -87.0f;
   // k = round(x / ln 2): adding 1.5 * 2^23 rounds to an integer (|x / ln 2| < 2^22), subtracting
   // it back is exact. (std::nearbyint is a library call that keeps the loop scalar.)
   const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;

@@ -65,6 +65,11 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
     auto [line, column] = line_and_column(text, e.byte);
     throw InputError("invalid JSON (" + source + ":" + std::to_string(line) + ":" +
                      std::to_string(column) + "): " + parse_error_reason(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error but still the text's fault, without a position: a number beyond the
+    // range of a double ("number overflow parsing '1e99999'", out_of_range.406; found by
+    // make fuzz, fuzz_config).
+    throw InputError("invalid JSON (" + source + "): " + parse_error_reason(e.what()));
   }
 }
 

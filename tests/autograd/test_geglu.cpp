@@ -49,6 +49,21 @@ TEST_CASE("geglu's far tails: gelu tends to 0 below and to the identity above, w
   CHECK(y.value()[3] == 30.0f);
 }
 
+// Issue 20 (make test-sanitize): a NaN gate input (a diverged run, tca train --lr 1e30) was
+// converted to int32 inside the exponential (undefined behaviour, reported by UBSan); the output
+// must stay NaN (the trainer's numerical-failure check relies on it).
+TEST_CASE("geglu of a NaN gate is NaN, without undefined behaviour") {
+  const float nan = std::nanf("");
+  Var h = parameter(Tensor::from({1, 1, 1, nan, nan, 0.5f, INFINITY, 1}, {1, 8}));
+  Var y = ops::geglu(h);
+  CHECK(std::isnan(y.value()[0]));  // a * gelu(nan)
+  CHECK(y.value()[1] == doctest::Approx(gelu_ref(0.5)).epsilon(1e-6));
+  CHECK(y.value()[2] == INFINITY);  // gelu(inf) = inf
+  CHECK(std::isnan(y.value()[3]));  // nan * gelu(1)
+  y.backward(Tensor::from({1, 1, 1, 1}, {1, 4}));
+  CHECK(std::isnan(h.grad()[4]));  // d/db at b = nan
+}
+
 TEST_CASE("geglu backward matches finite differences, fresh and accumulating") {
   Rng rng(32);
   for (const Shape& s : shapes()) {
