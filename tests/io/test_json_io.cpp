@@ -75,11 +75,12 @@ TEST_CASE("a JSON syntax error names the file, line and column and the reason") 
 // Issue 20 (make fuzz, fuzz_config): a number beyond the range of a double made nlohmann throw
 // out_of_range, which is not an InputError: `tca train --config` died with an uncaught exception.
 TEST_CASE("a JSON number beyond the range of a double is an input error naming the file") {
-  const std::string msg = input_error([] { tca::parse_json(R"({"lr": 1e99999})", "cfg.json"); });
+  const std::string msg =
+      input_error([] { tca::io::parse_json(R"({"lr": 1e99999})", "cfg.json"); });
   CHECK(msg == "invalid JSON (cfg.json): number overflow parsing '1e99999'");
-  CHECK(input_error([] { tca::parse_json("[-7555555555e55555]", "x.json"); }).find("x.json") !=
+  CHECK(input_error([] { tca::io::parse_json("[-7555555555e55555]", "x.json"); }).find("x.json") !=
         std::string::npos);
-  CHECK(tca::parse_json(R"({"lr": 1e308, "eps": 4.9e-324})", "ok.json")["lr"] == 1e308);
+  CHECK(tca::io::parse_json(R"({"lr": 1e308, "eps": 4.9e-324})", "ok.json")["lr"] == 1e308);
 }
 
 TEST_CASE(
