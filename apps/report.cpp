@@ -11,6 +11,7 @@
 #include "command.hpp"
 #include "core/error.hpp"
 #include "io/json_io.hpp"
+#include "models/model_config.hpp"
 #include "options.hpp"
 #include "train/run_directory.hpp"
 
@@ -60,16 +61,22 @@ Row row_of(const nlohmann::json& j, const std::string& file) {
   r.task = text(j, "task", file);
   const std::string model = text(j, "model", file);
   const std::string inference = j.value("inference", std::string());
-  if (model == "ca") r.method = "CA";
-  if (model == "perceiver")
-    r.method = fmt::format("Perceiver IO (L={:.0f})", number(j, "tokens_attended.mean", file));
-  if (model == "tca") {
-    r.method = "TCA";
-    if (inference == "full") r.method += " (full)";
-    if (inference == "stored_trees") r.method += " (stored trees)";
+  const auto kind = find_named(kModelKindNames, model);
+  if (!kind)
+    throw InputError(file, "model", "invalid result field", names_list(kModelKindNames), model);
+  switch (*kind) {
+    case ModelKind::ca:
+      r.method = "CA";
+      break;
+    case ModelKind::perceiver:
+      r.method = fmt::format("Perceiver IO (L={:.0f})", number(j, "tokens_attended.mean", file));
+      break;
+    case ModelKind::tca:
+      r.method = "TCA";
+      if (inference == "full") r.method += " (full)";
+      if (inference == "stored_trees") r.method += " (stored trees)";
+      break;
   }
-  if (r.method.empty())
-    throw InputError(file, "model", "invalid result field", "ca, tca or perceiver", model);
   const nlohmann::json& metrics = lookup(j, "metrics", file);
   for (const char* name : {"accuracy", "tar_ll", "mse"}) {
     if (metrics.is_object() && metrics.contains(name)) {
