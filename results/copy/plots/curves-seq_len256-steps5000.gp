@@ -14,7 +14,8 @@ set ylabel 'accuracy (%)'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'curves-seq_len256-steps5000.svg'
 plot 'curves-seq_len256-steps5000.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
-     'curves-seq_len256-steps5000.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)'
+     'curves-seq_len256-steps5000.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)', \
+     'curves-seq_len256-steps5000.dat' index 2 using 1:2:3 with yerrorlines ls 3 ps 0.6 title 'Perceiver IO, L matched to TCA'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'curves-seq_len256-steps5000.png'
 replot
