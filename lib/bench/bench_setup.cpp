@@ -12,17 +12,30 @@ std::string TrainCase::label() const {
   return method + " " + task + (task == "copy" ? " T=" + std::to_string(seq_len) : std::string());
 }
 
+namespace {
+
+// The GP task's model interface (tca.md 6): 1-D x and y, context token [x, y], Gaussian head, no
+// dropout, a 6-layer latent encoder; the encoder depth is the caller's.
+ModelConfig gp_config(const std::string& method, int num_layers) {
+  ModelConfig m;
+  m.model = model_kind_from_string(method);
+  m.loss = TaskLoss::gaussian_nll;
+  m.dim_x = 1;
+  m.dim_y = 1;
+  m.is_metalearning = true;
+  m.num_layers = num_layers;
+  m.dropout = 0.0f;
+  m.num_latent_layers = 6;
+  return m;
+}
+
+}  // namespace
+
 ModelConfig train_case_config(const TrainCase& c) {
   ModelConfig m;
   m.model = model_kind_from_string(c.method);
   if (c.task == "gp") {
-    m.loss = TaskLoss::gaussian_nll;
-    m.dim_x = 1;
-    m.dim_y = 1;
-    m.is_metalearning = true;
-    m.num_layers = 6;
-    m.dropout = 0.0f;
-    m.num_latent_layers = 6;
+    m = gp_config(c.method, 6);
   } else if (c.task == "copy") {
     const int64_t num_chars = 10;  // tca.md 6: 10 symbols + SOS + EOS
     m.loss = TaskLoss::classification;
@@ -83,16 +96,8 @@ std::vector<TrainCase> train_cases(const std::vector<std::string>& tasks,
 }
 
 ModelConfig infer_config(const std::string& method, int64_t num_latents) {
-  ModelConfig m;
-  m.model = model_kind_from_string(method);
-  m.loss = TaskLoss::gaussian_nll;
-  m.dim_x = 1;
-  m.dim_y = 1;
-  m.is_metalearning = true;
-  m.num_layers = 0;
-  m.dropout = 0.0f;
+  ModelConfig m = gp_config(method, 0);
   m.num_latents = num_latents;
-  m.num_latent_layers = 6;
   m.validate();
   return m;
 }
