@@ -16,7 +16,8 @@ set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'unseen-metric-vs-tokens.svg'
 plot 'unseen-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA', \
-     'unseen-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)'
+     'unseen-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)', \
+     'unseen-metric-vs-tokens.dat' index 2 using 1:2:3 with yerrorlines ls 3 title 'Perceiver IO'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'unseen-metric-vs-tokens.png'
 replot
