@@ -16,7 +16,8 @@ set output 'curves.svg'
 plot 'curves.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
      'curves.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)', \
      'curves.dat' index 2 using 1:2:3 with yerrorlines ls 3 ps 0.6 title 'Perceiver IO, L matched to TCA', \
-     'curves.dat' index 3 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'Perceiver IO, L = 16'
+     'curves.dat' index 3 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'Perceiver IO, L = 16', \
+     'curves.dat' index 4 using 1:2:3 with yerrorlines ls 5 ps 0.6 title 'Perceiver IO, L = 32'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'curves.png'
 replot
