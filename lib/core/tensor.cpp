@@ -16,16 +16,9 @@ namespace tca {
 // set otherwise goes back to the OS and is faulted in afresh, which in this VM varied the build
 // from 1.9 to 3.5 s (tca bench, N = 2^20; never trimming: 1.94 s, p75 2.37 s). The cost: the
 // process keeps its peak footprint until it exits.
-// One arena for every thread: another thread's allocations would go to a per-thread arena, whose
-// 64 MB heaps glibc unmaps as soon as one is entirely free, whatever the trim threshold. The
-// worker thread of data-parallel training (train/data_parallel.hpp) then page-faulted its
-// activations afresh in some steps: on the copy task at T = 128 one thread took 65-105 ms of CPU
-// per step against 41-46 ms for the other, and 43-53 ms against 43-46 with one arena (GP steps
-// unchanged within noise; 2026-12-06, measured per thread next to other jobs).
 static const bool g_heap_tuned = [] {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, -1);
-  mallopt(M_ARENA_MAX, 1);
   return true;
 }();
 
