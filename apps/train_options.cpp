@@ -133,8 +133,9 @@ void declare_optimisation_options(Options& o) {
   o.add<double>(Group::optimisation, "clip", 1.0, "global gradient L2-norm clipping (0 = none)")
       .min(0.0);
   o.add<int>(Group::optimisation, "data-parallel", 1,
-             "split each step's batch between N threads, each with its own copy of the model, and "
-             "sum their gradients (1 = one model; results depend on N, not on the thread count)")
+             "split each step's batch between N threads (whatever OMP_NUM_THREADS says), each "
+             "with its own copy of the model, and sum their gradients (1 = one model; results "
+             "depend on N, not on the thread count)")
       .range(1, kMaxDataParallel);
   o.add<int64_t>(Group::generic, "seed", int64_t{0},
                  "seed of initialisation (stream 0), data (1), dropout and path sampling (2), file "
