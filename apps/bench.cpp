@@ -1,4 +1,5 @@
-// `tca bench [--suite train|infer|all] [--out DIR] [--quick] [--repeats N] [--threads T]`
+// `tca bench [--suite train|infer|all] [--out DIR] [--quick] [--repeats N] [--threads T]
+// [--data-parallel R]`
 // (issue 12; conventions.md "Benchmark files"): training ms per step, inference latency per
 // query against N, build time and memory, peak RSS and matmul efficiency, written as
 // DIR/train.json, DIR/infer.json and DIR/summary.md. The measuring code is in lib/bench/.
@@ -61,6 +62,11 @@ int run_bench_command(int argc, char** argv) {
                                      std::vector<std::string>{"ca", "tca", "perceiver"},
                                      "methods to run (train and infer)")
       .value_name("METHOD...");
+  options
+      .add<int64_t>(Group::generic, "data-parallel", int64_t{1},
+                    "train: split each step's batch between N threads with a model copy each "
+                    "(tca train --data-parallel)")
+      .range(1, 256);
   options.add_flag(Group::generic, "skip-matmuls",
                    "leave out the matmul efficiency figures of the infer suite");
   options.add<int64_t>(Group::data, "queries", int64_t{256}, "queries answered per inference call")
@@ -87,6 +93,7 @@ int run_bench_command(int argc, char** argv) {
         fmt::format("--min-log2-n {} is above --max-log2-n {}", o.min_log2_n, o.max_log2_n));
   o.methods = options.get<std::vector<std::string>>("methods");
   o.matmuls = !options.get<bool>("skip-matmuls");
+  o.data_parallel = static_cast<int>(options.get<int64_t>("data-parallel"));
   o.queries = options.get<int64_t>("queries");
   o.seed = static_cast<uint64_t>(options.get<int64_t>("seed"));
   if (o.quick) o.train_tasks = {"gp", "copy128"};

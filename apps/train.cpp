@@ -145,10 +145,16 @@ void check_same_task(const data::TaskInfo& train, const data::TaskInfo& eval,
            std::to_string(eval.is_metalearning));
 }
 
+// Options added to tca train after runs were recorded, with the value those runs used.
+const nlohmann::json kAddedOptionDefaults = {{"data_parallel", 1}};
+
 // --resume: refuse a config that would change the results; warn when the exactness conditions
 // (threads, ISA) differ.
 void check_resume(const RunDirectory& run, const nlohmann::json& resolved, const SystemInfo& sys) {
-  const nlohmann::json stored = run.read_config();
+  nlohmann::json stored = run.read_config();
+  // Options added after runs were recorded: a config.json without one ran with this value.
+  for (const auto& [key, value] : kAddedOptionDefaults.items())
+    if (!stored.contains(key)) stored[key] = value;
   std::string list;
   for (const auto& key : changed_config_keys(stored, resolved)) {
     if (!affects_results(key)) continue;

@@ -21,6 +21,7 @@ namespace {
 constexpr int64_t kMaxWidth = 65536, kMaxFeedforward = 1 << 20, kMaxBranch = 4096,
                   kMaxTokens = 1 << 24, kMaxBatch = 1 << 20;
 constexpr int kMaxLayers = 1024;
+constexpr int kMaxDataParallel = 256;  // threads, each with a copy of the model
 constexpr double kMaxLossWeight = 1e6;
 
 // tca.md section 6 per task. copy: no encoder, dropout 0.1, batch 128, betas (0.1, 0.999),
@@ -131,6 +132,11 @@ void declare_optimisation_options(Options& o) {
       .range(0.0, 1000.0);
   o.add<double>(Group::optimisation, "clip", 1.0, "global gradient L2-norm clipping (0 = none)")
       .min(0.0);
+  o.add<int>(Group::optimisation, "data-parallel", 1,
+             "split each step's batch between N threads (whatever OMP_NUM_THREADS says), each "
+             "with its own copy of the model, and sum their gradients (1 = one model; results "
+             "depend on N, not on the thread count)")
+      .range(1, kMaxDataParallel);
   o.add<int64_t>(Group::generic, "seed", int64_t{0},
                  "seed of initialisation (stream 0), data (1), dropout and path sampling (2), file "
                  "shuffling (3)")
@@ -223,6 +229,7 @@ TrainerOptions trainer_options_from(const Options& o) {
   t.log_every = o.get<int64_t>("log-every");
   t.eval_every = o.get<int64_t>("eval-every");
   t.checkpoint_every = o.get<int64_t>("checkpoint-every");
+  t.data_parallel = o.get<int>("data-parallel");
   t.progress = parse_progress_mode(o.get<std::string>("progress"));
   return t;
 }

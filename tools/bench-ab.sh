@@ -12,10 +12,14 @@
 #              BASE_BIN (a tca binary already built from BASE_REV: skips the base build, e.g.
 #              to build it before a quiet window; its `tca version` must name BASE_REV),
 #              AB_OUT (output directory, default /tmp/tca-ab; a previous A/B output there is
-#              replaced, any other non-empty directory is refused)
+#              replaced, any other non-empty directory is refused),
+#              BASE_ARGS / CUR_ARGS (extra tca bench options for the base / current runs only,
+#              e.g. CUR_ARGS="--data-parallel 2" to compare today's 2-thread step with the
+#              data-parallel one; BASE_REV=HEAD with BASE_BIN=build/tca compares two settings of
+#              one binary)
 set -euo pipefail
 
-[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 BASE_REV=$1
 shift
 BUILD=${BUILD:-build}
@@ -52,9 +56,11 @@ fi
 for i in $(seq 1 "$ROUNDS"); do
   for v in base current; do
     bin=$OUT/tca-base
-    [ "$v" = current ] && bin=$CUR
+    extra=${BASE_ARGS:-}
+    [ "$v" = current ] && bin=$CUR && extra=${CUR_ARGS:-}
     echo "bench-ab: round $i, $v" >&2
-    "$bin" bench --out "$OUT/$v-$i" "$@" > "$OUT/$v-$i.log" 2>&1 ||
+    # shellcheck disable=SC2086 # the extra options are words
+    "$bin" bench --out "$OUT/$v-$i" "$@" $extra > "$OUT/$v-$i.log" 2>&1 ||
       { echo "bench-ab: error: tca bench failed; see $OUT/$v-$i.log" >&2; exit 1; }
   done
 done

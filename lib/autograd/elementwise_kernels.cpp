@@ -141,7 +141,7 @@ void binary_loop(BinaryAlg alg, const float* a, const Shape& sa, const float* b,
 }
 
 const BoundPrimitive& binary_primitive(BinaryAlg alg, const Collapsed& c, bool acc, float scale) {
-  static PrimitiveCache<BoundPrimitive> cache;
+  thread_local PrimitiveCache<BoundPrimitive> cache;
   PrimitiveKey key{
       {static_cast<int64_t>(alg), acc, float_key(scale), static_cast<int64_t>(c.out.size())}};
   for (const Shape* s : {&c.a, &c.b, &c.out}) key.v.insert(key.v.end(), s->begin(), s->end());
@@ -236,7 +236,7 @@ namespace {
 // Sum of each row of g [K, R] into out [K] on oneDNN's reduction (a jit kernel only when the
 // reduced axes are innermost; other layouts get "ref:any", ~100x slower than a loop, measured).
 const BoundPrimitive& row_sum_primitive(int64_t K, int64_t R) {
-  static PrimitiveCache<BoundPrimitive> cache;
+  thread_local PrimitiveCache<BoundPrimitive> cache;
   return cache.get(PrimitiveKey{{K, R}}, [&] {
     return create_primitive(
         "reduction sum [" + std::to_string(K) + ", " + std::to_string(R) + "]", [&] {

@@ -27,7 +27,7 @@ void matmul_raw(const float* A, int64_t ba, bool ta, const float* B, int64_t bb,
     if (!accumulate) std::fill(C, C + batch * M * N, 0.0f);
     return;
   }
-  static PrimitiveCache<BoundPrimitive> cache;
+  thread_local PrimitiveCache<BoundPrimitive> cache;
   PrimitiveKey key{{ba, bb, M, K, N, ta, tb, accumulate, float_key(alpha)}};
   const BoundPrimitive& p = cache.get(key, [&] {
     return create_primitive(
@@ -153,7 +153,7 @@ struct LinearEntry {
 };
 
 LinearEntry& linear_entry(int64_t R, int64_t in, int64_t out, bool has_bias, LinearActivation act) {
-  static PrimitiveCache<LinearEntry> cache;
+  thread_local PrimitiveCache<LinearEntry> cache;
   return cache.get(PrimitiveKey{{R, in, out, has_bias, static_cast<int64_t>(act)}}, [&] {
     return create_primitive(
         "linear [" + std::to_string(R) + ", " + std::to_string(in) + "] -> " + std::to_string(out),

@@ -24,7 +24,7 @@ std::string describe(int64_t R, int64_t C) {
 }
 
 LayerNormEntry& entry(int64_t R, int64_t C, float eps) {
-  static PrimitiveCache<LayerNormEntry> cache;
+  thread_local PrimitiveCache<LayerNormEntry> cache;
   return cache.get(PrimitiveKey{{R, C, float_key(eps)}}, [&] {
     return create_primitive(describe(R, C), [&] {
       const auto data = plain_md({R, C}), stat = plain_md({R}), param = plain_md({C});

@@ -30,7 +30,7 @@ std::string describe(algorithm alg, int64_t R, int64_t C) {
 }
 
 SoftmaxEntry& entry(algorithm alg, int64_t R, int64_t C) {
-  static PrimitiveCache<SoftmaxEntry> cache;
+  thread_local PrimitiveCache<SoftmaxEntry> cache;
   return cache.get(PrimitiveKey{{static_cast<int64_t>(alg), R, C}}, [&] {
     return create_primitive(describe(alg, R, C), [&] {
       const auto md = plain_md({R, C});

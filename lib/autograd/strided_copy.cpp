@@ -46,7 +46,7 @@ void strided_copy(const float* src, const Shape& dims_in, const Shape& src_strid
   if (numel(dims_in) == 0) return;
   Shape dims = dims_in, ss = src_strides_in, ds = dst_strides_in;
   simplify(dims, ss, ds);
-  static PrimitiveCache<BoundPrimitive> cache;
+  thread_local PrimitiveCache<BoundPrimitive> cache;
   PrimitiveKey key{{accumulate, static_cast<int64_t>(dims.size())}};
   for (const Shape* s : {&dims, &ss, &ds}) key.v.insert(key.v.end(), s->begin(), s->end());
   const BoundPrimitive& p = cache.get(key, [&] {

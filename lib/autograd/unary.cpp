@@ -33,7 +33,7 @@ std::string describe(algorithm alg, int64_t n) {
 }
 
 EltwiseEntry& entry(algorithm alg, int64_t n, float alpha, float beta) {
-  static PrimitiveCache<EltwiseEntry> cache;
+  thread_local PrimitiveCache<EltwiseEntry> cache;
   return cache.get(
       PrimitiveKey{{static_cast<int64_t>(alg), n, float_key(alpha), float_key(beta)}}, [&] {
         return create_primitive(describe(alg, n), [&] {

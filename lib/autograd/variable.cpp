@@ -7,12 +7,13 @@
 namespace tca {
 
 static thread_local bool t_grad_enabled = true;
-static int64_t g_recorded_nodes = 0;
+// Per thread: data-parallel training records two graphs at once (train/data_parallel.hpp).
+static thread_local int64_t t_recorded_nodes = 0;
 
 bool grad_enabled() { return t_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
-int64_t recorded_nodes() { return g_recorded_nodes; }
+int64_t recorded_nodes() { return t_recorded_nodes; }
 
 Tensor& Node::grad_buffer() {
   if (!grad.defined()) grad = Tensor::zeros(value.shape());
@@ -43,7 +44,7 @@ Var record(Tensor value, std::vector<Var> inputs, std::function<void(Node& self)
     for (auto& in : inputs)
       node->inputs.push_back(in.defined() ? in.node() : std::make_shared<Node>());
     node->backward = std::move(backward);
-    ++g_recorded_nodes;
+    ++t_recorded_nodes;
   }
   return Var(std::move(node));
 }

@@ -103,7 +103,8 @@ Var record(Tensor value, std::initializer_list<Var> inputs, Backward&& backward)
                 std::function<void(Node & self)>(std::forward<Backward>(backward)));
 }
 
-// Number of graph nodes recorded so far (tests: the no-grad mode records none).
+// Number of graph nodes recorded so far on the calling thread (tests: the no-grad mode records
+// none).
 int64_t recorded_nodes();
 
 }  // namespace tca

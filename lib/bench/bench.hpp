@@ -30,8 +30,9 @@ struct BenchOptions {
   std::vector<std::string> train_tasks = {"gp", "copy128", "copy256"};
   std::vector<std::string> methods = {"ca", "tca",
                                       "perceiver"};  // run only these (train and infer)
-  bool matmuls = true;                          // the infer suite also measures matmul efficiency
-  uint64_t seed = 0;                            // weights and data
+  int data_parallel = 1;  // train: replicas of the data-parallel step (train/data_parallel.hpp)
+  bool matmuls = true;    // the infer suite also measures matmul efficiency
+  uint64_t seed = 0;      // weights and data
   std::function<void(const std::string&)> log;  // one line per figure (stderr); may be empty
 
   void say(const std::string& line) const {

@@ -43,6 +43,7 @@ nlohmann::json settings_json(const BenchOptions& o, const std::string& suite) {
           {"log2_n", {o.min_log2_n, o.max_log2_n}},
           {"train_tasks", o.train_tasks},
           {"methods", o.methods},
+          {"data_parallel", o.data_parallel},
           {"matmuls", o.matmuls},
           {"seed", o.seed},
           {"started_utc", utc_now()},

@@ -306,7 +306,10 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
         "backward, counted by the op "
         "layer); floor = that work at the raw oneDNN matmul rate measured at the start of this "
         "suite, i.e. the step time if "
-        "everything else were free.\n\n";
+        "everything else were free. A [data-parallel R] step splits the batch between R "
+        "threads (tca train --data-parallel): its forward is the main thread's replica's, and "
+        "its backward includes the wait for the other replicas and the sum of their "
+        "gradients.\n\n";
     md +=
         "| method | task | B | ms/step (p25–p75) | steps/s | forward | backward | clip + Adam | "
         "matmul GFLOP | matmul GFLOP/s | floor at raw peak | reference | vs reference | peak RSS "
@@ -320,6 +323,9 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
           (r.contains("num_latents")
                ? fmt::format(" (L={}, {} latent layers)", r["num_latents"].get<int64_t>(),
                              r["num_latent_layers"].get<int>())
+               : "") +
+          (r.value("data_parallel", 1) > 1
+               ? fmt::format(" [data-parallel {}]", r["data_parallel"].get<int>())
                : "");
       const double ms = r["ms_per_step"].get<double>();
       const double ref = r.value("reference_ms", 0.0);

@@ -1,6 +1,7 @@
 // Training-step benchmark (issue 12 (a)): one step = the model's training forward and loss,
-// backward, global-norm clipping at 1.0 and an Adam step with the cosine schedule's lr, exactly
-// the body of Trainer::run (train/trainer.cpp) without logging. Batches come from the real task
+// backward (split between BenchOptions::data_parallel replicas, train/data_parallel.hpp),
+// global-norm clipping at 1.0 and an Adam step with the cosine schedule's lr, exactly the body of
+// Trainer::run (train/trainer.cpp) without logging. Batches come from the real task
 // samplers (GP: sample_sized with 25 context and 20 target points; copy: T = 128 / 256, and 512 /
 // 1024 when asked for), drawn before timing from a small pool that the steps cycle through, so
 // data generation is not timed.
@@ -20,6 +21,7 @@
 #include "data/gp_task.hpp"
 #include "models/model.hpp"
 #include "train/adam.hpp"
+#include "train/data_parallel.hpp"
 #include "train/grad_clip.hpp"
 #include "train/lr_schedule.hpp"
 
@@ -84,6 +86,15 @@ nlohmann::json bench_train(const BenchOptions& o) {
     const CosineSchedule schedule(5e-4, 100000);  // tca.md 6: lr 5e-4, cosine over the run
     Rng data_rng = Rng(o.seed).fork(1), model_rng = Rng(o.seed).fork(2);
     const std::vector<Batch> pool = batch_pool(c, 4, data_rng);
+    // The forward phase ends when the model itself (replica 0, on this thread) has its loss; with
+    // several replicas the backward phase also holds the wait for the others and the gradient sum.
+    double forward_end_s = 0;
+    DataParallel data_parallel(*model, o.data_parallel,
+                               [&](Model& m, const Batch& slice, Rng& rng) {
+                                 LossOutput out = m.loss(slice, rng);
+                                 if (&m == model.get()) forward_end_s = now_s();
+                                 return out;
+                               });
     int64_t step = 0;
     // Phase times of every step, so the report can say where a step's time goes.
     std::vector<double> fwd_s, bwd_s, opt_s;
@@ -94,9 +105,8 @@ nlohmann::json bench_train(const BenchOptions& o) {
       const Batch& batch = pool[static_cast<size_t>(step) % pool.size()];
       const int64_t flops0 = ops::matmul_flops_executed();
       const double t0 = now_s();
-      LossOutput out = model->loss(batch, model_rng);
-      const double t1 = now_s();
-      out.total.backward();
+      LossOutput out = data_parallel.forward_backward(batch, model_rng);
+      const double t1 = forward_end_s;
       const double t2 = now_s();
       clip_grad_norm(adam.parameters(), c.clip);
       adam.step(schedule.lr(step));
@@ -124,6 +134,7 @@ nlohmann::json bench_train(const BenchOptions& o) {
         {"task", c.task},
         {"seq_len", c.task == "copy" ? nlohmann::json(c.seq_len) : nlohmann::json(nullptr)},
         {"batch_size", c.batch_size},
+        {"data_parallel", o.data_parallel},
         {"num_context", c.num_context},
         {"num_targets", c.num_targets},
         {"encoder_layers", cfg.num_layers},
@@ -150,12 +161,13 @@ nlohmann::json bench_train(const BenchOptions& o) {
     if (const double ref = reference_train_ms(c.method, c.task, static_cast<long>(c.seq_len));
         ref > 0)
       row["reference_ms"] = ref;
-    o.say(
-        fmt::format("train {:<22} {:9.2f} ms/step (p25 {:.2f}, p75 {:.2f}; fwd {:.2f}, bwd {:.2f}, "
-                    "clip+adam {:.2f}; "
-                    "{} samples, {} discarded)",
-                    c.label(), 1e3 * t.median_s, 1e3 * t.p25_s, 1e3 * t.p75_s, phase_ms(fwd_s),
-                    phase_ms(bwd_s), phase_ms(opt_s), t.samples, t.discarded));
+    o.say(fmt::format(
+        "train {:<22} {:9.2f} ms/step (p25 {:.2f}, p75 {:.2f}; fwd {:.2f}, bwd {:.2f}, "
+        "clip+adam {:.2f}; "
+        "{} samples, {} discarded{})",
+        c.label(), 1e3 * t.median_s, 1e3 * t.p25_s, 1e3 * t.p75_s, phase_ms(fwd_s), phase_ms(bwd_s),
+        phase_ms(opt_s), t.samples, t.discarded,
+        o.data_parallel > 1 ? fmt::format("; data-parallel {}", o.data_parallel) : std::string()));
     rows.push_back(row);
   }
   return rows;

@@ -19,6 +19,13 @@ struct Batch {
   int64_t num_context() const { return xc.dim(1); }
   int64_t num_targets() const { return xt.dim(1); }
   bool is_classification() const { return labels.defined(); }
+
+  // Tasks [start, start + count) of this batch, as views of its tensors (data-parallel training
+  // gives each replica a slice, train/data_parallel.hpp).
+  Batch narrow(int64_t start, int64_t count) const {
+    auto rows = [&](const Tensor& t) { return t.defined() ? t.narrow0(start, count) : Tensor(); };
+    return {rows(xc), rows(yc), rows(xt), rows(yt), rows(labels)};
+  }
 };
 
 }  // namespace tca

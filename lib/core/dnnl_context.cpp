@@ -1,5 +1,8 @@
 #include "core/dnnl_context.hpp"
 
+#include <omp.h>
+
+#include <atomic>
 #include <cstdlib>
 
 namespace tca {
@@ -16,12 +19,15 @@ dnnl::engine& dnnl_engine() {
 }
 
 dnnl::stream& dnnl_stream() {
-  static dnnl::stream stream(dnnl_engine());
+  thread_local dnnl::stream stream(dnnl_engine());
   return stream;
 }
 
-static int64_t g_primitives_created = 0;
-int64_t primitives_created() { return g_primitives_created; }
-void count_primitive_created() { ++g_primitives_created; }
+int primitive_threads() { return omp_get_max_threads(); }
+
+// Relaxed: a tally read between steps, never a synchronisation point.
+static std::atomic<int64_t> g_primitives_created{0};
+int64_t primitives_created() { return g_primitives_created.load(std::memory_order_relaxed); }
+void count_primitive_created() { g_primitives_created.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace tca

@@ -31,6 +31,7 @@ Trainer::Trainer(Model& model, data::TaskSampler& sampler, const RunDirectory& r
       config_json_(std::move(config_json)),
       evaluate_(std::move(evaluate)),
       adam_(model.named_parameters(), options.adam),
+      data_parallel_(model, options.data_parallel),
       data_rng_(Rng(options.seed).fork(kDataStream)),
       model_rng_(Rng(options.seed).fork(kModelStream)) {}
 
@@ -103,12 +104,13 @@ TrainResult Trainer::run() {
       return result;
     }
     Batch batch = sampler_.sample(opt_.batch_size, data_rng_);
-    LossOutput out = model_.loss(batch, model_rng_);
+    // The forward and backward of the batch (split between --data-parallel threads); the model
+    // generator's state is all the checkpoint needs to resume either way.
+    LossOutput out = data_parallel_.forward_backward(batch, model_rng_);
     const double loss = out.total.item();
     if (!std::isfinite(loss))
       throw RuntimeFailure(fmt::format(
           "the training loss is {} at step {} (lower --lr or enable --clip)", loss, step + 1));
-    out.total.backward();
     const double norm = opt_.clip > 0 ? clip_grad_norm(adam_.parameters(), opt_.clip)
                                       : grad_norm(adam_.parameters());
     if (!std::isfinite(norm))

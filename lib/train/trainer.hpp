@@ -4,7 +4,8 @@
 // eval step, an atomic checkpoint every checkpoint step, and on SIGINT/SIGTERM/SIGUSR1 a checkpoint
 // before exiting 130/75. Resuming restores parameters, optimiser, step, generator states and the
 // file sampler's position, so a resumed run reproduces an uninterrupted one exactly (same
-// threads and ISA).
+// threads and ISA; with data_parallel > 1 the replicas' generators are forked from the model
+// generator every step, so nothing else needs saving).
 #pragma once
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "data/task_sampler.hpp"
 #include "models/model.hpp"
 #include "train/adam.hpp"
+#include "train/data_parallel.hpp"
 #include "train/run_directory.hpp"
 
 namespace tca {
@@ -29,6 +31,9 @@ struct TrainerOptions {
   int64_t log_every = 100;
   int64_t eval_every = 5000;  // 0 = never (also skipped without an eval callback)
   int64_t checkpoint_every = 1000;
+  // Replicas of data-parallel training (train/data_parallel.hpp): each step's batch is split
+  // between this many threads. 1 = the single-model step.
+  int data_parallel = 1;
   ProgressMode progress = ProgressMode::automatic;
 };
 
@@ -61,6 +66,7 @@ class Trainer {
   std::string config_json_;
   EvalCallback evaluate_;
   Adam adam_;
+  DataParallel data_parallel_;
   Rng data_rng_, model_rng_;
 };
 

@@ -122,6 +122,30 @@ TEST_CASE(
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
 }
 
+TEST_CASE("a data-parallel train suite records the replicas in its rows, settings and summary") {
+  bench::BenchOptions o;
+  o.quick = true;
+  o.repeats = 1;
+  o.train_tasks = {"gp"};
+  o.methods = {"ca"};
+  o.data_parallel = 2;
+  const std::string dir = temp_dir() + "/bench";
+  bench::run_bench(o, "train", dir);
+  const json train = io::read_json_file(dir + "/train.json");
+  CHECK(train["settings"]["data_parallel"] == 2);
+  REQUIRE(train["rows"].size() == 1);
+  const json& r = train["rows"][0];
+  CHECK(r["data_parallel"] == 2);
+  for (const char* key : {"ms_per_step", "forward_ms", "backward_ms", "clip_adam_ms"})
+    require_number(r, key);
+  CHECK(r["forward_ms"].get<double>() > 0);
+  std::ifstream in(dir + "/summary.md");
+  std::stringstream md;
+  md << in.rdbuf();
+  CHECK(md.str().find("| ca | gp [data-parallel 2] | 16 |") != std::string::npos);
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
 TEST_CASE("bench rejects an unknown suite with a usage error") {
   bench::BenchOptions o;
   CHECK_THROWS_AS(bench::run_bench(o, "everything", "/tmp"), UsageError);

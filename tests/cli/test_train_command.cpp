@@ -37,6 +37,7 @@ TEST_CASE("tca train writes a self-describing run directory and prints its path"
   CHECK(config.contains("git_sha"));
   CHECK(config.contains("onednn_isa"));
   CHECK(config["omp_threads"] == 1);
+  CHECK(config["data_parallel"] == 1);
   CHECK_FALSE(config.contains("resume"));  // run control is not configuration
 
   const auto metrics = read_jsonl(dir.file("run/metrics.jsonl"));

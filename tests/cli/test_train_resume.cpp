@@ -57,9 +57,8 @@ int run_and_interrupt(const TempDir& dir, const std::string& args, const std::st
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-}  // namespace
-
-TEST_CASE("a run interrupted by a signal and resumed equals the uninterrupted run") {
+// Trains `tca train ARGS` into full/ and, interrupted and resumed, into part/; the two must agree.
+void check_resume_equals_uninterrupted(const std::string& extra_args) {
   TempDir dir;
   make_copy_eval(dir, "eval.h5", 16);
   // Enough steps that the run is still going when its first checkpoint (step 2) appears; dropout
@@ -68,7 +67,7 @@ TEST_CASE("a run interrupted by a signal and resumed equals the uninterrupted ru
       std::string(
           "train --model tca --steps 150 --log-every 1 --checkpoint-every 2 --eval eval.h5 "
           "--eval-every 25") +
-      tiny_copy_task() + tiny_model();
+      tiny_copy_task() + tiny_model() + extra_args;
   const Run full = run_tca(dir, args + " --out full");
   REQUIRE_MESSAGE(full.exit_code == 0, full.err);
 
@@ -95,6 +94,18 @@ TEST_CASE("a run interrupted by a signal and resumed equals the uninterrupted ru
   CHECK(parameters(dir.file("part/checkpoint.h5")) == parameters(dir.file("full/checkpoint.h5")));
 }
 
+}  // namespace
+
+TEST_CASE("a run interrupted by a signal and resumed equals the uninterrupted run") {
+  check_resume_equals_uninterrupted("");
+}
+
+TEST_CASE("a data-parallel run interrupted by a signal and resumed equals the uninterrupted run") {
+  // The replicas' generators are forked from the model generator every step, so the checkpoint
+  // (which stores only that generator) resumes them exactly.
+  check_resume_equals_uninterrupted(" --data-parallel 2");
+}
+
 TEST_CASE("--resume refuses a config that changes the results, naming the keys") {
   TempDir dir;
   const std::string args =
@@ -107,6 +118,24 @@ TEST_CASE("--resume refuses a config that changes the results, naming the keys")
   // Logging and checkpoint cadence do not change what is computed.
   const Run ok = run_tca(dir, args + " --resume --log-every 7 --checkpoint-every 9");
   CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+  // The number of data-parallel replicas does.
+  check_usage_error(run_tca(dir, args + " --resume --data-parallel 2"),
+                    "cannot --resume run: the config differs from its config.json in "
+                    "data_parallel (stored 1, now 2)");
   check_usage_error(run_tca(dir, "train --out nowhere --resume"),
                     "cannot --resume nowhere: it has no checkpoint.h5");
+}
+
+TEST_CASE("--resume continues a run recorded before --data-parallel existed as one replica") {
+  TempDir dir;
+  const std::string args =
+      std::string("train --model ca --steps 2 --out run") + tiny_copy_task() + tiny_model();
+  REQUIRE(run_tca(dir, args).exit_code == 0);
+  auto config = read_json(dir.file("run/config.json"));
+  config.erase("data_parallel");
+  std::ofstream(dir.file("run/config.json")) << config.dump(2);
+  const Run ok = run_tca(dir, "train --out run --resume --steps 2 --progress none");
+  CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+  check_usage_error(run_tca(dir, "train --out run --resume --steps 2 --data-parallel 2"),
+                    "data_parallel (stored 1, now 2)");
 }
