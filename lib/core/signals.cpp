@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/signal_stack.hpp"
 
 namespace tca {
 
@@ -49,11 +50,16 @@ std::string signal_name(int sig) {
 
 ScopedStopSignals::ScopedStopSignals() {
   clear_stop_signal();
+  // The handler's frame goes on an alternate signal stack, not at the interrupted code's rsp, which
+  // oneDNN's gemm:jit kernels point into the heap (core/signal_stack.hpp): the training loop this
+  // handler returns to must find the heap intact.
+  install_signal_stacks();
   struct sigaction action;
   std::memset(&action, 0, sizeof action);
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;  // interrupted writes of the checkpoint resume instead of failing
+  // SA_RESTART: interrupted writes of the checkpoint resume instead of failing.
+  action.sa_flags = SA_RESTART | SA_ONSTACK;
   for (int i = 0; i < 3; ++i) sigaction(kStopSignals[i], &action, &previous_[i]);
 }
 

@@ -22,7 +22,8 @@ std::string signal_name(int sig);
 // Clears any recorded signal on installation. A second SIGINT while a stop is already pending
 // gets the default action (the process dies at once), so an impatient Ctrl-C still works if
 // checkpointing hangs; SIGTERM / SIGUSR1 never do (a scheduler's grace period is for the
-// checkpoint).
+// checkpoint). The handler runs on an alternate signal stack (core/signal_stack.hpp), never on the
+// stack pointer of the code it interrupts (oneDNN's gemm:jit kernels point it into the heap).
 class ScopedStopSignals {
  public:
   ScopedStopSignals();

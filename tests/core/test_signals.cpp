@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/signal_stack.hpp"
 #include "core/signals.hpp"
 
 namespace {
@@ -62,4 +63,29 @@ TEST_CASE(
   std::raise(SIGUSR1);
   CHECK(g_custom_handler_calls == 1);
   sigaction(SIGUSR1, &before, nullptr);
+}
+
+TEST_CASE(
+    "the stop handler runs on an alternate signal stack, which the main thread and every OpenMP "
+    "thread have") {
+  // oneDNN 2.6's gemm:jit kernels run with rsp pointing into the heap: a handler frame written
+  // there corrupted the heap (core/signal_stack.hpp; tests/autograd/test_signal_during_gemm.cpp
+  // is the end-to-end case).
+  tca::ScopedStopSignals handlers;
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1}) {
+    struct sigaction current;
+    REQUIRE(sigaction(sig, nullptr, &current) == 0);
+    CHECK((current.sa_flags & SA_ONSTACK) != 0);
+  }
+  CHECK(tca::has_signal_stack());
+  int threads = 0, without = 0;
+#pragma omp parallel reduction(+ : threads, without)
+  {
+    threads += 1;
+    without += tca::has_signal_stack() ? 0 : 1;
+  }
+  CHECK(threads >= 1);
+  CHECK(without == 0);
+  tca::install_signal_stacks();  // idempotent
+  CHECK(tca::has_signal_stack());
 }
