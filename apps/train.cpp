@@ -14,6 +14,7 @@
 
 #include "command.hpp"
 #include "core/error.hpp"
+#include "core/signals.hpp"
 #include "core/system_info.hpp"
 #include "data/file_task_sampler.hpp"
 #include "data/task_file_reader.hpp"
@@ -274,6 +275,9 @@ int run_train(int argc, char** argv) {
       return evaluate_model(m, *eval_reader, eval_batches).flat_record();
     };
   }
+  // Spans the Trainer's own handlers and the status write after a stop checkpoint: a second
+  // SIGTERM there is recorded, not fatal (it would leave status.json "running").
+  ScopedStopSignals stop_signals;
   Trainer trainer(*model, *data.sampler, run, trainer_options, run.read_config().dump(), evaluate);
   TrainResult result;
   try {
@@ -287,6 +291,7 @@ int run_train(int argc, char** argv) {
   }
   run.write_status(run_state_for_exit_code(result.exit_code), result.exit_code);
   if (result.exit_code != 0) {
+    stop_signals.ignore_signals_after_scope();
     std::fprintf(stderr,
                  "tca train: interrupted at step %lld (checkpoint written); continue with: tca "
                  "train --out %s --resume\n",

@@ -14,6 +14,9 @@ namespace {
 std::atomic<int> g_stop_signal{0};
 static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free to be set in a handler");
 
+// How many ScopedStopSignals are alive: only the outermost clears the recorded signal.
+int g_installed_depth = 0;
+
 constexpr int kStopSignals[3] = {SIGINT, SIGTERM, SIGUSR1};
 
 extern "C" void on_stop_signal(int sig) {
@@ -49,7 +52,8 @@ std::string signal_name(int sig) {
 }
 
 ScopedStopSignals::ScopedStopSignals() {
-  clear_stop_signal();
+  // Installed and removed on the main thread only, so a plain counter suffices.
+  if (g_installed_depth++ == 0) clear_stop_signal();
   // The handler's frame goes on an alternate signal stack, not at the interrupted code's rsp, which
   // oneDNN's gemm:jit kernels point into the heap (core/signal_stack.hpp): the training loop this
   // handler returns to must find the heap intact.
@@ -64,7 +68,18 @@ ScopedStopSignals::ScopedStopSignals() {
 }
 
 ScopedStopSignals::~ScopedStopSignals() {
-  for (int i = 0; i < 3; ++i) sigaction(kStopSignals[i], &previous_[i], nullptr);
+  for (int i = 0; i < 3; ++i) {
+    if (ignore_after_) {
+      struct sigaction ignore;
+      std::memset(&ignore, 0, sizeof ignore);
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      sigaction(kStopSignals[i], &ignore, nullptr);
+    } else {
+      sigaction(kStopSignals[i], &previous_[i], nullptr);
+    }
+  }
+  --g_installed_depth;
 }
 
 }  // namespace tca

@@ -42,9 +42,7 @@ TEST_CASE("the first stop signal is kept when another one follows") {
   CHECK(tca::stop_signal() == SIGTERM);
 }
 
-TEST_CASE(
-    "installing the stop handlers clears an old signal and leaving the scope restores the previous "
-    "handler") {
+TEST_CASE("leaving the scope of the stop handlers restores the previous handler") {
   struct sigaction custom, before, after;
   std::memset(&custom, 0, sizeof custom);
   custom.sa_handler = custom_handler;
@@ -54,8 +52,6 @@ TEST_CASE(
     tca::ScopedStopSignals outer;
     std::raise(SIGUSR1);
     CHECK(tca::stop_signal() == SIGUSR1);
-    tca::ScopedStopSignals inner;  // a fresh installation starts with no signal recorded
-    CHECK(tca::stop_signal() == 0);
   }
   REQUIRE(sigaction(SIGUSR1, nullptr, &after) == 0);
   CHECK((after.sa_handler == custom_handler));
@@ -88,4 +84,52 @@ TEST_CASE(
   CHECK(without == 0);
   tca::install_signal_stacks();  // idempotent
   CHECK(tca::has_signal_stack());
+}
+
+TEST_CASE(
+    "nested stop handlers: the inner one keeps a recorded signal, and after it ends a second "
+    "SIGTERM is still only recorded (tca train's status write after the stop checkpoint)") {
+  tca::ScopedStopSignals outer;
+  std::raise(SIGTERM);
+  {
+    tca::ScopedStopSignals inner;  // the Trainer's, installed after the signal arrived
+    CHECK(tca::stop_signal() == SIGTERM);
+    std::raise(SIGUSR1);
+    CHECK(tca::stop_signal() == SIGTERM);
+  }
+  // Without the outer handlers this would be SIGTERM's default action: the test process dies.
+  std::raise(SIGTERM);
+  CHECK(tca::stop_signal() == SIGTERM);
+  tca::clear_stop_signal();
+  {
+    tca::ScopedStopSignals inner;
+    CHECK(tca::stop_signal() == 0);
+  }
+}
+
+TEST_CASE("the outermost stop handlers clear a signal recorded before them") {
+  {
+    tca::ScopedStopSignals first;
+    std::raise(SIGUSR1);
+    CHECK(tca::stop_signal() == SIGUSR1);
+  }
+  tca::ScopedStopSignals second;
+  CHECK(tca::stop_signal() == 0);
+}
+
+TEST_CASE("after ignore_signals_after_scope, stop signals are ignored once the scope is left") {
+  const int signals[3] = {SIGINT, SIGTERM, SIGUSR1};
+  struct sigaction before[3];
+  for (int i = 0; i < 3; ++i) REQUIRE(sigaction(signals[i], nullptr, &before[i]) == 0);
+  {
+    tca::ScopedStopSignals handlers;
+    handlers.ignore_signals_after_scope();
+  }
+  for (int sig : signals) {
+    struct sigaction after;
+    REQUIRE(sigaction(sig, nullptr, &after) == 0);
+    CHECK((after.sa_handler == SIG_IGN));
+  }
+  std::raise(SIGTERM);  // ignored: the test process lives on
+  for (int i = 0; i < 3; ++i) sigaction(signals[i], &before[i], nullptr);
 }
