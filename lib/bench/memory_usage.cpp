@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/buffer_pool.hpp"
 #include "core/system_info.hpp"
 
 namespace tca::bench {
@@ -28,7 +29,13 @@ double status_field_mb(const std::string& key) {
 
 }  // namespace
 
-void release_free_heap() { malloc_trim(0); }
+void release_free_heap() {
+  // Every thread's pool of large buffers first (data-parallel replicas keep theirs between steps,
+  // core/buffer_pool.hpp): the OpenMP team reuses the same worker threads.
+#pragma omp parallel
+  release_pooled_buffers();
+  malloc_trim(0);
+}
 
 bool reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");

@@ -6,9 +6,9 @@
 
 namespace tca::bench {
 
-// Returns the heap's free memory to the OS (malloc_trim; core/tensor.cpp keeps freed blocks in
-// the heap and never trims it), so that a reset_peak_rss() after it starts from the memory in use
-// rather than from the footprint of earlier rows.
+// Returns the heap's free memory to the OS (every thread's buffer pool, then malloc_trim;
+// core/tensor.cpp keeps freed blocks in the heap and never trims it), so that a reset_peak_rss()
+// after it starts from the memory in use rather than from the footprint of earlier rows.
 void release_free_heap();
 // Resets the high-water mark to the current RSS; false where the kernel does not allow it (the
 // peak then stays the process's peak so far).

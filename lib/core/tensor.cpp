@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/buffer_pool.hpp"
 #include "core/error.hpp"
 
 namespace tca {
@@ -27,9 +28,9 @@ static std::shared_ptr<void> allocate(int64_t count) {
   // 64-byte aligned (cache line / AVX-512 vector); size rounded up as aligned_alloc requires.
   size_t bytes = static_cast<size_t>(count > 0 ? count : 1) * 4;
   bytes = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes);
+  void* p = pooled_allocate(bytes);
   if (!p) throw RuntimeFailure("out of memory allocating " + std::to_string(bytes) + " bytes");
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  return std::shared_ptr<void>(p, [bytes](void* q) { pooled_release(q, bytes); });
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <string>
 
+#include "core/buffer_pool.hpp"
 #include "core/error.hpp"
 
 namespace tca {
@@ -81,6 +83,11 @@ LossOutput DataParallel::forward_backward(const Batch& batch, Rng& rng) {
     // the caller's thread count is back after the region.
     omp_set_num_threads(1);
     const int T = omp_get_num_threads(), t = omp_get_thread_num();
+    // A worker thread's malloc arena returns its heaps to the OS whenever the replica's graph is
+    // freed, so it would page-fault its activations afresh every step; its large buffers are kept
+    // in its pool instead (core/buffer_pool.hpp). The main thread's arena is never trimmed.
+    std::optional<ScopedBufferPool> keep_buffers;
+    if (t > 0) keep_buffers.emplace();
     for (int r = t; r < R; r += T) {
       const auto ru = static_cast<size_t>(r);
       try {
