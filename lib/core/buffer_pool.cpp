@@ -8,11 +8,19 @@ namespace tca {
 
 namespace {
 
+// Nesting depth of ScopedBufferPool on this thread, and whether its pool is already destroyed
+// (thread exit): plain thread_locals without destructors, valid until the thread ends, so a
+// tensor freed by a later thread_local or static destructor never touches a destroyed pool.
+thread_local int t_enabled = 0;
+thread_local bool t_pool_destroyed = false;
+
 struct ThreadPool {
-  int enabled = 0;  // nesting depth of ScopedBufferPool on this thread
   size_t cached = 0;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;  // by exact size in bytes
-  ~ThreadPool() { release(); }
+  std::unordered_map<size_t, std::vector<void*>> free_blocks;  // by size class in bytes
+  ~ThreadPool() {
+    release();
+    t_pool_destroyed = true;
+  }
   void release() {
     for (auto& [bytes, blocks] : free_blocks)
       for (void* p : blocks) std::free(p);
@@ -39,12 +47,16 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+bool pool_usable(size_t bytes) {
+  return t_enabled > 0 && !t_pool_destroyed && bytes >= kMinPooledBytes;
+}
+
 }  // namespace
 
 void* pooled_allocate(size_t bytes) {
-  ThreadPool& tp = pool();
   bytes = size_class(bytes);
-  if (tp.enabled > 0 && bytes >= kMinPooledBytes) {
+  if (pool_usable(bytes)) {
+    ThreadPool& tp = pool();
     auto it = tp.free_blocks.find(bytes);
     if (it != tp.free_blocks.end() && !it->second.empty()) {
       void* p = it->second.back();
@@ -57,21 +69,25 @@ void* pooled_allocate(size_t bytes) {
 }
 
 void pooled_release(void* p, size_t bytes) {
-  ThreadPool& tp = pool();
   bytes = size_class(bytes);
-  if (tp.enabled > 0 && bytes >= kMinPooledBytes && tp.cached + bytes <= kMaxPooledBytesPerThread) {
-    tp.free_blocks[bytes].push_back(p);
-    tp.cached += bytes;
-    return;
+  if (pool_usable(bytes)) {
+    ThreadPool& tp = pool();
+    if (tp.cached + bytes <= kMaxPooledBytesPerThread) {
+      tp.free_blocks[bytes].push_back(p);
+      tp.cached += bytes;
+      return;
+    }
   }
   std::free(p);
 }
 
-ScopedBufferPool::ScopedBufferPool() { ++pool().enabled; }
-ScopedBufferPool::~ScopedBufferPool() { --pool().enabled; }
+ScopedBufferPool::ScopedBufferPool() { ++t_enabled; }
+ScopedBufferPool::~ScopedBufferPool() { --t_enabled; }
 
-void release_pooled_buffers() { pool().release(); }
+void release_pooled_buffers() {
+  if (!t_pool_destroyed) pool().release();
+}
 
-size_t pooled_bytes_cached() { return pool().cached; }
+size_t pooled_bytes_cached() { return t_pool_destroyed ? 0 : pool().cached; }
 
 }  // namespace tca
