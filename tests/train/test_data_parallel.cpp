@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "data/copy_task.hpp"
 #include "data/gp_task.hpp"
+#include "models/model_test_util.hpp"
 #include "models/retreever_model.hpp"
 #include "train/adam.hpp"
 #include "train/data_parallel.hpp"
@@ -24,22 +25,7 @@ using namespace tca;
 
 namespace {
 
-ModelConfig tiny_gp_config(const std::string& model) {
-  ModelConfig c;
-  c.model = model_kind_from_string(model);
-  c.loss = TaskLoss::gaussian_nll;
-  c.dim_x = 1;
-  c.dim_y = 1;
-  c.is_metalearning = true;
-  c.d_model = 8;
-  c.heads = 2;
-  c.dim_feedforward = 8;
-  c.num_layers = 1;
-  c.emb_depth = 2;
-  c.num_latents = 4;
-  c.num_latent_layers = 1;
-  return c;
-}
+using testing::tiny_gp_config;
 
 ModelConfig tiny_copy_config(const std::string& model, float dropout = 0.0f) {
   ModelConfig c = tiny_gp_config(model);
