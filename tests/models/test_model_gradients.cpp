@@ -194,3 +194,44 @@ TEST_CASE("post-norm CA and TCA gradients match finite differences") {
     report(gradcheck_parameters(model, objective, everything, 7));
   }
 }
+
+TEST_CASE(
+    "TCA's untraced loss (L_CA through the fused attention) equals the traced one (weights "
+    "materialised), and so do all parameter gradients") {
+  // The traced forward takes the general attention path for the L_CA branch (it keeps the
+  // weights), the training step the fused one (tree_cross_attention.cpp attend_leaves); the tests
+  // above check the traced path against finite differences, this one ties the two together.
+  Rng init(130), data(131);
+  ModelConfig cfg = tiny_gp_config("tca");
+  cfg.entropy_bonus = 0.5f;
+  ReTreeverModel model(cfg, init);
+  Batch batch = gp_batch(3, 11, 5, data);
+  auto run = [&](bool trace) {
+    model.zero_grad();
+    Rng rng(7);
+    RetreeverTrace tr;
+    LossOutput out = model.forward(batch, nn::ForwardContext::training(rng), TcaPath::sampled(),
+                                   trace ? &tr : nullptr);
+    out.total.backward();
+    std::vector<std::vector<float>> grads;
+    for (const auto& [name, p] : model.named_parameters())
+      grads.push_back(p.grad().defined() ? p.grad().to_vector() : std::vector<float>());
+    return std::make_pair(out.total.item(), grads);
+  };
+  const auto traced = run(true), fused = run(false);
+  CHECK(fused.first == doctest::Approx(traced.first).epsilon(1e-6));
+  REQUIRE(fused.second.size() == traced.second.size());
+  double worst = 0;
+  size_t compared = 0;
+  for (size_t i = 0; i < fused.second.size(); ++i) {
+    REQUIRE(fused.second[i].size() == traced.second[i].size());
+    double scale = 1e-6;
+    for (float g : traced.second[i]) scale = std::max(scale, static_cast<double>(std::abs(g)));
+    for (size_t j = 0; j < fused.second[i].size(); ++j, ++compared)
+      worst = std::max(worst, std::abs(fused.second[i][j] - traced.second[i][j]) / scale);
+  }
+  MESSAGE(compared << " gradient entries, worst difference relative to the tensor's largest "
+                   << worst);
+  CHECK(compared > 0);
+  CHECK(worst < 1e-4);
+}
