@@ -28,4 +28,11 @@ constexpr double kTargetBuildMsAtLargeN = 2000;  // tree build at 2^20
 constexpr double kTargetMemoryRatio = 4;         // index <= 4x (E + node embeddings)
 constexpr double kTargetMatmulFractionOfPeak = 0.5;
 
+// Targets of issue 23 (training speed), on the same training rows: absolute step times, the
+// growth of the copy step from T = 256 to 1024 (TCA's no faster than CA's) and the memory of a
+// TCA copy T = 1024 step.
+constexpr double kSpeedTargetTcaGpMs = 7, kSpeedTargetCaGpMs = 4.5, kSpeedTargetPerceiverGpMs = 3;
+constexpr double kSpeedTargetTcaCopy256Ms = 110, kSpeedTargetCaCopy256Ms = 55;
+constexpr double kSpeedTargetTcaCopy1024RssMib = 4096;
+
 }  // namespace tca::bench

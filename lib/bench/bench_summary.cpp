@@ -82,6 +82,16 @@ std::string busy_note(const json* row) {
              : "";
 }
 
+std::string method_label(const std::string& method) {
+  return method == "ca" ? "CA" : method == "tca" ? "TCA" : "Perceiver IO";
+}
+
+// " (data-parallel 2)" for a row measured with --data-parallel.
+std::string data_parallel_note(const json& row) {
+  const int r = row.value("data_parallel", 1);
+  return r > 1 ? fmt::format(" (data-parallel {})", r) : "";
+}
+
 struct TargetLine {
   std::string what, measured, reference, target, status;
 };
@@ -176,6 +186,62 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
   train_target("tca", "copy", 256, kTargetTcaCopy256Ms, "10x");
   train_target("ca", "copy", 256, kTargetCaCopy256Ms, "10x");
   train_target("ca", "gp", 0, kTargetCaGpMs, "5x; ~2 ms is the floor here");
+  // Issue 23: the absolute step targets. A row that misses states the floor that bounds it: its
+  // matmul work at the run's raw oneDNN rate.
+  auto speed_target = [&](const std::string& method, const std::string& task, int64_t T,
+                          double target) {
+    const json* r = train_row(train, method, task, T);
+    TargetLine l{
+        fmt::format("training step (issue 23), {} {}{}", method_label(method),
+                    task == "gp" ? "GP" : "copy", task == "copy" ? fmt::format(" T = {}", T) : ""),
+        "", "—", fmt::format("≤ {} ms", plain(target)), status(std::nullopt)};
+    if (r) {
+      const double ms = (*r)["ms_per_step"].get<double>();
+      l.measured = fmt::format("{} ms{}", num(ms), data_parallel_note(*r));
+      if (r->contains("floor_ms_at_raw_peak"))
+        l.measured += fmt::format("; floor {} ms (its matmuls at the raw peak)",
+                                  num((*r)["floor_ms_at_raw_peak"].get<double>()));
+      l.measured += busy_note(r);
+      l.status = status(ms <= target);
+    }
+    lines.push_back(l);
+  };
+  speed_target("tca", "gp", 0, kSpeedTargetTcaGpMs);
+  speed_target("ca", "gp", 0, kSpeedTargetCaGpMs);
+  speed_target("perceiver", "gp", 0, kSpeedTargetPerceiverGpMs);
+  speed_target("tca", "copy", 256, kSpeedTargetTcaCopy256Ms);
+  speed_target("ca", "copy", 256, kSpeedTargetCaCopy256Ms);
+  {
+    // The copy rows at T = 1024 are not in the default list (`--tasks copy256 copy1024`).
+    const json *t256 = train_row(train, "tca", "copy", 256),
+               *t1024 = train_row(train, "tca", "copy", 1024);
+    const json *c256 = train_row(train, "ca", "copy", 256),
+               *c1024 = train_row(train, "ca", "copy", 1024);
+    TargetLine g{"copy step growth T = 256 → 1024 (issue 23), TCA against CA", "", "—",
+                 "TCA's ≤ CA's", status(std::nullopt)};
+    if (t256 && t1024 && c256 && c1024) {
+      const double tg =
+          (*t1024)["ms_per_step"].get<double>() / (*t256)["ms_per_step"].get<double>();
+      const double cg =
+          (*c1024)["ms_per_step"].get<double>() / (*c256)["ms_per_step"].get<double>();
+      g.measured = fmt::format("TCA {}x ({} → {} ms), CA {}x ({} → {} ms)", num(tg),
+                               num((*t256)["ms_per_step"].get<double>()),
+                               num((*t1024)["ms_per_step"].get<double>()), num(cg),
+                               num((*c256)["ms_per_step"].get<double>()),
+                               num((*c1024)["ms_per_step"].get<double>()));
+      g.status = status(tg <= cg);
+    }
+    lines.push_back(g);
+    TargetLine m{"peak RSS of a TCA copy T = 1024 step (issue 23)", "", "—",
+                 fmt::format("≤ {} MiB", plain(kSpeedTargetTcaCopy1024RssMib)),
+                 status(std::nullopt)};
+    if (t1024 && t1024->contains("peak_rss_mb")) {
+      const double mib = (*t1024)["peak_rss_mb"].get<double>();
+      m.measured = fmt::format("{} MiB{}", num(mib), data_parallel_note(*t1024));
+      m.status = status(mib <= kSpeedTargetTcaCopy1024RssMib);
+    }
+    lines.push_back(m);
+  }
 
   {
     const json* r = infer_row(infer, "tca", kTargetTcaLargeLog2N);

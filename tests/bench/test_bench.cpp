@@ -267,3 +267,64 @@ TEST_CASE("copy512 and copy1024 are selectable training cases, not in the defaul
   CHECK_THROWS_AS(bench::train_cases({"copy300"}), UsageError);
   CHECK_THROWS_AS(bench::train_cases({"copy"}), UsageError);
 }
+
+TEST_CASE("the summary states issue 23's targets: met, missed, and not measured without rows") {
+  // A full training row as tca bench writes it (the tables below the targets read every field).
+  auto row = [](const std::string& method, const std::string& task, json seq_len, double ms,
+                double rss) {
+    json r = json::parse(R"({"kind": "train", "batch_size": 16, "data_parallel": 2,
+        "forward_ms": 1.0, "backward_ms": 1.0, "clip_adam_ms": 0.1, "encoder_layers": 6,
+        "floor_ms_at_raw_peak": 1.0, "loss_last": 0.5, "matmul_gflop_per_step": 1.0,
+        "matmul_gflops": 100.0, "ms_min": 1.0, "ms_p25": 1.0, "ms_p75": 1.0, "num_context": 25,
+        "num_targets": 20, "parameters": 1000, "raw_peak_gflops": 300.0, "reference_ms": 0.0,
+        "steps_per_s": 1.0, "timing": {"calls_per_sample": 1, "cpu_per_wall": 2.0,
+        "discarded": 0, "median_s": 0.001, "min_s": 0.001, "noisy": false, "others_cpu": 0.0,
+        "p25_s": 0.001, "p75_s": 0.001, "samples": 5, "slow_discarded": 0,
+        "speed_probe_ratio": 1.0}})");
+    r["method"] = method;
+    r["task"] = task;
+    r["seq_len"] = seq_len;
+    r["ms_per_step"] = ms;
+    r["peak_rss_mb"] = rss;
+    return r;
+  };
+  const json infer = {{"machine", json::object()},
+                      {"versions", json::object()},
+                      {"settings", json::object()},
+                      {"rows", json::array()}};
+  json train = {
+      {"machine", json::object()},
+      {"versions", json::object()},
+      {"settings", json::object()},
+      {"rows",
+       json::array({row("tca", "gp", nullptr, 6.5, 60), row("ca", "gp", nullptr, 5.0, 50),
+                    row("tca", "copy", 256, 200, 800), row("ca", "copy", 256, 90, 400),
+                    row("tca", "copy", 1024, 1000, 3000), row("ca", "copy", 1024, 1440, 2000)})}};
+  const std::string md = bench::bench_summary_markdown(train, infer);
+  auto line_of = [&](const std::string& what) {
+    const size_t at = md.find("| " + what);
+    REQUIRE(at != std::string::npos);
+    return md.substr(at, md.find('\n', at) - at);
+  };
+  CHECK(line_of("training step (issue 23), TCA GP").find("**met**") != std::string::npos);
+  CHECK(line_of("training step (issue 23), TCA GP").find("6.50 ms (data-parallel 2)") !=
+        std::string::npos);
+  CHECK(line_of("training step (issue 23), CA GP").find("**missed**") != std::string::npos);
+  CHECK(line_of("training step (issue 23), Perceiver IO GP").find("not measured") !=
+        std::string::npos);
+  CHECK(line_of("training step (issue 23), TCA copy T = 256").find("**missed**") !=
+        std::string::npos);
+  // TCA grows 5x from T = 256 to 1024, CA 16x: met.
+  const std::string growth = line_of("copy step growth T = 256 → 1024");
+  CHECK(growth.find("TCA 5.00x") != std::string::npos);
+  CHECK(growth.find("CA 16.0x") != std::string::npos);
+  CHECK(growth.find("**met**") != std::string::npos);
+  CHECK(line_of("peak RSS of a TCA copy T = 1024 step").find("3000 MiB") != std::string::npos);
+  CHECK(line_of("peak RSS of a TCA copy T = 1024 step").find("**met**") != std::string::npos);
+  // Without the T = 1024 rows both are not measured.
+  train["rows"].erase(4);
+  const std::string md2 = bench::bench_summary_markdown(train, infer);
+  const size_t at = md2.find("| peak RSS of a TCA copy T = 1024 step");
+  REQUIRE(at != std::string::npos);
+  CHECK(md2.substr(at, md2.find('\n', at) - at).find("not measured") != std::string::npos);
+}
