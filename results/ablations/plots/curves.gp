@@ -19,7 +19,8 @@ plot 'curves.dat' index 0 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTree
      'curves.dat' index 3 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'ReTreever (TCA), entropy_bonus = 0', \
      'curves.dat' index 4 using 1:2:3 with yerrorlines ls 5 ps 0.6 title 'ReTreever (TCA), rl_loss_weight = 0', \
      'curves.dat' index 5 using 1:2:3 with yerrorlines ls 6 ps 0.6 title 'ReTreever (TCA), rl_loss_weight = 0.1', \
-     'curves.dat' index 6 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'ReTreever (TCA), rl_loss_weight = 10'
+     'curves.dat' index 6 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'ReTreever (TCA), rl_loss_weight = 10', \
+     'curves.dat' index 7 using 1:2:3 with yerrorlines ls 5 ps 0.6 title 'ReTreever (TCA), reward = nce'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'curves.png'
 replot
