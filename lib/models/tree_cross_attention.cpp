@@ -320,8 +320,8 @@ Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const
     return attn.split_heads(Ntot == Np ? all : ops::slice(all, 1, Ntot - Np, Ntot));
   };
   const Tensor mask = leaves_mask.reshape({B, 1, 1, Np});
-  if (!weights && ops::flash_attention_applies(B, attn.heads(), q_proj.dim(1), Np, attn.head_dim(),
-                                               mask)) {
+  if (!weights &&
+      ops::flash_attention_applies(B, attn.heads(), q_proj.dim(1), Np, attn.head_dim(), mask)) {
     // The fused op never stores the [B, H, M, Np] weights (issue 23: at copy T = 1024 the general
     // path below kept two 512 MiB tensors of them per step). query_model's attention dropout is
     // 0 (tca.md 4.3), so no generator is drawn from.
@@ -330,10 +330,9 @@ Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const
       return Ntot == Np ? all : ops::slice(all, 1, Ntot - Np, Ntot);
     };
     Rng no_dropout(0);
-    return attn.output(ops::flash_attention(q_proj,
-                                            ops::concat({leaf_rows(keys), leaf_rows(values)}, 2),
-                                            mask, attn.heads(), attn.logit_scale(), 0.0f,
-                                            no_dropout, false));
+    return attn.output(
+        ops::flash_attention(q_proj, ops::concat({leaf_rows(keys), leaf_rows(values)}, 2), mask,
+                             attn.heads(), attn.logit_scale(), 0.0f, no_dropout, false));
   }
   Var w = attn.attention_weights(attn.split_heads(q_proj), leaf_part(keys), mask);
   if (weights) *weights = w;
