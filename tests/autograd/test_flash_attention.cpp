@@ -7,35 +7,18 @@
 
 #include <cmath>
 
+#include "attention_reference.hpp"
 #include "autograd/ops.hpp"
 #include "gradcheck.hpp"
 
 using namespace tca;
+using tca::testing::composed_attention;
 using tca::testing::gradcheck;
+using tca::testing::max_diff;
+using tca::testing::pair_mask;
 using tca::testing::random_tensor;
 
 namespace {
-
-// The general path of nn::MultiHeadAttention from q [B, M, D] and kv [B, N, 2D].
-Var composed(const Var& q, const Var& kv, const Tensor& mask, int64_t H, float scale, float p,
-             Rng& rng, bool training) {
-  const int64_t B = q.dim(0), M = q.dim(1), D = q.dim(2), N = kv.dim(1);
-  auto heads = [&](const Var& x, int64_t T) {
-    return ops::permute(ops::reshape(x, {B, T, H, D / H}), {0, 2, 1, 3});
-  };
-  Var k = heads(ops::slice(kv, 2, 0, D), N), v = heads(ops::slice(kv, 2, D, 2 * D), N);
-  Var w = ops::softmax(ops::matmul(heads(q, M), k, false, true, scale), mask);
-  Var o = ops::matmul(ops::dropout(w, p, rng, training), v);
-  return ops::reshape(ops::permute(o, {0, 2, 1, 3}), {B, M, D});
-}
-
-// [B, 1, M, N] with batch 0, query 1 fully masked (uniform weights, no logit gradient).
-Tensor pair_mask(int64_t B, int64_t M, int64_t N, Rng& rng) {
-  Tensor m = Tensor::empty({B, 1, M, N});
-  for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < 0.7 ? 1.0f : 0.0f;
-  for (int64_t j = 0; j < N; ++j) m[1 * N + j] = 0.0f;
-  return m;
-}
 
 // Any 0/1 mask of this shape, some rows fully masked at random (rank 2: [M, N] shared by every
 // batch element and head; [B, H, M, N]: one per head; [B, 1, M, 1]: whole query rows).
@@ -49,16 +32,6 @@ Tensor random_mask(const Shape& s, Rng& rng) {
 Tensor key_mask(int64_t B, int64_t N) {
   Tensor m = Tensor::full({B, 1, 1, N}, 1.0f);
   for (int64_t j = 2 * N / 3; j < N; ++j) m[(B - 1) * N + j] = 0.0f;
-  return m;
-}
-
-double max_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.numel() == b.numel());
-  double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double d = std::abs(static_cast<double>(a[i]) - b[i]);
-    if (!(d <= m)) m = d;  // NaN counts
-  }
   return m;
 }
 
@@ -95,7 +68,7 @@ TEST_CASE(
             kv2 = parameter(kvt.clone());
         Rng r1(99), r2(99);  // the same stream: the same dropped weights
         Var a = ops::flash_attention(q1, kv1, m, H, scale, p, r1, true);
-        Var b = composed(q2, kv2, m, H, scale, p, r2, true);
+        Var b = composed_attention(q2, kv2, m, H, scale, p, r2, true);
         CHECK(r1.next_u64() == r2.next_u64());  // one draw each
         CHECK(max_diff(a.value(), b.value()) < 2e-5);
         ops::sum_all(ops::mul(a, Var(g))).backward();
@@ -115,7 +88,7 @@ TEST_CASE("flash_attention adds into gradients that other uses of its inputs alr
       kv2 = parameter(kvt.clone());
   Rng r1(5), r2(5);
   Var a = ops::add(ops::flash_attention(q1, kv1, Tensor(), H, 0.5f, 0.2f, r1, true), q1);
-  Var b = ops::add(composed(q2, kv2, Tensor(), H, 0.5f, 0.2f, r2, true), q2);
+  Var b = ops::add(composed_attention(q2, kv2, Tensor(), H, 0.5f, 0.2f, r2, true), q2);
   ops::add(ops::sum_all(ops::mul(a, a)), ops::sum_all(ops::mul(kv1, kv1))).backward();
   ops::add(ops::sum_all(ops::mul(b, b)), ops::sum_all(ops::mul(kv2, kv2))).backward();
   CHECK(max_diff(q1.grad(), q2.grad()) < 5e-5);
@@ -169,7 +142,7 @@ TEST_CASE("flash_attention is inference-safe and rejects what it does not take")
     NoGradGuard no_grad;  // no tape, no statistics kept
     Rng r1(2), r2(2);
     const Var a = ops::flash_attention(q, kv, Tensor(), 2, 0.5f, 0.3f, r1, false);
-    const Var b = composed(q, kv, Tensor(), 2, 0.5f, 0.3f, r2, false);
+    const Var b = composed_attention(q, kv, Tensor(), 2, 0.5f, 0.3f, r2, false);
     CHECK(max_diff(a.value(), b.value()) < 1e-5);
     CHECK(r1.next_u64() == r2.next_u64());  // no draw when not training
   }

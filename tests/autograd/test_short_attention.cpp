@@ -4,44 +4,16 @@
 
 #include <cmath>
 
+#include "attention_reference.hpp"
 #include "autograd/ops.hpp"
 #include "gradcheck.hpp"
 
 using namespace tca;
+using tca::testing::composed_attention;
 using tca::testing::gradcheck;
+using tca::testing::max_diff;
+using tca::testing::pair_mask;
 using tca::testing::random_tensor;
-
-namespace {
-
-// The general path of nn::MultiHeadAttention from q [B, M, D] and kv [B, N, 2D].
-Var composed(const Var& q, const Var& kv, const Tensor& mask, int64_t H, float scale, float p,
-             Rng& rng, bool training) {
-  const int64_t B = q.dim(0), M = q.dim(1), D = q.dim(2), N = kv.dim(1);
-  auto heads = [&](const Var& x, int64_t T) {
-    return ops::permute(ops::reshape(x, {B, T, H, D / H}), {0, 2, 1, 3});
-  };
-  Var k = heads(ops::slice(kv, 2, 0, D), N), v = heads(ops::slice(kv, 2, D, 2 * D), N);
-  Var w = ops::softmax(ops::mul_scalar(ops::matmul(heads(q, M), k, false, true), scale), mask);
-  Var o = ops::matmul(ops::dropout(w, p, rng, training), v);
-  return ops::reshape(ops::permute(o, {0, 2, 1, 3}), {B, M, D});
-}
-
-Tensor pair_mask(int64_t B, int64_t M, int64_t N, Rng& rng) {
-  Tensor m = Tensor::empty({B, 1, M, N});
-  for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < 0.7 ? 1.0f : 0.0f;
-  for (int64_t j = 0; j < N; ++j)
-    m[1 * N + j] = 0.0f;  // set 0, query 1: every key masked (uniform)
-  return m;
-}
-
-double max_diff(const Tensor& a, const Tensor& b) {
-  double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i)
-    m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
-  return m;
-}
-
-}  // namespace
 
 TEST_CASE(
     "short_attention equals the general composition, forward and backward, with masks and "
@@ -59,7 +31,7 @@ TEST_CASE(
             kv2 = parameter(kvt.clone());
         Rng r1(99), r2(99);  // the same stream: the same dropped weights
         Var a = ops::short_attention(q1, kv1, m, H, 0.35f, p, r1, true);
-        Var b = composed(q2, kv2, m, H, 0.35f, p, r2, true);
+        Var b = composed_attention(q2, kv2, m, H, 0.35f, p, r2, true);
         CHECK(max_diff(a.value(), b.value()) < 1e-5);
         ops::sum_all(ops::mul(a, Var(g))).backward();
         ops::sum_all(ops::mul(b, Var(g))).backward();
