@@ -18,7 +18,6 @@
 #include "autograd/elementwise_kernels.hpp"
 #include "autograd/grad_sink.hpp"
 #include "autograd/ops.hpp"
-#include "autograd/write_or_accumulate.hpp"
 #include "core/error.hpp"
 
 namespace tca::ops {
@@ -30,18 +29,31 @@ void apply_mask(uint64_t seed, uint32_t threshold, float scale, const float* in,
   const int64_t blocks = (n + kDropoutBlock - 1) / kDropoutBlock;
 #pragma omp parallel for schedule(static) if (n > elementwise_loop_max())
   for (int64_t b = 0; b < blocks; ++b) {
+    // Thread-local copies: the region's shared variables are read through pointers that `out`
+    // might alias, which keeps the loops below scalar.
+    const int32_t keep_from = biased_uniform(threshold);
+    const float s = scale;
     DropoutLaneGenerator gen(seed, static_cast<uint64_t>(b));
     const int64_t end = std::min(n, (b + 1) * kDropoutBlock);
     for (int64_t i0 = b * kDropoutBlock; i0 < end; i0 += kDropoutPerRound) {
       uint32_t u[kDropoutPerRound];
       gen.next(u);
+      // The round's multipliers first, then the element loop: both vectorise (the multipliers
+      // are a local array that `out` cannot alias, and everything else is a local copy).
+      float keep[kDropoutPerRound];
+#pragma omp simd
+      for (int64_t j = 0; j < kDropoutPerRound; ++j)
+        keep[j] = biased_uniform(u[j]) >= keep_from ? s : 0.0f;
       const int64_t m = std::min(kDropoutPerRound, end - i0);
       const float* x = in + i0;
       float* y = out + i0;
-      with_accumulate(accumulate, [&](auto acc) {
+      if (accumulate) {
 #pragma omp simd
-        for (int64_t j = 0; j < m; ++j) store(acc, y[j], x[j] * (u[j] >= threshold ? scale : 0.0f));
-      });
+        for (int64_t j = 0; j < m; ++j) y[j] += x[j] * keep[j];
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < m; ++j) y[j] = x[j] * keep[j];
+      }
     }
   }
 }

@@ -1,5 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "autograd/dropout_stream.hpp"
 #include "gradcheck.hpp"
 
 using namespace tca;
@@ -60,4 +65,39 @@ TEST_CASE("dropout is the identity when not training or when p is zero, and reje
   CHECK(ops::dropout(x, 0.5f, rng, false).node().get() == x.node().get());
   CHECK(ops::dropout(x, 0.0f, rng, true).node().get() == x.node().get());
   CHECK_THROWS_AS(ops::dropout(x, 1.0f, rng, true), ShapeError);
+}
+
+TEST_CASE(
+    "dropout and the fused attention's stream keep exactly the elements whose uniform is >= the "
+    "threshold (p = 0.1, 0.5, 0.9; the comparison is done biased by 2^31 in the kernels)") {
+  const int64_t n = 3 * ops::kDropoutBlock + 17;
+  const Tensor ones = Tensor::full({n}, 1.0f);
+  for (float p : {0.1f, 0.5f, 0.9f}) {
+    CAPTURE(p);
+    const uint32_t threshold = ops::dropout_threshold(p);
+    const float scale = 1.0f / (1.0f - p);
+    Rng rng(123);
+    const uint64_t seed = Rng(123).next_u64();  // the one draw ops::dropout takes
+    const Tensor y = ops::dropout(Var(ones), p, rng, true).value();
+    std::vector<float> streamed(static_cast<size_t>(n));
+    ops::DropoutStream stream(seed, threshold, scale);
+    stream.seek(0);
+    stream.fill(streamed.data(), n);
+    int64_t mismatches = 0, kept = 0;
+    for (int64_t b = 0; b * ops::kDropoutBlock < n; ++b) {
+      ops::DropoutLaneGenerator gen(seed, static_cast<uint64_t>(b));
+      for (int64_t i0 = b * ops::kDropoutBlock; i0 < std::min(n, (b + 1) * ops::kDropoutBlock);
+           i0 += ops::kDropoutPerRound) {
+        uint32_t u[ops::kDropoutPerRound];
+        gen.next(u);
+        for (int64_t j = 0; j < ops::kDropoutPerRound && i0 + j < n; ++j) {
+          const float want = u[j] >= threshold ? scale : 0.0f;  // the definition, unsigned
+          mismatches += y[i0 + j] != want || streamed[static_cast<size_t>(i0 + j)] != want;
+          kept += want != 0.0f;
+        }
+      }
+    }
+    CHECK(mismatches == 0);
+    CHECK(std::abs(static_cast<double>(kept) / n - (1.0 - p)) < 0.02);
+  }
 }
