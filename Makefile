@@ -3,6 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
+BENCH_TASKS ?= gp copy128 copy256 copy512 copy1024
 
 .PHONY: all deps configure build test test-sanitize fuzz demo bench clean format format-check
 all: build
@@ -58,8 +59,13 @@ demo: build
 
 # Issue 12: train.json, infer.json and summary.md in results/bench (tca bench --help for --quick,
 # --suite, --threads); then the op-layer benchmark, when that executable is built.
+# Every suite at the default thread count, the copy task up to T = 1024 (issue 23's growth and
+# memory targets), then the training suite data-parallel (`tca train --data-parallel 2`) into
+# results/bench/data-parallel-2; each writes its own summary.md with the targets.
 bench: build
-	@$(BUILD)/tca bench --out results/bench $(BENCH_FLAGS)
+	@$(BUILD)/tca bench --out results/bench --tasks $(BENCH_TASKS) $(BENCH_FLAGS)
+	@$(BUILD)/tca bench --suite train --data-parallel 2 --out results/bench/data-parallel-2 \
+	  --tasks $(BENCH_TASKS) $(BENCH_FLAGS)
 	@if [ -x $(BUILD)/bench_core ]; then $(BUILD)/bench_core --out results/bench; fi
 
 clean:
