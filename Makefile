@@ -57,11 +57,11 @@ fuzz: deps
 demo: build
 	@bash tools/demo.sh $(BUILD)/tca
 
-# Issue 12: train.json, infer.json and summary.md in results/bench (tca bench --help for --quick,
-# --suite, --threads); then the op-layer benchmark, when that executable is built.
-# Every suite at the default thread count, the copy task up to T = 1024 (issue 23's growth and
-# memory targets), then the training suite data-parallel (`tca train --data-parallel 2`) into
-# results/bench/data-parallel-2; each writes its own summary.md with the targets.
+# Issues 12 and 23: train.json, infer.json and summary.md in results/bench, every suite at the
+# default thread count with the copy task up to T = 1024 (issue 23's growth and memory targets);
+# the training suite again data-parallel (`tca train --data-parallel 2`) in
+# results/bench/data-parallel-2; each summary.md states the targets (tca bench --help for --quick,
+# --suite, --threads). Then the op-layer benchmark, when that executable is built.
 bench: build
 	@$(BUILD)/tca bench --out results/bench --tasks $(BENCH_TASKS) $(BENCH_FLAGS)
 	@$(BUILD)/tca bench --suite train --data-parallel 2 --out results/bench/data-parallel-2 \
