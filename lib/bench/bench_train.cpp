@@ -108,8 +108,8 @@ nlohmann::json bench_train(const BenchOptions& o) {
       LossOutput out = data_parallel.forward_backward(batch, model_rng);
       const double t1 = forward_end_s;
       const double t2 = now_s();
-      clip_grad_norm(adam.parameters(), c.clip);
-      adam.step(schedule.lr(step));
+      const double norm = grad_norm(adam.parameters());
+      adam.step(schedule.lr(step), clip_coefficient(norm, c.clip));
       adam.zero_grad();
       const double t3 = now_s();
       step_flops = ops::matmul_flops_executed() - flops0;

@@ -21,7 +21,7 @@ namespace {
 // The float32 scalars of one parameter's update (see Adam::step).
 struct AdamScalars {
   float lerp_weight, beta2, one_minus_beta2, eps, weight_decay, neg_step_size,
-      bias_correction2_sqrt;
+      bias_correction2_sqrt, grad_scale;
 };
 
 // The element loop with the two loop-invariant choices (weight decay on, which lerp form) fixed at
@@ -30,7 +30,10 @@ template <bool Decay, bool SmallWeight>
 void update(const AdamScalars& k, float* p, const float* g_in, float* m, float* v, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
-    const float g = Decay ? g_in[i] + k.weight_decay * p[i] : g_in[i];
+    // The clipped gradient (times 1, exactly, when not clipping); with weight decay the caller
+    // has scaled the gradient already (see Adam::step) and grad_scale is 1.
+    const float clipped = g_in[i] * k.grad_scale;
+    const float g = Decay ? clipped + k.weight_decay * p[i] : clipped;
     // torch's lerp: the form that keeps precision for the weight's side of 0.5.
     m[i] =
         SmallWeight ? m[i] + k.lerp_weight * (g - m[i]) : g - (g - m[i]) * (1.0f - k.lerp_weight);
@@ -70,7 +73,7 @@ Adam::Adam(nn::NamedParameters params, const AdamOptions& options)
   }
 }
 
-void Adam::step(double lr) {
+void Adam::step(double lr, float grad_scale) {
   if (!(lr >= 0.0) || !std::isfinite(lr)) {
     throw UsageError("Adam learning rate must be finite and >= 0, found " + std::to_string(lr));
   }
@@ -92,7 +95,7 @@ void Adam::step(double lr) {
   struct Work {
     AdamScalars s;
     float* p;
-    const float* g;
+    float* g;
     float* m;
     float* v;
     int64_t begin, end;
@@ -102,8 +105,8 @@ void Adam::step(double lr) {
   int64_t total = 0;
   for (size_t k = 0; k < params_.size(); ++k) {
     Var& param = params_[k].second;
-    const Tensor& grad_tensor = param.grad();
-    if (!grad_tensor.defined()) continue;
+    if (!param.grad().defined()) continue;
+    Tensor& grad_tensor = param.grad_buffer();
     check_same_shape("Adam gradient vs parameter", grad_tensor, param.value());
     AdamParamState& st = states_[k];
     st.step += 1;
@@ -112,8 +115,12 @@ void Adam::step(double lr) {
     const double bias_correction2 = 1.0 - std::pow(beta2, t);
     const auto neg_step_size = static_cast<float>(-(lr / bias_correction1));
     const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-    const AdamScalars s{lerp_weight,  beta2_f,       one_minus_beta2,      eps,
-                        weight_decay, neg_step_size, bias_correction2_sqrt};
+    // With weight decay GCC contracts a folded clip multiply into the decay's add (one rounding
+    // instead of two), so there the gradient is scaled in place first, as clip_grad_norm does;
+    // without it the product is rounded on its own and folding is bit-identical (tested).
+    const AdamScalars s{
+        lerp_weight,  beta2_f,       one_minus_beta2,       eps,
+        weight_decay, neg_step_size, bias_correction2_sqrt, decay ? 1.0f : grad_scale};
     const int64_t n = param.numel();
     float* p = param.mutable_value().data();
     for (int64_t b = 0; b < n; b += kChunk)
@@ -126,6 +133,10 @@ void Adam::step(double lr) {
   for (int64_t i = 0; i < items; ++i) {
     const Work& w = work[static_cast<size_t>(i)];
     const int64_t b = w.begin, n = w.end - w.begin;
+    if (decay && grad_scale != 1.0f) {
+#pragma omp simd
+      for (int64_t j = b; j < w.end; ++j) w.g[j] *= grad_scale;
+    }
     if (decay)
       small_weight ? update<true, true>(w.s, w.p + b, w.g + b, w.m + b, w.v + b, n)
                    : update<true, false>(w.s, w.p + b, w.g + b, w.m + b, w.v + b, n);

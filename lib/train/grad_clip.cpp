@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -24,24 +25,42 @@ static double sum_of_squares(const float* x, int64_t n) {
 }
 
 double grad_norm(const nn::NamedParameters& params) {
-  double total = 0.0;
-  for (const auto& [name, var] : params) {
-    const Tensor& grad = var.grad();
-    if (grad.defined()) total += sum_of_squares(grad.data(), grad.numel());
+  // Each tensor's sum on whichever thread, then the sums added in parameter order: the same
+  // result at any thread count.
+  std::vector<const Tensor*> grads;
+  int64_t elements = 0;
+  for (const auto& [name, var] : params)
+    if (var.grad().defined()) {
+      grads.push_back(&var.grad());
+      elements += var.grad().numel();
+    }
+  std::vector<double> sums(grads.size());
+  const auto count = static_cast<int64_t>(grads.size());
+#pragma omp parallel for schedule(dynamic, 1) if (elements > 65536)
+  for (int64_t i = 0; i < count; ++i) {
+    const Tensor& g = *grads[static_cast<size_t>(i)];
+    sums[static_cast<size_t>(i)] = sum_of_squares(g.data(), g.numel());
   }
+  double total = 0.0;
+  for (double s : sums) total += s;
   return std::sqrt(total);
 }
 
-double clip_grad_norm(const nn::NamedParameters& params, double max_norm) {
+float clip_coefficient(double total, double max_norm) {
   if (!(max_norm > 0.0) || !std::isfinite(max_norm)) {
     throw UsageError("gradient clipping max norm must be finite and > 0, found " +
                      std::to_string(max_norm));
   }
-  const double total = grad_norm(params);
-  if (!std::isfinite(total)) return total;
+  if (!std::isfinite(total)) return 1.0f;
   const double coef = max_norm / (total + 1e-6);
-  if (coef >= 1.0) return total;
-  const auto scale = static_cast<float>(coef);
+  return coef >= 1.0 ? 1.0f : static_cast<float>(coef);
+}
+
+double clip_grad_norm(const nn::NamedParameters& params, double max_norm) {
+  clip_coefficient(0.0, max_norm);  // validates max_norm before any work
+  const double total = grad_norm(params);
+  const float scale = clip_coefficient(total, max_norm);
+  if (scale == 1.0f) return total;
   for (const auto& [name, var] : params) {
     if (!var.grad().defined()) continue;
     Var handle = var;  // shares the node: its gradient buffer is the one being clipped

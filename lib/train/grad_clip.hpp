@@ -12,6 +12,12 @@ namespace tca {
 // The global L2 norm of the defined gradients (0 when there are none), accumulated in double.
 double grad_norm(const nn::NamedParameters& params);
 
+// The factor clipping multiplies every gradient by: max_norm / (total + 1e-6) when that is below
+// 1, else 1 (also for a non-finite total). A trainer passes it to Adam::step, which applies it in
+// its update (the same float multiply as clipping in place, one pass over the gradients less).
+// UsageError unless max_norm is finite and > 0.
+float clip_coefficient(double total, double max_norm);
+
 // Clips the gradients in place and returns their norm BEFORE clipping (trainers log it).
 // A non-finite norm (a NaN or Inf gradient) is returned as is and the gradients are left
 // untouched: scaling by NaN would destroy them, and whether to skip the step or fail the run

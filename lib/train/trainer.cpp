@@ -111,12 +111,12 @@ TrainResult Trainer::run() {
     if (!std::isfinite(loss))
       throw RuntimeFailure(fmt::format(
           "the training loss is {} at step {} (lower --lr or enable --clip)", loss, step + 1));
-    const double norm = opt_.clip > 0 ? clip_grad_norm(adam_.parameters(), opt_.clip)
-                                      : grad_norm(adam_.parameters());
+    // Clipping by the global norm (tca.md 6) is applied inside Adam's update.
+    const double norm = grad_norm(adam_.parameters());
     if (!std::isfinite(norm))
       throw RuntimeFailure(fmt::format("the gradient norm is {} at step {}", norm, step + 1));
     const double lr = schedule.lr(step);
-    adam_.step(lr);
+    adam_.step(lr, opt_.clip > 0 ? clip_coefficient(norm, opt_.clip) : 1.0f);
     adam_.zero_grad();
     ++step;
     ++window_steps;

@@ -1,11 +1,16 @@
 // Global-norm gradient clipping (torch.nn.utils.clip_grad_norm_ semantics).
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 #include "io/test_files.hpp"
+#include "train/adam.hpp"
 #include "train/grad_clip.hpp"
 
 using namespace tca;
@@ -73,4 +78,71 @@ TEST_CASE("clip_grad_norm rejects a max norm that is not positive") {
   p.set(1.0f);
   CHECK_ERROR(clip_grad_norm(p.named(), 0.0), UsageError, "max norm");
   CHECK_ERROR(clip_grad_norm(p.named(), -1.0), UsageError, "max norm");
+}
+
+TEST_CASE(
+    "clip_coefficient: 1 below the threshold or for a non-finite norm, else max / (norm + 1e-6)") {
+  CHECK(clip_coefficient(0.5, 1.0) == 1.0f);
+  CHECK(clip_coefficient(std::numeric_limits<double>::quiet_NaN(), 1.0) == 1.0f);
+  CHECK(clip_coefficient(5.0, 1.0) == static_cast<float>(1.0 / (5.0 + 1e-6)));
+  CHECK_ERROR(clip_coefficient(5.0, 0.0), UsageError, "max norm");
+}
+
+TEST_CASE(
+    "clipping folded into Adam's update equals clipping in place, then Adam, bit for bit (with "
+    "and without weight decay), and grad_norm does not depend on the thread count") {
+  // What the trainer does now (grad_norm, then Adam::step with clip_coefficient) against what it
+  // did (clip_grad_norm, then Adam::step): several parameters, large enough for the parallel
+  // loops, gradients far above the threshold so that every step clips.
+  for (double decay : {0.0, 0.01}) {
+    CAPTURE(decay);
+    Rng rng(41);
+    std::vector<Tensor> init, grads;
+    for (int64_t n : {70000, 300, 5, 40000}) {
+      init.push_back(Tensor::empty({n}));
+      grads.push_back(Tensor::empty({n}));
+      for (int64_t i = 0; i < n; ++i) {
+        init.back()[i] = rng.normal();
+        grads.back()[i] = 3.0f * rng.normal();
+      }
+    }
+    auto make = [&]() {
+      nn::NamedParameters ps;
+      for (size_t k = 0; k < init.size(); ++k)
+        ps.push_back({"p" + std::to_string(k), parameter(init[k].clone())});
+      return ps;
+    };
+    AdamOptions o;
+    o.weight_decay = decay;
+    nn::NamedParameters before = make(), folded = make();
+    Adam adam_before(before, o), adam_folded(folded, o);
+    for (int step = 0; step < 3; ++step) {
+      for (size_t k = 0; k < init.size(); ++k) {
+        before[k].second.grad_buffer().copy_from(grads[k]);
+        folded[k].second.grad_buffer().copy_from(grads[k]);
+      }
+      const double n1 = clip_grad_norm(before, 1.0);
+      adam_before.step(1e-3);
+      const double n2 = grad_norm(folded);
+      CHECK(n1 == n2);
+      adam_folded.step(1e-3, clip_coefficient(n2, 1.0));
+      adam_before.zero_grad();
+      adam_folded.zero_grad();
+    }
+    for (size_t k = 0; k < init.size(); ++k) {
+      const Tensor &a = before[k].second.value(), &b = folded[k].second.value();
+      int64_t differ = 0;
+      for (int64_t i = 0; i < a.numel(); ++i) differ += a[i] != b[i];
+      CHECK(differ == 0);
+    }
+    // The norm's per-tensor sums run on whichever thread; it is the same at 1 and 2 threads.
+    for (size_t k = 0; k < init.size(); ++k) folded[k].second.grad_buffer().copy_from(grads[k]);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const double one = grad_norm(folded);
+    omp_set_num_threads(2);
+    const double two = grad_norm(folded);
+    omp_set_num_threads(threads);
+    CHECK(one == two);
+  }
 }
