@@ -102,9 +102,11 @@ std::string status(std::optional<bool> met) {
 
 std::string machine_line(const json& f) {
   if (!f.is_object()) return "";
-  const json& m = f["machine"];
-  const json& v = f["versions"];
-  const json& s = f["settings"];
+  // value(): an earlier suite's file on disk may lack a section (const operator[] on a missing
+  // key is undefined behaviour in nlohmann::json).
+  const json m = f.value("machine", json::object());
+  const json v = f.value("versions", json::object());
+  const json s = f.value("settings", json::object());
   std::string load;
   if (s.contains("load_average_start"))
     load = fmt::format("; load average (1 min) {} at start, {} at end",
