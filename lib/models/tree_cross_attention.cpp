@@ -314,10 +314,10 @@ Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const
                                       Var* weights) const {
   const int64_t B = q_proj.dim(0), Ntot = s.memory_size(), Np = s.padded, D = keys.dim(1);
   const auto& attn = query_attn.attn;
-  auto leaf_part = [&](const Var& m) {
-    // k = 0: the memory is the leaf tokens alone, taken as they are.
+  // k = 0: the memory is the leaf tokens alone, taken as they are.
+  auto leaf_rows = [&](const Var& m) {
     Var all = ops::reshape(m, {B, Ntot, D});
-    return attn.split_heads(Ntot == Np ? all : ops::slice(all, 1, Ntot - Np, Ntot));
+    return Ntot == Np ? all : ops::slice(all, 1, Ntot - Np, Ntot);
   };
   const Tensor mask = leaves_mask.reshape({B, 1, 1, Np});
   if (!weights &&
@@ -325,18 +325,14 @@ Var TreeCrossAttention::attend_leaves(const TreeShape& s, const Var& keys, const
     // The fused op never stores the [B, H, M, Np] weights (issue 23: at copy T = 1024 the general
     // path below kept two 512 MiB tensors of them per step). query_model's attention dropout is
     // 0 (tca.md 4.3), so no generator is drawn from.
-    auto leaf_rows = [&](const Var& m) {
-      Var all = ops::reshape(m, {B, Ntot, D});
-      return Ntot == Np ? all : ops::slice(all, 1, Ntot - Np, Ntot);
-    };
     Rng no_dropout(0);
     return attn.output(
         ops::flash_attention(q_proj, ops::concat({leaf_rows(keys), leaf_rows(values)}, 2), mask,
                              attn.heads(), attn.logit_scale(), 0.0f, no_dropout, false));
   }
-  Var w = attn.attention_weights(attn.split_heads(q_proj), leaf_part(keys), mask);
+  Var w = attn.attention_weights(attn.split_heads(q_proj), attn.split_heads(leaf_rows(keys)), mask);
   if (weights) *weights = w;
-  return attn.output(attn.merge_heads(ops::matmul(w, leaf_part(values))));
+  return attn.output(attn.merge_heads(ops::matmul(w, attn.split_heads(leaf_rows(values)))));
 }
 
 TreeCrossAttention::Finished TreeCrossAttention::finish(const Var& q, const Var& q_normed,

@@ -77,6 +77,10 @@ void Adam::step(double lr, float grad_scale) {
   if (!(lr >= 0.0) || !std::isfinite(lr)) {
     throw UsageError("Adam learning rate must be finite and >= 0, found " + std::to_string(lr));
   }
+  if (!(grad_scale > 0.0f) || !std::isfinite(grad_scale)) {
+    throw UsageError("Adam gradient scale must be finite and > 0, found " +
+                     std::to_string(grad_scale));
+  }
   const double beta1 = options_.beta1, beta2 = options_.beta2;
   // torch converts each Python-float scalar to the tensor's float type at the kernel.
   const auto lerp_weight = static_cast<float>(1.0 - beta1);

@@ -146,3 +146,13 @@ TEST_CASE(
     CHECK(one == two);
   }
 }
+
+TEST_CASE("Adam rejects a gradient scale that is not finite and positive") {
+  Var p = parameter(Tensor::zeros({2}));
+  Adam adam({{"p", p}});
+  p.grad_buffer().copy_from(Tensor::from({1, 2}, {2}));
+  CHECK_ERROR(adam.step(1e-3, 0.0f), UsageError, "gradient scale");
+  CHECK_ERROR(adam.step(1e-3, std::numeric_limits<float>::quiet_NaN()), UsageError,
+              "gradient scale");
+  CHECK(p.value()[0] == 0.0f);  // nothing updated
+}
