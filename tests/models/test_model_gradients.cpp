@@ -9,6 +9,9 @@
 // either bptt = true or only parameters downstream of the detach are perturbed.
 #include <doctest/doctest.h>
 
+#include <set>
+#include <vector>
+
 #include "models/cross_attention_model.hpp"
 #include "models/model_test_util.hpp"
 #include "models/perceiver_io_model.hpp"
@@ -234,4 +237,38 @@ TEST_CASE(
                    << worst);
   CHECK(compared > 0);
   CHECK(worst < 1e-4);
+}
+
+TEST_CASE(
+    "TCA's training step keeps no [B, H, M, Np] attention weights of its L_CA branch in the "
+    "graph") {
+  // The general attention path records the logits and the softmax weights as graph nodes of that
+  // shape (2 x 512 MiB at copy T = 1024, issue 23); the fused path records none. A copy batch:
+  // M = N = T / 2 = 16 queries and leaf tokens, 4 heads.
+  Rng init(140), data(141);
+  ModelConfig cfg = copy_config("tca");
+  ReTreeverModel model(cfg, init);
+  const int64_t B = 2, T = 32, M = T / 2, Np = 16;
+  Batch batch = copy_batch(B, T, data);
+  auto weights_shaped_nodes = [&](const Var& root) {
+    std::vector<const Node*> stack{root.node().get()};
+    std::set<const Node*> seen;
+    int64_t found = 0;
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if (!seen.insert(n).second) continue;
+      found += n->value.shape() == Shape{B, cfg.heads, M, Np};
+      for (const auto& in : n->inputs) stack.push_back(in.get());
+    }
+    return found;
+  };
+  Rng rng(3);
+  CHECK(weights_shaped_nodes(model.loss(batch, rng).total) == 0);
+  // The traced forward takes the general path: the check above would see its nodes.
+  Rng rng2(3);
+  RetreeverTrace tr;
+  const LossOutput traced =
+      model.forward(batch, nn::ForwardContext::training(rng2), TcaPath::sampled(), &tr);
+  CHECK(weights_shaped_nodes(traced.total) >= 2);
 }
