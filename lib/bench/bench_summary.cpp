@@ -147,8 +147,10 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
   if (infer.is_object()) md += "- infer.json: " + machine_line(infer) + "\n";
   for (const json* f : {&train, &infer}) {
     // Other processes' share of the CPUs, measured for a second before the suite started.
-    if (!f->is_object() || !(*f)["settings"].contains("others_cpu_busy_start")) continue;
-    const double busy = (*f)["settings"]["others_cpu_busy_start"].get<double>();
+    if (!f->is_object()) continue;
+    const json settings = f->value("settings", json::object());
+    if (!settings.contains("others_cpu_busy_start")) continue;
+    const double busy = settings["others_cpu_busy_start"].get<double>();
     if (busy > 0.2) {
       md += fmt::format(
           "\n**Warning:** other processes kept {}% of the CPUs busy when a suite started, so its "

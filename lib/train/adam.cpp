@@ -30,10 +30,10 @@ template <bool Decay, bool SmallWeight>
 void update(const AdamScalars& k, float* p, const float* g_in, float* m, float* v, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
-    // The clipped gradient (times 1, exactly, when not clipping); with weight decay the caller
-    // has scaled the gradient already (see Adam::step) and grad_scale is 1.
-    const float clipped = g_in[i] * k.grad_scale;
-    const float g = Decay ? clipped + k.weight_decay * p[i] : clipped;
+    // The clipped gradient (times 1, exactly, when not clipping). With weight decay the caller
+    // has scaled the gradient already (see Adam::step) and the expression is the one before the
+    // fold, g + wd p: a multiply by the run-time scale there would be contracted into the add.
+    const float g = Decay ? g_in[i] + k.weight_decay * p[i] : g_in[i] * k.grad_scale;
     // torch's lerp: the form that keeps precision for the weight's side of 0.5.
     m[i] =
         SmallWeight ? m[i] + k.lerp_weight * (g - m[i]) : g - (g - m[i]) * (1.0f - k.lerp_weight);
@@ -77,8 +77,10 @@ void Adam::step(double lr, float grad_scale) {
   if (!(lr >= 0.0) || !std::isfinite(lr)) {
     throw UsageError("Adam learning rate must be finite and >= 0, found " + std::to_string(lr));
   }
-  if (!(grad_scale > 0.0f) || !std::isfinite(grad_scale)) {
-    throw UsageError("Adam gradient scale must be finite and > 0, found " +
+  // 0 is a valid scale: clip_coefficient underflows to it for a norm ~1e45 times the clip
+  // value, and clipping in place then zeroed the gradients too.
+  if (!(grad_scale >= 0.0f) || !std::isfinite(grad_scale)) {
+    throw UsageError("Adam gradient scale must be finite and >= 0, found " +
                      std::to_string(grad_scale));
   }
   const double beta1 = options_.beta1, beta2 = options_.beta2;

@@ -42,8 +42,9 @@ class Adam {
   // One update of every parameter whose gradient is defined (parameters that no gradient reached
   // are skipped and keep their step count). UsageError for a negative or non-finite lr;
   // ShapeError if a gradient's shape differs from its parameter's. Each gradient is used
-  // multiplied by grad_scale (train/grad_clip.hpp clip_coefficient: clipping by the global norm
-  // folded into the update, bit-identical to clipping the gradients in place first).
+  // multiplied by grad_scale (finite and >= 0, else UsageError) (train/grad_clip.hpp
+  // clip_coefficient: clipping by the global norm folded into the update, bit-identical to clipping
+  // the gradients in place first).
   void step(double lr, float grad_scale = 1.0f);
   // Clears every parameter's gradient (the next backward() starts from zero).
   void zero_grad();
