@@ -41,9 +41,7 @@ void apply_mask(uint64_t seed, uint32_t threshold, float scale, const float* in,
       // The round's multipliers first, then the element loop: both vectorise (the multipliers
       // are a local array that `out` cannot alias, and everything else is a local copy).
       float keep[kDropoutPerRound];
-#pragma omp simd
-      for (int64_t j = 0; j < kDropoutPerRound; ++j)
-        keep[j] = biased_uniform(u[j]) >= keep_from ? s : 0.0f;
+      keep_multipliers(u, keep_from, s, keep, kDropoutPerRound);
       const int64_t m = std::min(kDropoutPerRound, end - i0);
       const float* x = in + i0;
       float* y = out + i0;

@@ -36,6 +36,15 @@ inline uint64_t splitmix64(uint64_t& x) {
 // the dropout op's time in a copy-task step).
 inline int32_t biased_uniform(uint32_t u) { return static_cast<int32_t>(u ^ 0x80000000u); }
 
+// keep[j] = scale where u[j] is kept (u >= threshold, `keep_from` = biased_uniform(threshold)),
+// else 0, for j < n: the multipliers of one generator round, the one place the keep test is
+// written (ops::dropout and DropoutStream). Inlined with n = kDropoutPerRound it vectorises.
+inline void keep_multipliers(const uint32_t* u, int32_t keep_from, float scale, float* keep,
+                             int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) keep[j] = biased_uniform(u[j]) >= keep_from ? scale : 0.0f;
+}
+
 // kDropoutLanes xoshiro256** generators in structure-of-arrays form, so one round is a few vector
 // ops. The multiplications by 5 and 9 are written as shifts and adds (AVX2 has no 64-bit
 // multiply).
@@ -104,15 +113,10 @@ class DropoutStream {
       }
       const int64_t c = std::min(n, kDropoutPerRound - used_);
       const uint32_t* u = u_ + used_;
-      const int32_t threshold = biased_uniform(threshold_);
-      const float scale = scale_;
-      if (c == kDropoutPerRound) {  // a whole round: one fixed-length vector loop
-#pragma omp simd
-        for (int64_t j = 0; j < kDropoutPerRound; ++j)
-          z[j] = biased_uniform(u[j]) >= threshold ? scale : 0.0f;
-      } else {
-        for (int64_t j = 0; j < c; ++j) z[j] = biased_uniform(u[j]) >= threshold ? scale : 0.0f;
-      }
+      if (c == kDropoutPerRound)  // a whole round: one fixed-length vector loop
+        keep_multipliers(u, biased_uniform(threshold_), scale_, z, kDropoutPerRound);
+      else
+        keep_multipliers(u, biased_uniform(threshold_), scale_, z, c);
       z += c;
       n -= c;
       used_ += c;

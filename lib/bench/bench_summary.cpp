@@ -168,8 +168,8 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
     const json* r = train_row(train, method, task, T);
     const double ref = reference_train_ms(method, task, static_cast<long>(T));
     const std::string what =
-        fmt::format("training step, {} {}{}", method == "ca" ? "CA" : "TCA",
-                    task == "gp" ? "GP" : "copy", task == "copy" ? fmt::format(" T = {}", T) : "");
+        fmt::format("training step, {} {}{}", method_label(method), task == "gp" ? "GP" : "copy",
+                    task == "copy" ? fmt::format(" T = {}", T) : "");
     TargetLine l{what, "", plain(ref) + " ms", fmt::format("≤ {} ms ({})", plain(target), why),
                  status(std::nullopt)};
     if (r) {
