@@ -81,14 +81,17 @@ int run_plan(int argc, char** argv) {
             "on) into a sweep "
             "directory: index.jsonl, commands.txt (GNU parallel), sweep.sbatch (Slurm job array). "
             "Re-planning "
-            "the same grid is a no-op; a changed grid may add runs, never drop or redefine planned "
-            "ones.");
+            "the same grid is a no-op; a changed grid may add runs, never redefine planned ones, "
+            "and drop them only with --drop-unstarted.");
   o.add<std::string>(Group::data, "grid", "the grid file").value_name("GRID.json").required();
   o.add<std::string>(Group::output, "out", "the sweep directory").value_name("DIR").required();
   o.add<std::string>(Group::generic, "tca",
                      "the tca command written into commands.txt (default: this binary, "
                      "relative to the current directory when inside it)")
       .value_name("PATH");
+  o.add_flag(Group::generic, "drop-unstarted",
+             "let the changed grid drop planned runs that never started (no run, log or lock "
+             "file); later runs move to lower indices, so resubmit index-based jobs");
   if (!o.parse(argc, argv)) return 0;
   const std::string grid_path = o.get<std::string>("grid"), dir = o.get<std::string>("out");
   const std::string text = read_text(grid_path);
@@ -108,8 +111,17 @@ int run_plan(int argc, char** argv) {
   fs::create_directories(dir, ec);
   if (ec) throw RuntimeFailure("cannot create " + dir + ": " + ec.message());
   cmds.dir_absolute = fs::absolute(dir).lexically_normal().string();
-  const sweep::PlanOutcome out = sweep::write_plan(dir, grid, text, cmds);
+  sweep::PlanOptions plan_options;
+  plan_options.drop_unstarted = o.get<bool>("drop-unstarted");
+  const sweep::PlanOutcome out = sweep::write_plan(dir, grid, text, cmds, plan_options);
   const size_t total = out.added + out.kept;
+  if (out.dropped > 0) {
+    std::printf("%s\n", fmt::format("{}: dropped {} unstarted run(s){}", dir, out.dropped,
+                                    out.renumbered ? "; later runs have new indices (see "
+                                                     "index.jsonl): resubmit index-based jobs"
+                                                   : "")
+                            .c_str());
+  }
   std::printf(
       "%s\n",
       fmt::format(

@@ -204,8 +204,16 @@ Sweep read_sweep(const std::string& dir) {
   return s;
 }
 
+bool run_started(const std::string& dir, const std::string& run_id) {
+  const fs::path d(dir);
+  std::error_code ec;
+  return fs::exists(d / SweepFiles::kRuns / run_id, ec) ||
+         fs::exists(d / SweepFiles::kLogs / run_id, ec) ||
+         fs::exists(d / SweepFiles::kLocks / (run_id + ".lock"), ec);
+}
+
 PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text,
-                       const PlanCommands& cmds) {
+                       const PlanCommands& cmds, const PlanOptions& options) {
   Sweep sweep;
   sweep.dir = dir;
   PlanOutcome outcome;
@@ -215,14 +223,19 @@ PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::stri
   if (fs::exists(fs::path(dir) / SweepFiles::kIndex)) {
     const Sweep old = read_sweep(dir);
     std::vector<bool> taken(grid.runs.size(), false);
-    std::string dropped, changed;
+    std::vector<const PlannedRun*> kept_old;  // parallel to sweep.runs
+    std::string dropped, started, changed;
     std::map<std::string, std::string>
         renamed;  // the new grid's id -> the kept id (match references)
-    for (const auto& r : old.runs) {
+    for (size_t i = 0; i < old.runs.size(); ++i) {
+      const PlannedRun& r = old.runs[i];
       size_t j = 0;
       while (j < grid.runs.size() && (taken[j] || grid.runs[j].config != r.config)) ++j;
       if (j == grid.runs.size()) {
         dropped += (dropped.empty() ? "" : ", ") + r.run_id;
+        if (run_started(dir, r.run_id)) started += (started.empty() ? "" : ", ") + r.run_id;
+        ++outcome.dropped;
+        outcome.renumbered = outcome.renumbered || i + 1 < old.runs.size();
         continue;
       }
       taken[j] = true;
@@ -230,20 +243,25 @@ PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::stri
       renamed[kept.run_id] = r.run_id;
       kept.run_id = r.run_id;
       sweep.runs.push_back(kept);
+      kept_old.push_back(&r);
       ++outcome.kept;
     }
-    if (!dropped.empty()) {
-      throw UsageError(
-          "the grid would drop planned runs of " + dir + ": " + dropped +
-          " (plan the changed grid into a new directory, or restore those runs in the grid)");
+    if (!dropped.empty() && !options.drop_unstarted) {
+      throw UsageError("the grid would drop planned runs of " + dir + ": " + dropped +
+                       " (plan the changed grid into a new directory, restore those runs in the "
+                       "grid, or pass --drop-unstarted if none of them has started)");
+    }
+    if (!started.empty()) {
+      throw UsageError("the grid would drop planned runs of " + dir + " that have started: " +
+                       started + " (restore them in the grid, or plan it into a new directory)");
     }
     for (auto& r : sweep.runs) {
       if (renamed.count(r.match_run_id)) r.match_run_id = renamed[r.match_run_id];
     }
-    for (size_t i = 0; i < old.runs.size(); ++i) {
-      const std::string what = describe_change(old.runs[i], sweep.runs[i]);
+    for (size_t i = 0; i < sweep.runs.size(); ++i) {
+      const std::string what = describe_change(*kept_old[i], sweep.runs[i]);
       if (!what.empty())
-        changed += (changed.empty() ? "" : ", ") + old.runs[i].run_id + " (" + what + ")";
+        changed += (changed.empty() ? "" : ", ") + kept_old[i]->run_id + " (" + what + ")";
     }
     if (!changed.empty()) {
       throw UsageError("the grid would redefine planned runs of " + dir + ": " + changed +

@@ -49,7 +49,15 @@ struct Sweep {
 };
 
 struct PlanOutcome {
-  size_t added = 0, kept = 0;
+  size_t added = 0, kept = 0, dropped = 0;
+  bool renumbered = false;  // a dropped run moved later indices down
+};
+
+struct PlanOptions {
+  // Drop planned runs the changed grid no longer lists, provided none of them has started (no
+  // run directory, log directory or lock file): e.g. a budget measured to be too short, replaced
+  // before its other seeds ran. Later runs move down, so index-based jobs must be resubmitted.
+  bool drop_unstarted = false;
 };
 
 // How commands.txt and sweep.sbatch call the binary: `tca_command` as it should appear in
@@ -61,9 +69,13 @@ struct PlanCommands {
 };
 
 // Writes (or extends) the sweep at `dir` from an expanded grid; `grid_text` is stored as grid.json.
-// UsageError naming the runs when the grid would drop or redefine planned ones.
+// UsageError naming the runs when the grid would redefine planned ones, or drop them (unless
+// options.drop_unstarted and none of them has started).
 PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text,
-                       const PlanCommands& cmds);
+                       const PlanCommands& cmds, const PlanOptions& options = {});
+
+// Whether `sweep run` has ever touched the run: its run or log directory or its lock file exists.
+bool run_started(const std::string& dir, const std::string& run_id);
 
 // Reads a planned sweep; InputError naming the file and line when it is not one.
 Sweep read_sweep(const std::string& dir);

@@ -2,6 +2,7 @@
 // refusals), and the Slurm script.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "core/error.hpp"
@@ -102,6 +103,47 @@ TEST_CASE("re-planning refuses to drop or redefine planned runs, naming them") {
   // Nothing was changed by the refused plans.
   CHECK(read_sweep(dir).runs.size() == 4);
   CHECK(read_sweep(dir).runs[0].eval_sets[0].path == "e.h5");
+}
+
+TEST_CASE("--drop-unstarted drops runs that never started, renumbers, and refuses started ones") {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("s");
+  write_plan(dir, expand(kGrid), kGrid, commands());
+  const Sweep before = read_sweep(dir);  // seed-major: ca s0, tca s0, ca s1, tca s1
+  REQUIRE(before.runs.size() == 4);
+  PlanOptions drop;
+  drop.drop_unstarted = true;
+
+  // ca s1 has a log directory (sweep run touched it): dropping it is refused, nothing changes.
+  const std::string tca_only_s1 =
+      R"({"name": "t", "task": "copy", "runs": [{"model": ["ca", "tca"], "seed": 0}, {"model": "tca", "seed": 1}], "eval_sets": {"e": "e.h5"}})";
+  std::filesystem::create_directories(dir + "/logs/" + before.runs[2].run_id);
+  std::string refused;
+  try {
+    write_plan(dir, expand(tca_only_s1), tca_only_s1, commands(), drop);
+  } catch (const UsageError& e) {
+    refused = e.what();
+  }
+  CHECK(refused.find("that have started: " + before.runs[2].run_id) != std::string::npos);
+  CHECK(read_sweep(dir).runs.size() == 4);
+
+  // Without the flag the message says how to drop.
+  CHECK(plan_error(dir, tca_only_s1).find("--drop-unstarted") != std::string::npos);
+
+  // Once only tca s0 (unstarted) goes, it is dropped and tca s1 moves from index 3 to 2.
+  const std::string no_tca_s0 =
+      R"({"name": "t", "task": "copy", "runs": [{"model": "ca", "seed": [0, 1]}, {"model": "tca", "seed": 1}], "eval_sets": {"e": "e.h5"}})";
+  const PlanOutcome o = write_plan(dir, expand(no_tca_s0), no_tca_s0, commands(), drop);
+  CHECK(o.dropped == 1);
+  CHECK(o.kept == 3);
+  CHECK(o.renumbered);
+  const Sweep after = read_sweep(dir);
+  REQUIRE(after.runs.size() == 3);
+  CHECK(after.runs[0].run_id == before.runs[0].run_id);
+  CHECK(after.runs[1].run_id == before.runs[2].run_id);
+  CHECK(after.runs[2].run_id == before.runs[3].run_id);
+  CHECK(test::read_bytes(dir + "/commands.txt").find("--index 3") == std::string::npos);
+  CHECK(test::read_bytes(dir + "/sweep.sbatch").find("--array=0-2%") != std::string::npos);
 }
 
 TEST_CASE("read_sweep rejects a directory that is not a planned sweep") {
