@@ -22,6 +22,7 @@
 #include "sweep/grid.hpp"
 #include "sweep/sweep_plan.hpp"
 #include "sweep/sweep_runner.hpp"
+#include "sweep/sweep_status.hpp"
 #include "train_options.hpp"
 
 namespace tca::cli {
@@ -233,11 +234,34 @@ int run_collect(int argc, char** argv) {
   return 0;
 }
 
+int run_status(int argc, char** argv) {
+  Options o("sweep status",
+            "Show where each planned run of a sweep stands (done, running, partial, failed, not "
+            "started: running = a `sweep run` holds its lock), how far it got, and an estimate of "
+            "the training time left: each unfinished run's steps to go at its own average time "
+            "per step, or that of the same config's other seeds, or of the same method and table "
+            "group. Reads the run files only; safe while the sweep runs.");
+  o.add<std::string>(Group::data, "dir", "the sweep directory")
+      .value_name("DIR")
+      .positional()
+      .required();
+  o.add_flag(Group::output, "json", "print JSON instead of the table");
+  if (!o.parse(argc, argv)) return 0;
+  const sweep::Sweep sw = sweep::read_sweep(o.get<std::string>("dir"));
+  const sweep::SweepStanding s = sweep::sweep_standing(sw);
+  if (o.get<bool>("json"))
+    std::printf("%s\n", sweep::sweep_standing_json(sw, s).dump(2).c_str());
+  else
+    std::fputs(sweep::sweep_standing_text(sw, s).c_str(), stdout);
+  return 0;
+}
+
 int run_sweep(int argc, char** argv) {
   const std::string usage =
       "usage: tca sweep plan --grid GRID.json --out DIR\n"
       "       tca sweep run DIR (--index I | --index-env VAR | --all [--jobs J])\n"
       "       tca sweep collect DIR [--format md,tex,csv,json] [--plots]\n"
+      "       tca sweep status DIR [--json]\n"
       "(tca sweep <subcommand> --help for the options)\n";
   if (argc < 2) {
     std::fputs(usage.c_str(), stderr);
@@ -251,7 +275,8 @@ int run_sweep(int argc, char** argv) {
   if (sub == "plan") return run_plan(argc - 1, argv + 1);
   if (sub == "run") return run_run(argc - 1, argv + 1);
   if (sub == "collect") return run_collect(argc - 1, argv + 1);
-  throw UsageError("unknown sweep subcommand '" + sub + "' (plan, run or collect)");
+  if (sub == "status") return run_status(argc - 1, argv + 1);
+  throw UsageError("unknown sweep subcommand '" + sub + "' (plan, run, collect or status)");
 }
 
 }  // namespace

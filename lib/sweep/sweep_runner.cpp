@@ -20,6 +20,7 @@
 #include "io/json_io.hpp"
 #include "sweep/child_process.hpp"
 #include "sweep/run_record.hpp"
+#include "sweep/step_costs.hpp"
 #include "train/run_directory.hpp"
 
 namespace tca::sweep {
@@ -31,14 +32,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 enum class Outcome { done, already_done, busy, failed, interrupted, waiting };
-
-std::string duration_text(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<int64_t>(std::llround(s));
-  if (t < 60) return fmt::format("{}s", t);
-  if (t < 3600) return fmt::format("{}m{:02d}s", t / 60, t % 60);
-  return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-}
 
 // One line per event on stderr, prefixed with the time since the runner started.
 class Reporter {
@@ -213,47 +206,6 @@ Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& 
   return Outcome::done;
 }
 
-// Seconds per training step of finished runs, per (task, model): the ETA of the others.
-class Estimates {
- public:
-  void add(const json& config, double seconds) {
-    const int64_t steps = config.value("steps", int64_t{0});
-    if (steps <= 0 || seconds <= 0) return;
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto& [sum, n] = per_step_[key(config)];
-    sum += seconds / static_cast<double>(steps);
-    ++n;
-  }
-  // nullopt when no run of this kind finished yet, or the run's steps are unknown.
-  std::optional<double> seconds(const json& config) const {
-    const int64_t steps = config.value("steps", int64_t{0});
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = per_step_.find(key(config));
-    if (steps <= 0 || it == per_step_.end()) return std::nullopt;
-    return it->second.first / it->second.second * static_cast<double>(steps);
-  }
-
- private:
-  static std::string key(const json& c) {
-    return c.value("task", std::string("file")) + "/" + c.value("model", std::string());
-  }
-  mutable std::mutex mutex_;
-  std::map<std::string, std::pair<double, int>> per_step_;
-};
-
-void seed_estimates(const Sweep& sweep, Estimates& est) {
-  for (const auto& r : sweep.runs) {
-    const std::string metrics = (fs::path(sweep.run_dir(r)) / RunDirectory::kMetrics).string();
-    if (!fs::exists(metrics)) continue;
-    try {
-      const RunRecord rec = read_run_record(sweep, r);
-      if (!rec.train_done) continue;
-      if (auto s = training_seconds(io::read_jsonl_file(metrics, true))) est.add(r.config, *s);
-    } catch (const Error&) {
-    }
-  }
-}
-
 // "step 1200/100000, ETA 41m" from a running run's metrics.jsonl.
 std::string live_progress(const Sweep& sweep, const PlannedRun& run) {
   const std::string dir = sweep.run_dir(run);
@@ -281,14 +233,14 @@ int exit_code_for_stop() {
 
 // Runs one index with its lock; reports start and end. `wait` for a missing matched result.
 Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, Reporter& report,
-                   Estimates& est, const std::string& position) {
+                   StepCosts& est, const std::string& position) {
   const PlannedRun& run = sweep.runs[index];
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
   FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"), false);
   if (!lock.held()) return Outcome::busy;
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
   if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::waiting;
-  const auto estimate = est.seconds(run.config);
+  const auto estimate = est.seconds(run);
   report.line(fmt::format("start {} {} (index {}{})", position, run.run_id, index,
                           estimate ? ", est. " + duration_text(*estimate) : ""));
   const auto t0 = Clock::now();
@@ -296,7 +248,8 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
     const Outcome o = execute(sweep, run, opt, report);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     if (o == Outcome::done) {
-      est.add(run.config, s);
+      const int64_t steps = run.config.value("steps", int64_t{0});
+      if (steps > 0) est.add(run, s / static_cast<double>(steps));
       report.line(fmt::format("done  {} {} in {}", position, run.run_id, duration_text(s)));
     }
     return o;
@@ -328,7 +281,7 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
   }
   RunnerSignals signals;
   Reporter report;
-  Estimates est;
+  StepCosts est;
   const PlannedRun& run = sweep.runs[index];
   const auto t0 = Clock::now();
   bool said_waiting = false;
@@ -380,8 +333,8 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
 int run_all(const Sweep& sweep, const RunnerOptions& opt) {
   RunnerSignals signals;
   Reporter report;
-  Estimates est;
-  seed_estimates(sweep, est);
+  StepCosts est;
+  add_trained_runs(sweep, est);
   enum class State { pending, running, finished };
   const size_t n = sweep.runs.size();
   std::vector<State> state(n, State::pending);
@@ -410,7 +363,7 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
       if (state[i] == State::finished) {
         done += outcome[i] == Outcome::done || outcome[i] == Outcome::already_done;
         failed += outcome[i] == Outcome::failed;
-      } else if (auto s = est.seconds(sweep.runs[i].config)) {
+      } else if (auto s = est.seconds(sweep.runs[i])) {
         remaining += *s;
       } else {
         unknown = true;

@@ -75,6 +75,9 @@ TEST_CASE("sweep: a 3 x 2 x 3 grid goes from plan to tables and plots with the l
   const Run again = run_tca(dir, "sweep run sw --all --jobs 2");
   REQUIRE(again.exit_code == 0);
   CHECK(contains(again.err, "18 already done, 0 to run"));
+  const Run status = run_tca(dir, "sweep status sw");
+  REQUIRE_MESSAGE(status.exit_code == 0, status.err);
+  CHECK(contains(status.out, "18 runs: 18 done, 0 running, 0 partial, 0 failed, 0 not started"));
 
   const Run col = run_tca(dir, "sweep collect sw --plots");
   REQUIRE_MESSAGE(col.exit_code == 0, col.err);
@@ -243,4 +246,12 @@ TEST_CASE(
   REQUIRE(run_tca(dir, "sweep plan --grid g.json --out sw").exit_code == 0);
   write_file(dir, "g2.json", R"({"task": "copy", "model": ["ca"]})");
   check_usage_error(run_tca(dir, "sweep plan --grid g2.json --out sw"), "would drop planned runs");
+  // Neither run has started, so --drop-unstarted may drop the TCA one; `sweep status` sees one.
+  REQUIRE(run_tca(dir, "sweep plan --grid g2.json --out sw --drop-unstarted").exit_code == 0);
+  const Run status = run_tca(dir, "sweep status sw --json");
+  REQUIRE_MESSAGE(status.exit_code == 0, status.err);
+  const json st = json::parse(status.out);
+  CHECK(st["runs"].size() == 1);
+  CHECK(st["counts"]["not_started"] == 1);
+  check_usage_error(run_tca(dir, "sweep status nowhere"), "nowhere");
 }

@@ -1,0 +1,40 @@
+// What a sweep's runs cost per training step, learnt from the runs that have trained: the ETA that
+// `sweep run` prints and the time left that `sweep status` estimates. Training times include
+// whatever else shared the machine, so these are plans, not benchmarks.
+#pragma once
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sweep/sweep_plan.hpp"
+
+namespace tca::sweep {
+
+// "45s", "12m05s", "3h20m"; "?" when not finite or negative.
+std::string duration_text(double seconds);
+
+class StepCosts {
+ public:
+  struct Estimate {
+    double seconds_per_step;
+    const char* basis;  // "other seeds", "another step budget", "the same task and method"
+  };
+  // Records a run's average seconds per step (ignored unless positive). Thread-safe.
+  void add(const PlannedRun& run, double seconds_per_step);
+  // The closest match to `run` among the recorded runs: the same config but the seed, else the
+  // same config but the seed and step count, else the same task and method; nullopt when none.
+  std::optional<Estimate> per_step(const PlannedRun& run) const;
+  // per_step x the run's configured steps; nullopt when either is unknown.
+  std::optional<double> seconds(const PlannedRun& run) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<double>> by_key_[3];
+};
+
+// Adds every run of the sweep that finished training: its training time over its steps.
+void add_trained_runs(const Sweep& sweep, StepCosts& costs);
+
+}  // namespace tca::sweep

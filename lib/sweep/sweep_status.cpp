@@ -1,0 +1,175 @@
+#include "sweep/sweep_status.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/json_io.hpp"
+#include "sweep/run_record.hpp"
+#include "sweep/step_costs.hpp"
+#include "train/run_directory.hpp"
+
+namespace tca::sweep {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+bool flock_held(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  std::ifstream locks("/proc/locks");
+  // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF": the device (hex major:minor) and inode.
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream in(line);
+    std::string id, kind, mode, access, pid, where;
+    if (!(in >> id >> kind)) continue;
+    if (kind == "->") in >> kind;  // a blocked waiter: "1: -> FLOCK ..."
+    if (kind != "FLOCK" || !(in >> mode >> access >> pid >> where)) continue;
+    unsigned major_id = 0, minor_id = 0;
+    unsigned long long inode = 0;
+    if (std::sscanf(where.c_str(), "%x:%x:%llu", &major_id, &minor_id, &inode) != 3) continue;
+    if (inode == static_cast<unsigned long long>(st.st_ino) && major_id == major(st.st_dev) &&
+        minor_id == minor(st.st_dev))
+      return true;
+  }
+  return false;
+}
+
+SweepStanding sweep_standing(const Sweep& sweep) {
+  SweepStanding out;
+  StepCosts costs;
+  for (size_t i = 0; i < sweep.runs.size(); ++i) {
+    const PlannedRun& run = sweep.runs[i];
+    RunStanding r;
+    r.index = i;
+    r.run_id = run.run_id;
+    const std::string dir = sweep.run_dir(run);
+    r.steps = fs::exists(fs::path(dir) / RunDirectory::kConfig)
+                  ? configured_steps(dir)
+                  : run.config.value("steps", int64_t{0});
+    RunRecord rec;
+    try {
+      rec = read_run_record(sweep, run);
+      const fs::path metrics = fs::path(dir) / RunDirectory::kMetrics;
+      if (fs::exists(metrics)) {
+        const auto records = io::read_jsonl_file(metrics.string(), true);
+        for (const auto& m : records) r.step = std::max(r.step, m.value("step", int64_t{0}));
+        r.trained_s = training_seconds(records);
+      }
+    } catch (const Error& e) {
+      rec.progress = RunProgress::failed;
+      rec.stage = "reading its files";
+      rec.error = e.what();
+    }
+    const bool locked =
+        flock_held(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"));
+    if (rec.progress == RunProgress::done) {
+      r.state = "done";
+    } else if (locked) {
+      r.state = "running";
+    } else if (rec.progress == RunProgress::failed) {
+      r.state = "failed";
+      r.note = "failed at " + rec.stage + (rec.error.empty() ? "" : ": " + rec.error);
+    } else if (rec.progress == RunProgress::partial) {
+      r.state = "partial";
+    } else {
+      r.state = "not started";
+    }
+    if (r.state != "done" && rec.train_done) {
+      std::string missing;
+      for (const auto& e : run.eval_sets)
+        if (!rec.evals.count(e.name)) missing += (missing.empty() ? "" : ", ") + e.name;
+      if (!missing.empty()) r.note = "trained, not yet evaluated on " + missing;
+    }
+    if (r.step > 0 && r.trained_s) costs.add(run, *r.trained_s / static_cast<double>(r.step));
+    out.runs.push_back(r);
+  }
+
+  for (size_t i = 0; i < out.runs.size(); ++i) {
+    RunStanding& r = out.runs[i];
+    const PlannedRun& run = sweep.runs[i];
+    out.done += r.state == "done";
+    out.running += r.state == "running";
+    out.partial += r.state == "partial";
+    out.failed += r.state == "failed";
+    out.not_started += r.state == "not started";
+    if (r.state == "done") continue;
+    if (r.step >= r.steps && r.steps > 0) {  // trained: evaluation left, seconds
+      r.remaining_s = 0;
+      r.basis = "trained";
+      continue;
+    }
+    std::optional<double> per_step;
+    if (r.step > 0 && r.trained_s) {
+      per_step = *r.trained_s / static_cast<double>(r.step);
+      r.basis = "its own rate";
+    } else if (const auto e = costs.per_step(run)) {
+      per_step = e->seconds_per_step;
+      r.basis = e->basis;
+    }
+    if (!per_step || r.steps <= 0) {
+      r.basis.clear();
+      ++out.unestimated;
+      continue;
+    }
+    r.remaining_s = *per_step * static_cast<double>(r.steps - r.step);
+    out.remaining_s += *r.remaining_s;
+  }
+  return out;
+}
+
+std::string sweep_standing_text(const Sweep& sweep, const SweepStanding& s) {
+  std::string t =
+      fmt::format("{}: {} runs: {} done, {} running, {} partial, {} failed, {} not started\n",
+                  sweep.dir, s.runs.size(), s.done, s.running, s.partial, s.failed, s.not_started);
+  t += fmt::format("{:>4}  {:<11}  {:>13}  {:>9}  {:>9}  {:<26}  {}\n", "#", "state", "step",
+                   "trained", "left", "estimated from", "run");
+  for (const auto& r : s.runs) {
+    t += fmt::format("{:>4}  {:<11}  {:>13}  {:>9}  {:>9}  {:<26}  {}{}\n", r.index, r.state,
+                     fmt::format("{}/{}", r.step, r.steps > 0 ? std::to_string(r.steps) : "?"),
+                     r.trained_s ? duration_text(*r.trained_s) : "-",
+                     r.remaining_s ? duration_text(*r.remaining_s) : "-", r.basis, r.run_id,
+                     r.note.empty() ? "" : "  (" + r.note + ")");
+  }
+  t += fmt::format(
+      "Training time left: {} of run time at {} thread(s) per run (divide by the runs side by "
+      "side); times include whatever shared the machine, so this is a plan, not a benchmark.",
+      duration_text(s.remaining_s), sweep.settings.threads);
+  if (s.unestimated > 0)
+    t += fmt::format(" {} unfinished run(s) have no basis for an estimate and are not counted.",
+                     s.unestimated);
+  return t + "\n";
+}
+
+json sweep_standing_json(const Sweep& sweep, const SweepStanding& s) {
+  json runs = json::array();
+  for (const auto& r : s.runs) {
+    runs.push_back({{"index", r.index},
+                    {"run_id", r.run_id},
+                    {"state", r.state},
+                    {"step", r.step},
+                    {"steps", r.steps},
+                    {"trained_s", r.trained_s ? json(*r.trained_s) : json()},
+                    {"remaining_s", r.remaining_s ? json(*r.remaining_s) : json()},
+                    {"estimated_from", r.basis},
+                    {"note", r.note}});
+  }
+  return {{"dir", sweep.dir},
+          {"counts",
+           {{"done", s.done},
+            {"running", s.running},
+            {"partial", s.partial},
+            {"failed", s.failed},
+            {"not_started", s.not_started}}},
+          {"remaining_s", s.remaining_s},
+          {"unestimated", s.unestimated},
+          {"threads_per_run", sweep.settings.threads},
+          {"runs", runs}};
+}
+
+}  // namespace tca::sweep

@@ -1,0 +1,48 @@
+// `tca sweep status`: where each planned run of a sweep stands (done, running, partial, failed,
+// not started), and an estimate of the compute still to spend, so that a researcher can plan the
+// lanes or the Slurm time of a long sweep (issue 19's "plan the compute"). Reads the same files as
+// `sweep run` and `sweep collect` (run_record.hpp) and never writes or locks anything.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sweep/sweep_plan.hpp"
+
+namespace tca::sweep {
+
+struct RunStanding {
+  size_t index = 0;
+  std::string run_id;
+  std::string state;                  // "done", "running", "partial", "failed", "not started"
+  int64_t step = 0;                   // the last step metrics.jsonl records
+  int64_t steps = 0;                  // the configured steps (0 when unknown)
+  std::optional<double> trained_s;    // training wall time so far (all resumed segments)
+  std::optional<double> remaining_s;  // estimated training time left; nullopt = no basis
+  std::string basis;  // where remaining_s comes from: "its own rate", "other seeds", ...
+  std::string note;   // a failed run's stage and error, "trained, not yet evaluated on rbf"
+};
+
+struct SweepStanding {
+  std::vector<RunStanding> runs;  // in index order
+  size_t done = 0, running = 0, partial = 0, failed = 0, not_started = 0;
+  double remaining_s = 0;  // the sum of the runs' estimates
+  size_t unestimated = 0;  // unfinished runs without an estimate (not in remaining_s)
+};
+
+// A run's remaining time is (configured steps - steps done) x seconds per step: the run's own
+// average when it has trained at all, else the closest match among the runs that have (StepCosts:
+// other seeds, another step budget, the same task and method).
+SweepStanding sweep_standing(const Sweep& sweep);
+
+// Whether some process holds an flock() on `path`, read from /proc/locks (taking the lock to test
+// it could make a runner starting at that moment skip its run). False when it cannot be told.
+bool flock_held(const std::string& path);
+
+std::string sweep_standing_text(const Sweep& sweep, const SweepStanding& s);
+nlohmann::json sweep_standing_json(const Sweep& sweep, const SweepStanding& s);
+
+}  // namespace tca::sweep
