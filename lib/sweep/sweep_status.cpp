@@ -98,6 +98,7 @@ SweepStanding sweep_standing(const Sweep& sweep) {
     out.partial += r.state == "partial";
     out.failed += r.state == "failed";
     out.not_started += r.state == "not started";
+    out.trained_s += r.trained_s.value_or(0.0);
     if (r.state == "done") continue;
     if (r.step >= r.steps && r.steps > 0) {  // trained: evaluation left, seconds
       r.remaining_s = 0;
@@ -136,6 +137,7 @@ std::string sweep_standing_text(const Sweep& sweep, const SweepStanding& s) {
                      r.remaining_s ? duration_text(*r.remaining_s) : "-", r.basis, r.run_id,
                      r.note.empty() ? "" : "  (" + r.note + ")");
   }
+  t += fmt::format("Training time spent: {} of run time. ", duration_text(s.trained_s));
   t += fmt::format(
       "Training time left: {} of run time at {} thread(s) per run (divide by the runs side by "
       "side); times include whatever shared the machine, so this is a plan, not a benchmark.",
@@ -166,6 +168,7 @@ json sweep_standing_json(const Sweep& sweep, const SweepStanding& s) {
             {"partial", s.partial},
             {"failed", s.failed},
             {"not_started", s.not_started}}},
+          {"trained_s", s.trained_s},
           {"remaining_s", s.remaining_s},
           {"unestimated", s.unestimated},
           {"threads_per_run", sweep.settings.threads},

@@ -29,6 +29,7 @@ struct RunStanding {
 struct SweepStanding {
   std::vector<RunStanding> runs;  // in index order
   size_t done = 0, running = 0, partial = 0, failed = 0, not_started = 0;
+  double trained_s = 0;    // the training time spent so far, summed over the runs
   double remaining_s = 0;  // the sum of the runs' estimates
   size_t unestimated = 0;  // unfinished runs without an estimate (not in remaining_s)
 };

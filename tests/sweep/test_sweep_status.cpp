@@ -100,6 +100,7 @@ TEST_CASE("sweep status: states, and the time left from the best basis at hand")
 
   CHECK(st.remaining_s == doctest::Approx(18.0 + 20.0 + 30.0 + 10.0));
   CHECK(st.unestimated == 0);
+  CHECK(st.trained_s == doctest::Approx(20.0 + 12.0 + 10.0));  // 10 x 2, 4 x 3, 20 x 0.5
   const json j = sweep_standing_json(s, st);
   CHECK(j["counts"]["failed"] == 1);
   CHECK(j["runs"][1]["remaining_s"].get<double>() == doctest::Approx(18.0));
