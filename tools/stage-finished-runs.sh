@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stages a sweep's committable files for git (issue 19: commit each finished run as it completes):
-# the plan (index.jsonl, sweep.json, grid.json, commands.txt, sweep.sbatch), the collected tables and
+# the plan (index.jsonl, sweep.json, grid.json, commands.txt, sweep.sbatch), the paper's figures
+# (paper.json, when there is one), the collected tables and
 # plots, and the small files of every run whose sweep_run.json says done or failed. Runs still under
 # way are left out (a clean clone's `tca sweep run` starts them afresh; their checkpoints are
 # git-ignored anyway). Run `tca sweep collect DIR --plots` first, so that the tables match.
@@ -10,6 +11,7 @@ set -euo pipefail
 for dir in "$@"; do
   [ -f "$dir/index.jsonl" ] || { echo "stage-finished-runs: error: $dir is not a sweep directory (no index.jsonl)" >&2; exit 2; }
   git add -- "$dir/index.jsonl" "$dir/sweep.json" "$dir/grid.json" "$dir/commands.txt" "$dir/sweep.sbatch"
+  [ -f "$dir/paper.json" ] && git add -- "$dir/paper.json"
   for sub in tables plots; do
     [ -d "$dir/$sub" ] && git add -A -- "$dir/$sub"
   done

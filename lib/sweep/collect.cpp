@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "io/json_io.hpp"
 #include "models/model_config.hpp"
+#include "sweep/paper_figures.hpp"
 #include "sweep/plots.hpp"
 #include "sweep/result_tables.hpp"
 #include "sweep/run_record.hpp"
@@ -276,6 +277,9 @@ Collected aggregate_sweep(const Sweep& sweep) {
     }
   }
 
+  const PaperFigures paper = read_paper_figures(sweep.dir);
+  c.with_paper = paper.present;
+  c.paper_note = paper.note;
   for (auto& t : c.tables) {
     const std::string tkey = t.eval_set + "\n" + t.group.dump();
     for (auto& row : t.rows) {
@@ -286,6 +290,7 @@ Collected aggregate_sweep(const Sweep& sweep) {
       row.latency_us = aggregate(v.latency);
       row.train_minutes = aggregate(v.minutes);
       row.setting = setting_text(row.setting_json, v.latents);
+      row.paper = paper.cell(t.eval_set, t.group, row.method, row.setting_json);
     }
     std::stable_sort(t.rows.begin(), t.rows.end(), [](const TableRow& a, const TableRow& b) {
       return method_order(a.method) < method_order(b.method);

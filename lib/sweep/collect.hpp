@@ -28,6 +28,7 @@ struct TableRow {
   Aggregate metric, tokens, percent_of_n, latency_us, train_minutes;
   std::vector<std::string> run_ids;
   std::vector<int64_t> seeds;
+  std::string paper;  // the paper's figure for this row (paper_figures.hpp), "" = none quoted
 };
 
 struct Table {
@@ -67,6 +68,8 @@ struct Collected {
   std::vector<Table> tables;
   std::vector<Curves> curves;
   std::vector<LeftOut> missing, failed;
+  bool with_paper = false;  // DIR/paper.json exists: the tables get a "the paper" column
+  std::string paper_note;
 };
 
 // Reads and aggregates the sweep's run files (InputError naming a malformed file).

@@ -130,12 +130,18 @@ std::string latex_escape(const std::string& s) {
       case '}':
         out += "\\}";
         break;
+      case '~':
+        out += "\\textasciitilde{}";
+        break;
       default:
         out += ch;
     }
   }
   return out;
 }
+
+// The paper's figure for a row, "—" when the paper is not quoted for it.
+std::string paper_text(const TableRow& r) { return r.paper.empty() ? "—" : r.paper; }
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -166,10 +172,15 @@ std::string tables_markdown(const Collected& c) {
     s += fmt::format("### {}\n\nTask {}, mean N = {:.1f} context tokens.\n\n", table_title(c, t),
                      t.task, t.n_context);
     s += "| Method | Setting | " + metric_label(t.metric_name) +
-         " | seeds | tokens attended | % of N | latency (µs/query) | training (min) |\n";
-    s += "|---|---|---:|---:|---:|---:|---:|---:|\n";
+         " | seeds | tokens attended | % of N | latency (µs/query) | training (min) |" +
+         (c.with_paper ? " the paper |" : "") + "\n";
+    s += std::string("|---|---|---:|---:|---:|---:|---:|---:|") + (c.with_paper ? "---|" : "") +
+         "\n";
     std::vector<std::vector<std::string>> cells;
-    for (const auto& r : t.rows) cells.push_back(row_cells(t, r, " ± "));
+    for (const auto& r : t.rows) {
+      cells.push_back(row_cells(t, r, " ± "));
+      if (c.with_paper) cells.back().push_back(paper_text(r));
+    }
     const auto cols = columns(t);
     for (size_t k = 0; k < cols.size(); ++k) {
       const auto best = best_rows(t, cols[k]);
@@ -186,6 +197,7 @@ std::string tables_markdown(const Collected& c) {
   }
   s += left_out_markdown(c);
   s += std::string("_") + kNote + "_\n";
+  if (c.with_paper) s += "\n_The paper: " + c.paper_note + "_\n";
   return s;
 }
 
@@ -196,6 +208,7 @@ std::string tables_latex(const Collected& c) {
     std::vector<std::vector<std::string>> cells;
     for (const auto& r : t.rows) {
       auto row = row_cells(t, r, " $\\pm$ ");
+      if (c.with_paper) row.push_back(paper_text(r));
       for (size_t i = 0; i < row.size(); ++i) {
         if (i != 2) row[i] = latex_escape(row[i]);
       }
@@ -212,10 +225,10 @@ std::string tables_latex(const Collected& c) {
     s += "\\caption{" + latex_escape(table_title(c, t)) +
          fmt::format(" (task {}, mean $N$ = {:.1f}).", latex_escape(t.task), t.n_context) +
          " Mean $\\pm$ std over seeds; best in bold.}\n";
-    s += "\\begin{tabular}{llrrrrrr}\n\\toprule\n";
+    s += std::string("\\begin{tabular}{llrrrrrr") + (c.with_paper ? "l" : "") + "}\n\\toprule\n";
     s += "Method & Setting & " + latex_escape(metric_label(t.metric_name)) +
-         " & seeds & tokens & \\% of $N$ & latency ($\\mu$s/query) & training (min) "
-         "\\\\\n\\midrule\n";
+         " & seeds & tokens & \\% of $N$ & latency ($\\mu$s/query) & training (min)" +
+         (c.with_paper ? " & the paper" : "") + " \\\\\n\\midrule\n";
     for (const auto& row : cells) {
       for (size_t i = 0; i < row.size(); ++i) s += (i ? " & " : "") + row[i];
       s += " \\\\\n";
@@ -230,29 +243,31 @@ std::string tables_csv(const Collected& c) {
       "sweep,eval_set,group,task,method,setting,metric,metric_mean,metric_std,seeds,tokens_"
       "attended_mean,percent_of_n_mean,"
       "latency_us_per_query_mean,latency_us_per_query_std,train_minutes_mean,train_minutes_std,n_"
-      "context,run_ids\n";
+      "context,run_ids" +
+      std::string(c.with_paper ? ",paper" : "") + "\n";
   for (const auto& t : c.tables) {
     for (const auto& r : t.rows) {
       std::string ids;
       for (const auto& id : r.run_ids) ids += (ids.empty() ? "" : " ") + id;
-      const std::vector<std::string> f = {c.sweep_name,
-                                          t.eval_set,
-                                          group_text(t.group),
-                                          t.task,
-                                          r.method,
-                                          r.setting,
-                                          t.metric_name,
-                                          number_or_empty(r.metric, false),
-                                          number_or_empty(r.metric, true),
-                                          std::to_string(r.metric.n),
-                                          number_or_empty(r.tokens, false),
-                                          number_or_empty(r.percent_of_n, false),
-                                          number_or_empty(r.latency_us, false),
-                                          number_or_empty(r.latency_us, true),
-                                          number_or_empty(r.train_minutes, false),
-                                          number_or_empty(r.train_minutes, true),
-                                          fmt::format("{:.6g}", t.n_context),
-                                          ids};
+      std::vector<std::string> f = {c.sweep_name,
+                                    t.eval_set,
+                                    group_text(t.group),
+                                    t.task,
+                                    r.method,
+                                    r.setting,
+                                    t.metric_name,
+                                    number_or_empty(r.metric, false),
+                                    number_or_empty(r.metric, true),
+                                    std::to_string(r.metric.n),
+                                    number_or_empty(r.tokens, false),
+                                    number_or_empty(r.percent_of_n, false),
+                                    number_or_empty(r.latency_us, false),
+                                    number_or_empty(r.latency_us, true),
+                                    number_or_empty(r.train_minutes, false),
+                                    number_or_empty(r.train_minutes, true),
+                                    fmt::format("{:.6g}", t.n_context),
+                                    ids};
+      if (c.with_paper) f.push_back(r.paper);
       for (size_t i = 0; i < f.size(); ++i) s += (i ? "," : "") + csv_field(f[i]);
       s += "\n";
     }
@@ -276,6 +291,7 @@ json tables_json(const Collected& c) {
                       {"train_minutes", aggregate_json(r.train_minutes)},
                       {"seeds", r.seeds},
                       {"run_ids", r.run_ids}});
+      if (c.with_paper) rows.back()["paper"] = r.paper.empty() ? json() : json(r.paper);
     }
     json best = json::object();
     for (const auto& col : columns(t)) {
@@ -297,11 +313,13 @@ json tables_json(const Collected& c) {
   json left = json::array(), failed = json::array();
   for (const auto& m : c.missing) left.push_back({{"run_id", m.run_id}, {"reason", m.reason}});
   for (const auto& f : c.failed) failed.push_back({{"run_id", f.run_id}, {"reason", f.reason}});
-  return {{"sweep", c.sweep_name},
-          {"tables", tables},
-          {"missing", left},
-          {"failed", failed},
-          {"note", kNote}};
+  json out = {{"sweep", c.sweep_name},
+              {"tables", tables},
+              {"missing", left},
+              {"failed", failed},
+              {"note", kNote}};
+  if (c.with_paper) out["paper_note"] = c.paper_note;
+  return out;
 }
 
 }  // namespace tca::sweep

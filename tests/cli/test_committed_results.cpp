@@ -29,11 +29,13 @@ bool finished(const fs::path& run) {
   return state == "done" || state == "failed";
 }
 
-// The files collect reads: the plan and the small files of each finished or failed run (what is
-// committed; a run under way in this checkout is left out, as a clean clone has none of it).
+// The files collect reads: the plan, the paper's figures (paper.json, when the sweep has them) and
+// the small files of each finished or failed run (what is committed; a run under way in this
+// checkout is left out, as a clean clone has none of it).
 void copy_run_files(const fs::path& from, const fs::path& to) {
   fs::create_directories(to / "runs");
   for (const char* f : {"index.jsonl", "sweep.json", "grid.json"}) fs::copy_file(from / f, to / f);
+  if (fs::exists(from / "paper.json")) fs::copy_file(from / "paper.json", to / "paper.json");
   if (!fs::exists(from / "runs")) return;
   for (const auto& run : fs::directory_iterator(from / "runs")) {
     if (!finished(run.path())) continue;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/error.hpp"
 #include "io/json_io.hpp"
 #include "io/test_files.hpp"
 #include "sweep/collect.hpp"
@@ -162,4 +163,55 @@ TEST_CASE("collect writes the same bytes from the same run files") {
   for (const auto& f : b.files) second += test::read_bytes(f);
   CHECK(a.files.size() == 4);
   CHECK(first == second);
+}
+
+TEST_CASE("DIR/paper.json puts the paper's figures beside the rows they match, in every format") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  finish_two_seeds(s);
+  // Without paper.json the tables have no such column.
+  CHECK(tables_markdown(aggregate_sweep(s)).find("the paper") == std::string::npos);
+
+  test::write_bytes(s.path("paper.json"), R"({
+    "note": "quoted from paper-results.md",
+    "figures": [
+      {"method": "tca", "eval_set": "e", "value": "~1.25", "tag": "3p", "note": "N = 256"},
+      {"method": "tca", "eval_set": "other", "value": "wrong eval set", "tag": "3p"},
+      {"method": "ca", "setting": {"lr": 1}, "value": "wrong setting", "tag": "3p"},
+      {"method": "ca", "group": {"seq_len": 9}, "value": "wrong group", "tag": "3p"}]})");
+  const Collected c = aggregate_sweep(s);
+  REQUIRE(c.with_paper);
+  CHECK(c.tables.at(0).rows.at(0).paper.empty());  // CA: no figure matches
+  CHECK(c.tables.at(0).rows.at(1).paper == "~1.25 [3p] (N = 256)");
+  const std::string md = tables_markdown(c);
+  CHECK(md.find("| training (min) | the paper |\n|---|---|---:|---:|---:|---:|---:|---:|---|") !=
+        std::string::npos);
+  CHECK(md.find("| 21.0 | **1.0** | ~1.25 [3p] (N = 256) |") != std::string::npos);
+  CHECK(md.find("| **11.0** | **1.0** | — |") != std::string::npos);
+  CHECK(md.find("_The paper: quoted from paper-results.md_") != std::string::npos);
+  const std::string tex = tables_latex(c);
+  CHECK(tex.find("{llrrrrrrl}") != std::string::npos);
+  CHECK(tex.find("& \\textasciitilde{}1.25 [3p] (N = 256) \\\\") != std::string::npos);
+  const std::string csv = tables_csv(c);
+  CHECK(csv.find(",run_ids,paper\n") != std::string::npos);
+  CHECK(csv.find(",~1.25 [3p] (N = 256)\n") != std::string::npos);
+  const json j = tables_json(c);
+  CHECK(j["tables"][0]["rows"][1]["paper"] == "~1.25 [3p] (N = 256)");
+  CHECK(j["tables"][0]["rows"][0]["paper"].is_null());
+  CHECK(j["paper_note"] == "quoted from paper-results.md");
+}
+
+TEST_CASE("a malformed paper.json is an error naming the file and the key") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  finish_two_seeds(s);
+  test::write_bytes(s.path("paper.json"),
+                    R"({"note": "n", "figures": [{"method": "tca", "value": 1.25, "tag": "3p"}]})");
+  CHECK_THROWS_WITH_AS(aggregate_sweep(s), doctest::Contains("figures[0].value"), InputError);
+  test::write_bytes(
+      s.path("paper.json"),
+      R"({"note": "n", "figures": [{"method": "tca", "value": "1", "tag": "3p", "sorce": "x"}]})");
+  CHECK_THROWS_WITH_AS(aggregate_sweep(s), doctest::Contains("figures[0].sorce"), InputError);
+  test::write_bytes(s.path("paper.json"), R"({"figures": []})");
+  CHECK_THROWS_WITH_AS(aggregate_sweep(s), doctest::Contains("paper.json"), InputError);
 }
