@@ -235,7 +235,6 @@ PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::stri
         dropped += (dropped.empty() ? "" : ", ") + r.run_id;
         if (run_started(dir, r.run_id)) started += (started.empty() ? "" : ", ") + r.run_id;
         ++outcome.dropped;
-        outcome.renumbered = outcome.renumbered || i + 1 < old.runs.size();
         continue;
       }
       taken[j] = true;
@@ -258,6 +257,7 @@ PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::stri
     for (auto& r : sweep.runs) {
       if (renamed.count(r.match_run_id)) r.match_run_id = renamed[r.match_run_id];
     }
+    for (size_t i = 0; i < kept_old.size(); ++i) outcome.renumbered |= kept_old[i] != &old.runs[i];
     for (size_t i = 0; i < sweep.runs.size(); ++i) {
       const std::string what = describe_change(*kept_old[i], sweep.runs[i]);
       if (!what.empty())

@@ -144,6 +144,14 @@ TEST_CASE("--drop-unstarted drops runs that never started, renumbers, and refuse
   CHECK(after.runs[2].run_id == before.runs[3].run_id);
   CHECK(test::read_bytes(dir + "/commands.txt").find("--index 3") == std::string::npos);
   CHECK(test::read_bytes(dir + "/sweep.sbatch").find("--array=0-2%") != std::string::npos);
+
+  // Dropping the last run (unstarted) moves no other run.
+  const std::string no_tca =
+      R"({"name": "t", "task": "copy", "runs": [{"model": "ca", "seed": [0, 1]}], "eval_sets": {"e": "e.h5"}})";
+  const PlanOutcome last = write_plan(dir, expand(no_tca), no_tca, commands(), drop);
+  CHECK(last.dropped == 1);
+  CHECK_FALSE(last.renumbered);
+  CHECK(read_sweep(dir).runs.size() == 2);
 }
 
 TEST_CASE("read_sweep rejects a directory that is not a planned sweep") {
