@@ -4,8 +4,10 @@ JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
 BENCH_TASKS ?= gp copy128 copy256 copy512 copy1024
+EXPERIMENTS ?= gp copy image timeseries ablations
+EXPERIMENT_JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-sanitize fuzz demo bench clean format format-check
+.PHONY: all deps configure build test test-sanitize fuzz demo bench experiments clean format format-check
 all: build
 
 deps:
@@ -67,6 +69,18 @@ bench: build
 	@$(BUILD)/tca bench --suite train --data-parallel 2 --out results/bench/data-parallel-2 \
 	  --tasks $(BENCH_TASKS) $(BENCH_FLAGS)
 	@if [ -x $(BUILD)/bench_core ]; then $(BUILD)/bench_core --out results/bench; fi
+
+# Issue 19: every experiment of experiments/ in turn (plan, run, collect into results/NAME), days of
+# CPU on 2 cores (`tca sweep status results/NAME` estimates what is left). Finished runs are
+# skipped and partial ones resumed, so it continues where a stopped one left off. A failed run is
+# recorded and the rest go on (the sweep's exit code 3 does not stop the next experiment).
+experiments: build
+	@for e in $(EXPERIMENTS); do \
+	  $(BUILD)/tca sweep plan --grid experiments/$$e/grid.json --out results/$$e --tca $(BUILD)/tca || exit $$?; \
+	  OMP_NUM_THREADS=1 $(BUILD)/tca sweep run results/$$e --all --jobs $(EXPERIMENT_JOBS); rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi; \
+	  $(BUILD)/tca sweep collect results/$$e --plots > /dev/null || exit $$?; \
+	done
 
 clean:
 	rm -rf $(BUILD)
