@@ -235,12 +235,15 @@ int run_collect(int argc, char** argv) {
 }
 
 int run_status(int argc, char** argv) {
-  Options o("sweep status",
-            "Show where each planned run of a sweep stands (done, running, partial, failed, not "
-            "started: running = a `sweep run` holds its lock), how far it got, and an estimate of "
-            "the training time left: each unfinished run's steps to go at its own average time "
-            "per step, or that of the same config's other seeds, or of the same method and table "
-            "group. Reads the run files only; safe while the sweep runs.");
+  Options o(
+      "sweep status",
+      "Show where each planned run of a sweep stands (done, running, partial, failed, not "
+      "started: running = a `sweep run` on this machine holds its lock; a partial run written in "
+      "the last 10 minutes is noted as perhaps running elsewhere), how far it got, and an "
+      "estimate of "
+      "the training time left: each unfinished run's steps to go at its own average time "
+      "per step, or that of the same config's other seeds, or of the same method and table "
+      "group. Reads the run files only; safe while the sweep runs.");
   o.add<std::string>(Group::data, "dir", "the sweep directory")
       .value_name("DIR")
       .positional()

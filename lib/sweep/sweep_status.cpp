@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,20 @@ namespace tca::sweep {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+namespace {
+
+constexpr double kRecentWriteS = 600;
+
+// Seconds since the file was last modified; -1 when it does not exist.
+double seconds_since_write(const fs::path& p) {
+  std::error_code ec;
+  const auto t = fs::last_write_time(p, ec);
+  if (ec) return -1;
+  return std::chrono::duration<double>(fs::file_time_type::clock::now() - t).count();
+}
+
+}  // namespace
 
 bool flock_held(const std::string& path) {
   struct stat st {};
@@ -78,6 +93,12 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       r.note = "failed at " + rec.stage + (rec.error.empty() ? "" : ": " + rec.error);
     } else if (rec.progress == RunProgress::partial) {
       r.state = "partial";
+      // A lock held on another machine of a shared filesystem is not in this kernel's
+      // /proc/locks: a recent write says the run is probably going on there.
+      const double age = seconds_since_write(fs::path(dir) / RunDirectory::kMetrics);
+      if (age >= 0 && age < kRecentWriteS)
+        r.note =
+            fmt::format("metrics written {} ago: running on another machine?", duration_text(age));
     } else {
       r.state = "not started";
     }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "io/json_io.hpp"
@@ -81,6 +82,8 @@ TEST_CASE("sweep status: states, and the time left from the best basis at hand")
   CHECK(*at(st, 0).trained_s == doctest::Approx(20.0));
 
   CHECK(at(st, 1).state == "partial");
+  // Just written, with no lock here: perhaps running on another machine.
+  CHECK(at(st, 1).note.find("metrics written") == 0);
   CHECK(at(st, 1).step == 4);
   CHECK(at(st, 1).steps == 10);
   CHECK(at(st, 1).basis == "its own rate");
@@ -159,6 +162,11 @@ TEST_CASE("sweep status: a run whose lock another process holds is running") {
   ::waitpid(child, nullptr, 0);
   CHECK_FALSE(flock_held(lock));
   CHECK(sweep_standing(s).runs[1].state == "partial");
+  // Written long ago: no such hint.
+  std::filesystem::last_write_time(
+      s.run_dir(s.runs[1]) + "/metrics.jsonl",
+      std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+  CHECK(sweep_standing(s).runs[1].note.empty());
   ::close(ready[0]);
   ::close(ready[1]);
 }
