@@ -242,8 +242,9 @@ int run_status(int argc, char** argv) {
       "the last 10 minutes is noted as perhaps running elsewhere), how far it got, and an "
       "estimate of "
       "the training time left: each unfinished run's steps to go at its own average time "
-      "per step, or that of the same config's other seeds, or of the same method and table "
-      "group. Reads the run files only; safe while the sweep runs.");
+      "per step, or that of the same config's other seeds, of the same config at another step "
+      "budget, or of the same task and method. Reads the run files only; safe while the sweep "
+      "runs.");
   o.add<std::string>(Group::data, "dir", "the sweep directory")
       .value_name("DIR")
       .positional()
