@@ -77,7 +77,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
         "matmul GFLOP | matmul GFLOP/s | floor at raw peak | reference | vs reference | peak RSS "
         "MiB | samples (discarded) | others' CPU |\n";
     md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-    for (const json& r : train["rows"]) {
+    for (const json& r : rows_of(train)) {
       if (r.value("kind", "") != "train") continue;
       const std::string task =
           r["task"].get<std::string>() +
@@ -112,7 +112,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
 
   if (infer.is_object()) {
     std::vector<int> ns;
-    for (const json& r : infer["rows"])
+    for (const json& r : rows_of(infer))
       if (r.value("kind", "") == "infer" && r.value("method", "") == "tca")
         ns.push_back(r["log2_n"].get<int>());
     md += "\n## (b) Inference, retrieval only (encoded context given), per query\n\n";
@@ -191,7 +191,7 @@ std::string bench_summary_markdown(const json& train, const json& infer) {
     md +=
         "| matmul | pass | batch x m x k x n | µs | GFLOP/s | % of peak | raw oneDNN same shape "
         "|\n|---|---|---|---|---|---|---|\n";
-    for (const json& r : infer["rows"]) {
+    for (const json& r : rows_of(infer)) {
       if (r.value("kind", "") != "matmul") continue;
       md += fmt::format(
           "| {} | {} | {} x {} x {} x {} | {} | {} | {} | {} |\n", r["name"].get<std::string>(),

@@ -169,7 +169,7 @@ std::vector<TargetLine> bench_targets(const json& train, const json& infer) {
     const json* worst = nullptr;
     const json* largest = nullptr;
     if (infer.is_object())
-      for (const json& r : infer["rows"]) {
+      for (const json& r : rows_of(infer)) {
         if (r.value("kind", "") != "infer" || r.value("method", "") != "tca") continue;
         if (!worst || r["memory_ratio"].get<double>() > (*worst)["memory_ratio"].get<double>())
           worst = &r;
@@ -190,7 +190,7 @@ std::vector<TargetLine> bench_targets(const json& train, const json& infer) {
   }
   double peak = 0;
   if (infer.is_object())
-    for (const json& r : infer["rows"])
+    for (const json& r : rows_of(infer))
       if (r.value("kind", "") == "matmul" && r.value("op", "") != "raw") {
         peak = r["peak_gflops"].get<double>();
         const double f = r["fraction_of_peak"].get<double>();

@@ -11,9 +11,15 @@ namespace {
 constexpr double kBusyMachine = 0.1;  // more than 10% of the CPUs used by other processes
 }  // namespace
 
+const json& rows_of(const json& file) {
+  static const json kNone = json::array();
+  if (!file.is_object()) return kNone;
+  const auto it = file.find("rows");
+  return it != file.end() && it->is_array() ? *it : kNone;
+}
+
 const json* find_row(const json& file, const std::function<bool(const json&)>& match) {
-  if (!file.is_object() || !file.contains("rows")) return nullptr;
-  for (const json& r : file["rows"])
+  for (const json& r : rows_of(file))
     if (match(r)) return &r;
   return nullptr;
 }
@@ -95,7 +101,7 @@ std::string machine_line(const json& f) {
   const json v = f.value("versions", json::object());
   const json s = f.value("settings", json::object());
   std::string load;
-  if (s.contains("load_average_start"))
+  if (s.contains("load_average_start") && s.contains("load_average_end"))
     load = fmt::format("; load average (1 min) {} at start, {} at end",
                        num(s["load_average_start"][0].get<double>()),
                        num(s["load_average_end"][0].get<double>()));

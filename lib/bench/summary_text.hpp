@@ -12,6 +12,8 @@ namespace tca::bench::summary {
 
 using nlohmann::json;
 
+// The file's "rows", or an empty list when it has none (a suite that was not run).
+const json& rows_of(const json& file);
 const json* find_row(const json& file, const std::function<bool(const json&)>& match);
 // The training row of `method` on `task` (copy: at T = seq_len), or nullptr.
 const json* train_row(const json& f, const std::string& method, const std::string& task,
