@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -34,14 +34,6 @@ std::string key(const PlannedRun& run, int level) {
 
 }  // namespace
 
-std::string duration_text(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<int64_t>(std::llround(s));
-  if (t < 60) return fmt::format("{}s", t);
-  if (t < 3600) return fmt::format("{}m{:02d}s", t / 60, t % 60);
-  return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-}
-
 void StepCosts::add(const PlannedRun& run, double seconds_per_step) {
   if (!(seconds_per_step > 0)) return;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -68,17 +60,23 @@ std::optional<double> StepCosts::seconds(const PlannedRun& run) const {
   return e->seconds_per_step * static_cast<double>(steps);
 }
 
-void add_trained_runs(const Sweep& sweep, StepCosts& costs) {
+std::optional<double> seconds_per_step(const std::string& run_dir) {
+  const std::string metrics = (fs::path(run_dir) / RunDirectory::kMetrics).string();
+  if (!fs::exists(metrics)) return std::nullopt;
+  const auto records = io::read_jsonl_file(metrics, true);
+  int64_t step = 0;
+  for (const auto& m : records)
+    if (m.is_object()) step = std::max(step, m.value("step", int64_t{0}));
+  const auto s = training_seconds(records);
+  if (!s || step <= 0) return std::nullopt;
+  return *s / static_cast<double>(step);
+}
+
+void add_measured_runs(const Sweep& sweep, StepCosts& costs) {
   for (const auto& r : sweep.runs) {
-    const std::string dir = sweep.run_dir(r);
-    const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
-    if (!fs::exists(metrics)) continue;
     try {
-      if (!read_run_record(sweep, r).train_done) continue;
-      const int64_t steps = configured_steps(dir);
-      const auto s = training_seconds(io::read_jsonl_file(metrics, true));
-      if (s && steps > 0) costs.add(r, *s / static_cast<double>(steps));
-    } catch (const Error&) {
+      if (const auto s = seconds_per_step(sweep.run_dir(r))) costs.add(r, *s);
+    } catch (const Error&) {  // a malformed log gives no estimate; sweep run reports it elsewhere
     }
   }
 }

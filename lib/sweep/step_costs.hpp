@@ -12,9 +12,6 @@
 
 namespace tca::sweep {
 
-// "45s", "12m05s", "3h20m"; "?" when not finite or negative.
-std::string duration_text(double seconds);
-
 class StepCosts {
  public:
   struct Estimate {
@@ -34,7 +31,11 @@ class StepCosts {
   std::map<std::string, std::vector<double>> by_key_[3];
 };
 
-// Adds every run of the sweep that finished training: its training time over its steps.
-void add_trained_runs(const Sweep& sweep, StepCosts& costs);
+// Adds every run of the sweep that has trained at all (finished or not): seconds_per_step.
+void add_measured_runs(const Sweep& sweep, StepCosts& costs);
+
+// A run's training time per step from its metrics.jsonl (all resumed segments, over the largest
+// step logged): what StepCosts records for every caller. nullopt without records.
+std::optional<double> seconds_per_step(const std::string& run_dir);
 
 }  // namespace tca::sweep

@@ -132,6 +132,12 @@ std::string describe_change(const PlannedRun& old_run, const PlannedRun& new_run
 std::string Sweep::run_dir(const PlannedRun& r) const {
   return path(std::string(SweepFiles::kRuns) + "/" + r.run_id);
 }
+std::string Sweep::log_dir(const PlannedRun& r) const {
+  return path(std::string(SweepFiles::kLogs) + "/" + r.run_id);
+}
+std::string Sweep::lock_path(const PlannedRun& r) const {
+  return path(std::string(SweepFiles::kLocks) + "/" + r.run_id + ".lock");
+}
 std::string Sweep::path(const std::string& relative) const {
   return (fs::path(dir) / relative).string();
 }
@@ -204,12 +210,13 @@ Sweep read_sweep(const std::string& dir) {
   return s;
 }
 
-bool run_started(const std::string& dir, const std::string& run_id) {
-  const fs::path d(dir);
-  std::error_code ec;
-  return fs::exists(d / SweepFiles::kRuns / run_id, ec) ||
-         fs::exists(d / SweepFiles::kLogs / run_id, ec) ||
-         fs::exists(d / SweepFiles::kLocks / (run_id + ".lock"), ec);
+bool run_started(const Sweep& sweep, const PlannedRun& run) {
+  for (const std::string& p : {sweep.run_dir(run), sweep.log_dir(run), sweep.lock_path(run)}) {
+    std::error_code ec;
+    const bool exists = fs::exists(p, ec);
+    if (exists || ec) return true;
+  }
+  return false;
 }
 
 PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text,
@@ -233,7 +240,7 @@ PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::stri
       while (j < grid.runs.size() && (taken[j] || grid.runs[j].config != r.config)) ++j;
       if (j == grid.runs.size()) {
         dropped += (dropped.empty() ? "" : ", ") + r.run_id;
-        if (run_started(dir, r.run_id)) started += (started.empty() ? "" : ", ") + r.run_id;
+        if (run_started(old, r)) started += (started.empty() ? "" : ", ") + r.run_id;
         ++outcome.dropped;
         continue;
       }

@@ -42,8 +42,10 @@ struct SweepSettings {
 struct Sweep {
   std::string dir;
   SweepSettings settings;
-  std::vector<PlannedRun> runs;  // in index order
-  std::string run_dir(const PlannedRun& r) const;
+  std::vector<PlannedRun> runs;                         // in index order
+  std::string run_dir(const PlannedRun& r) const;       // DIR/runs/RUN_ID
+  std::string log_dir(const PlannedRun& r) const;       // DIR/logs/RUN_ID
+  std::string lock_path(const PlannedRun& r) const;     // DIR/locks/RUN_ID.lock (sweep run's flock)
   std::string path(const std::string& relative) const;  // DIR/relative
   const PlannedRun* find(const std::string& run_id) const;
 };
@@ -74,8 +76,10 @@ struct PlanCommands {
 PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text,
                        const PlanCommands& cmds, const PlanOptions& options = {});
 
-// Whether `sweep run` has ever touched the run: its run or log directory or its lock file exists.
-bool run_started(const std::string& dir, const std::string& run_id);
+// Whether `sweep run` has ever touched the run: its run or log directory or its lock file exists
+// (or cannot be told: an error reading the directory counts as started). A Perceiver IO run that
+// only waited for its matched TCA run has a lock file, so it counts as started.
+bool run_started(const Sweep& sweep, const PlannedRun& run);
 
 // Reads a planned sweep; InputError naming the file and line when it is not one.
 Sweep read_sweep(const std::string& dir);

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "io/json_io.hpp"
 #include "sweep/child_process.hpp"
 #include "sweep/run_record.hpp"
@@ -39,7 +40,7 @@ class Reporter {
   void line(const std::string& text) {
     std::lock_guard<std::mutex> lock(mutex_);
     const double s = std::chrono::duration<double>(Clock::now() - start_).count();
-    std::fprintf(stderr, "[sweep %s] %s\n", duration_text(s).c_str(), text.c_str());
+    std::fprintf(stderr, "[sweep %s] %s\n", format_duration(s).c_str(), text.c_str());
     std::fflush(stderr);
   }
 
@@ -156,7 +157,7 @@ void make_eval_data(const Sweep& sweep, const PlannedRun& run, const RunnerOptio
 Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& opt,
                 Reporter& report) {
   const std::string rdir = sweep.run_dir(run);
-  const std::string logs = sweep.path(std::string(SweepFiles::kLogs) + "/" + run.run_id);
+  const std::string logs = sweep.log_dir(run);
   std::error_code ec;
   fs::create_directories(logs, ec);
   if (ec) throw RuntimeFailure("cannot create " + logs + ": " + ec.message());
@@ -219,7 +220,7 @@ std::string live_progress(const Sweep& sweep, const PlannedRun& run) {
       const int64_t step = it->value("step", int64_t{0});
       const double rate = it->value("steps_per_s", 0.0);
       const double eta = rate > 0 ? static_cast<double>(total - step) / rate : NAN;
-      return fmt::format("step {}/{}, ETA {}", step, total, duration_text(eta));
+      return fmt::format("step {}/{}, ETA {}", step, total, format_duration(eta));
     }
   } catch (const Error&) {
   }
@@ -236,21 +237,20 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
                    StepCosts& est, const std::string& position) {
   const PlannedRun& run = sweep.runs[index];
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
-  FileLock lock(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"), false);
+  FileLock lock(sweep.lock_path(run), false);
   if (!lock.held()) return Outcome::busy;
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
   if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::waiting;
   const auto estimate = est.seconds(run);
   report.line(fmt::format("start {} {} (index {}{})", position, run.run_id, index,
-                          estimate ? ", est. " + duration_text(*estimate) : ""));
+                          estimate ? ", est. " + format_duration(*estimate) : ""));
   const auto t0 = Clock::now();
   try {
     const Outcome o = execute(sweep, run, opt, report);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     if (o == Outcome::done) {
-      const int64_t steps = run.config.value("steps", int64_t{0});
-      if (steps > 0) est.add(run, s / static_cast<double>(steps));
-      report.line(fmt::format("done  {} {} in {}", position, run.run_id, duration_text(s)));
+      if (const auto per_step = seconds_per_step(sweep.run_dir(run))) est.add(run, *per_step);
+      report.line(fmt::format("done  {} {} in {}", position, run.run_id, format_duration(s)));
     }
     return o;
   } catch (const StageFailure& f) {
@@ -282,6 +282,7 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
   RunnerSignals signals;
   Reporter report;
   StepCosts est;
+  add_measured_runs(sweep, est);
   const PlannedRun& run = sweep.runs[index];
   const auto t0 = Clock::now();
   bool said_waiting = false;
@@ -321,7 +322,7 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
     said_waiting = true;
     if (std::chrono::duration<double>(Clock::now() - t0).count() > opt.wait_timeout_s) {
       throw RuntimeFailure("gave up waiting for " + run.match_run_id + " after " +
-                           duration_text(opt.wait_timeout_s));
+                           format_duration(opt.wait_timeout_s));
     }
     for (double waited = 0; waited < opt.wait_poll_s; waited += 0.2) {
       if (RunnerSignals::count() > 0) return exit_code_for_stop();
@@ -334,7 +335,7 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
   RunnerSignals signals;
   Reporter report;
   StepCosts est;
-  add_trained_runs(sweep, est);
+  add_measured_runs(sweep, est);
   enum class State { pending, running, finished };
   const size_t n = sweep.runs.size();
   std::vector<State> state(n, State::pending);
@@ -372,7 +373,7 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
     const std::string eta =
         unknown && remaining == 0
             ? "ETA unknown"
-            : fmt::format("ETA ~{}{}", duration_text(remaining / std::max(1, opt.jobs)),
+            : fmt::format("ETA ~{}{}", format_duration(remaining / std::max(1, opt.jobs)),
                           unknown ? "+" : "");
     return fmt::format("{}/{} runs done, {} failed, {} running, {}", done, n, failed, running, eta);
   };

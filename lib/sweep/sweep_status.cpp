@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "io/json_io.hpp"
 #include "sweep/run_record.hpp"
 #include "sweep/step_costs.hpp"
@@ -59,22 +60,24 @@ bool flock_held(const std::string& path) {
 SweepStanding sweep_standing(const Sweep& sweep) {
   SweepStanding out;
   StepCosts costs;
+  add_measured_runs(sweep, costs);  // the same costs `sweep run` estimates its ETA from
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
     const PlannedRun& run = sweep.runs[i];
     RunStanding r;
     r.index = i;
     r.run_id = run.run_id;
     const std::string dir = sweep.run_dir(run);
-    r.steps = fs::exists(fs::path(dir) / RunDirectory::kConfig)
-                  ? configured_steps(dir)
-                  : run.config.value("steps", int64_t{0});
+    // The run's own config.json (what it trains for), else the planned config.
+    r.steps = configured_steps(dir);
+    if (r.steps <= 0) r.steps = run.config.value("steps", int64_t{0});
     RunRecord rec;
     try {
       rec = read_run_record(sweep, run);
       const fs::path metrics = fs::path(dir) / RunDirectory::kMetrics;
       if (fs::exists(metrics)) {
         const auto records = io::read_jsonl_file(metrics.string(), true);
-        for (const auto& m : records) r.step = std::max(r.step, m.value("step", int64_t{0}));
+        for (const auto& m : records)
+          if (m.is_object()) r.step = std::max(r.step, m.value("step", int64_t{0}));
         r.trained_s = training_seconds(records);
       }
     } catch (const Error& e) {
@@ -82,8 +85,7 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       rec.stage = "reading its files";
       rec.error = e.what();
     }
-    const bool locked =
-        flock_held(sweep.path(std::string(SweepFiles::kLocks) + "/" + run.run_id + ".lock"));
+    const bool locked = flock_held(sweep.lock_path(run));
     if (rec.progress == RunProgress::done) {
       r.state = "done";
     } else if (locked) {
@@ -97,8 +99,8 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       // /proc/locks: a recent write says the run is probably going on there.
       const double age = seconds_since_write(fs::path(dir) / RunDirectory::kMetrics);
       if (age >= 0 && age < kRecentWriteS)
-        r.note =
-            fmt::format("metrics written {} ago: running on another machine?", duration_text(age));
+        r.note = fmt::format("metrics written {} ago: running on another machine?",
+                             format_duration(age));
     } else {
       r.state = "not started";
     }
@@ -108,7 +110,6 @@ SweepStanding sweep_standing(const Sweep& sweep) {
         if (!rec.evals.count(e.name)) missing += (missing.empty() ? "" : ", ") + e.name;
       if (!missing.empty()) r.note = "trained, not yet evaluated on " + missing;
     }
-    if (r.step > 0 && r.trained_s) costs.add(run, *r.trained_s / static_cast<double>(r.step));
     out.runs.push_back(r);
   }
 
@@ -155,15 +156,15 @@ std::string sweep_standing_text(const Sweep& sweep, const SweepStanding& s) {
   for (const auto& r : s.runs) {
     t += fmt::format("{:>4}  {:<11}  {:>13}  {:>9}  {:>9}  {:<26}  {}{}\n", r.index, r.state,
                      fmt::format("{}/{}", r.step, r.steps > 0 ? std::to_string(r.steps) : "?"),
-                     r.trained_s ? duration_text(*r.trained_s) : "-",
-                     r.remaining_s ? duration_text(*r.remaining_s) : "-", r.basis, r.run_id,
+                     r.trained_s ? format_duration(*r.trained_s) : "-",
+                     r.remaining_s ? format_duration(*r.remaining_s) : "-", r.basis, r.run_id,
                      r.note.empty() ? "" : "  (" + r.note + ")");
   }
-  t += fmt::format("Training time spent: {} of run time. ", duration_text(s.trained_s));
+  t += fmt::format("Training time spent: {} of run time. ", format_duration(s.trained_s));
   t += fmt::format(
       "Training time left: {} of run time at {} thread(s) per run (divide by the runs side by "
       "side); times include whatever shared the machine, so this is a plan, not a benchmark.",
-      duration_text(s.remaining_s), sweep.settings.threads);
+      format_duration(s.remaining_s), sweep.settings.threads);
   if (s.unestimated > 0)
     t += fmt::format(" {} unfinished run(s) have no basis for an estimate and are not counted.",
                      s.unestimated);

@@ -10,6 +10,7 @@
 #include "io/json_io.hpp"
 #include "io/test_files.hpp"
 #include "sweep/collect.hpp"
+#include "sweep/paper_figures.hpp"
 #include "sweep/result_tables.hpp"
 #include "sweep/run_record.hpp"
 
@@ -192,6 +193,7 @@ TEST_CASE("DIR/paper.json puts the paper's figures beside the rows they match, i
   const std::string tex = tables_latex(c);
   CHECK(tex.find("{llrrrrrrl}") != std::string::npos);
   CHECK(tex.find("& \\textasciitilde{}1.25 [3p] (N = 256) \\\\") != std::string::npos);
+  CHECK(tex.find("The paper: quoted from paper-results.md}") != std::string::npos);
   const std::string csv = tables_csv(c);
   CHECK(csv.find(",run_ids,paper\n") != std::string::npos);
   CHECK(csv.find(",~1.25 [3p] (N = 256)\n") != std::string::npos);
@@ -199,6 +201,27 @@ TEST_CASE("DIR/paper.json puts the paper's figures beside the rows they match, i
   CHECK(j["tables"][0]["rows"][1]["paper"] == "~1.25 [3p] (N = 256)");
   CHECK(j["tables"][0]["rows"][0]["paper"].is_null());
   CHECK(j["paper_note"] == "quoted from paper-results.md");
+}
+
+TEST_CASE("a paper figure matches on its method, eval set, group values and exact setting") {
+  PaperFigures p;
+  PaperFigure f;
+  f.method = "perceiver";
+  f.eval_set = "copy";
+  f.group = {{"seq_len", 256}};
+  f.setting = {{"num_latents", "match-tca"}};
+  f.value = "15.2";
+  f.tag = "3p";
+  p.figures.push_back(f);
+  const json group = {{"seq_len", 256}, {"steps", 5000}};
+  const json setting = {{"num_latents", "match-tca"}};
+  CHECK(p.cell("copy", group, "perceiver", setting) == "15.2 [3p]");
+  CHECK(p.cell("copy", {{"seq_len", 512}, {"steps", 8000}}, "perceiver", setting).empty());
+  CHECK(p.cell("copy", {{"steps", 5000}}, "perceiver", setting).empty());  // group key absent
+  CHECK(p.cell("other", group, "perceiver", setting).empty());
+  CHECK(p.cell("copy", group, "tca", setting).empty());
+  CHECK(p.cell("copy", group, "perceiver", {{"num_latents", 16}}).empty());
+  CHECK(p.cell("copy", group, "perceiver", json::object()).empty());  // the plain row
 }
 
 TEST_CASE("a malformed paper.json is an error naming the file and the key") {

@@ -154,6 +154,30 @@ TEST_CASE("--drop-unstarted drops runs that never started, renumbers, and refuse
   CHECK(read_sweep(dir).runs.size() == 2);
 }
 
+TEST_CASE("--drop-unstarted: a lock file or a run directory counts as started") {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("s");
+  write_plan(dir, expand(kGrid), kGrid, commands());
+  const Sweep s = read_sweep(dir);  // ca s0, tca s0, ca s1, tca s1
+  test::write_bytes(s.lock_path(s.runs[3]), "");
+  std::filesystem::create_directories(s.run_dir(s.runs[1]));
+  PlanOptions drop;
+  drop.drop_unstarted = true;
+  const std::string ca_s0 =
+      R"({"name": "t", "task": "copy", "model": "ca", "seeds": [0], "eval_sets": {"e": "e.h5"}})";
+  std::string refused;
+  try {
+    write_plan(dir, expand(ca_s0), ca_s0, commands(), drop);
+  } catch (const UsageError& e) {
+    refused = e.what();
+  }
+  CHECK(refused.find(s.runs[1].run_id) != std::string::npos);  // run directory
+  CHECK(refused.find(s.runs[3].run_id) != std::string::npos);  // lock file
+  CHECK(refused.find("that have started: " + s.runs[1].run_id + ", " + s.runs[3].run_id) !=
+        std::string::npos);  // ca s1 (nothing on disk) is not named among them
+  CHECK(read_sweep(dir).runs.size() == 4);
+}
+
 TEST_CASE("read_sweep rejects a directory that is not a planned sweep") {
   test::TempDir tmp;
   CHECK_THROWS_WITH_AS(read_sweep(tmp.path()), doctest::Contains("not a sweep directory"),
