@@ -92,7 +92,8 @@ int run_plan(int argc, char** argv) {
       .value_name("PATH");
   o.add_flag(Group::generic, "drop-unstarted",
              "let the changed grid drop planned runs that never started (no run, log or lock "
-             "file); later runs move to lower indices, so resubmit index-based jobs");
+             "file); later runs move to lower indices, so resubmit index-based jobs and restart a "
+             "running `sweep run --all`");
   if (!o.parse(argc, argv)) return 0;
   const std::string grid_path = o.get<std::string>("grid"), dir = o.get<std::string>("out");
   const std::string text = read_text(grid_path);
@@ -119,7 +120,8 @@ int run_plan(int argc, char** argv) {
   if (out.dropped > 0) {
     std::printf("%s\n", fmt::format("{}: dropped {} unstarted run(s){}", dir, out.dropped,
                                     out.renumbered ? "; later runs have new indices (see "
-                                                     "index.jsonl): resubmit index-based jobs"
+                                                     "index.jsonl): resubmit index-based jobs "
+                                                     "and restart a running sweep run --all"
                                                    : "")
                             .c_str());
   }
