@@ -13,6 +13,7 @@
 #include "sweep/paper_figures.hpp"
 #include "sweep/result_tables.hpp"
 #include "sweep/run_record.hpp"
+#include "sweep_test_util.hpp"
 
 using namespace tca;
 using namespace tca::sweep;
@@ -58,13 +59,7 @@ void finish_two_seeds(const Sweep& s) {
   finish_run(s, s.runs[3], 0.8, 4, 22);
 }
 
-Sweep make_sweep(const test::TempDir& tmp) {
-  const std::string dir = tmp.file("s");
-  const Grid g =
-      expand_grid(json::parse(kGrid), "grid.json", [](const std::string&) { return true; });
-  write_plan(dir, g, kGrid, {"tca", "/tca", dir});
-  return read_sweep(dir);
-}
+Sweep make_sweep(const test::TempDir& tmp) { return test_util::plan_sweep(tmp, kGrid); }
 
 const TableRow& row_of(const Collected& c, const std::string& method) {
   for (const auto& r : c.tables.at(0).rows) {

@@ -9,6 +9,7 @@
 #include "io/json_io.hpp"
 #include "io/test_files.hpp"
 #include "sweep/sweep_plan.hpp"
+#include "sweep_test_util.hpp"
 
 using namespace tca;
 using namespace tca::sweep;
@@ -16,9 +17,7 @@ using json = nlohmann::json;
 
 namespace {
 
-Grid expand(const std::string& text) {
-  return expand_grid(json::parse(text), "grid.json", [](const std::string&) { return true; });
-}
+using test_util::expand;
 
 PlanCommands commands() { return {"build/tca", "/abs/build/tca", "/abs/sweep"}; }
 

@@ -15,6 +15,7 @@
 #include "io/test_files.hpp"
 #include "sweep/run_record.hpp"
 #include "sweep/sweep_status.hpp"
+#include "sweep_test_util.hpp"
 
 using namespace tca;
 using namespace tca::sweep;
@@ -27,13 +28,7 @@ const char* kGrid =
     R"({"name": "t", "task": "copy", "steps": 10, "seeds": [0, 1], "eval_sets": {"e": "e.h5"},
         "runs": [{"model": ["ca", "tca"]}, {"model": "perceiver", "num_latents": 4, "steps": 20}]})";
 
-Sweep make_sweep(const test::TempDir& tmp) {
-  const std::string dir = tmp.file("s");
-  const Grid g =
-      expand_grid(json::parse(kGrid), "grid.json", [](const std::string&) { return true; });
-  write_plan(dir, g, kGrid, {"tca", "/tca", dir});
-  return read_sweep(dir);
-}
+Sweep make_sweep(const test::TempDir& tmp) { return test_util::plan_sweep(tmp, kGrid); }
 
 // Training records up to `step` at `seconds_per_step`; `done` adds the status and the eval file.
 void write_run(const Sweep& s, size_t index, int64_t step, double seconds_per_step, bool done) {
@@ -113,15 +108,10 @@ TEST_CASE("sweep status: states, and the time left from the best basis at hand")
 
 TEST_CASE("sweep status: another budget of the same config, the same method, or no basis") {
   test::TempDir tmp;
-  const std::string dir = tmp.file("s");
-  const std::string grid =
-      R"({"name": "t", "task": "copy", "model": "ca", "seeds": [0], "eval_sets": {"e": "e.h5"},
-          "runs": [{"steps": 10}, {"steps": 40}, {"model": "tca", "steps": 10},
-                   {"steps": 10, "lr": 0.1}]})";
-  write_plan(dir,
-             expand_grid(json::parse(grid), "grid.json", [](const std::string&) { return true; }),
-             grid, {"tca", "/tca", dir});
-  const Sweep s = read_sweep(dir);
+  const Sweep s = test_util::plan_sweep(
+      tmp, R"({"name": "t", "task": "copy", "model": "ca", "seeds": [0], "eval_sets": {"e": "e.h5"},
+               "runs": [{"steps": 10}, {"steps": 40}, {"model": "tca", "steps": 10},
+                        {"steps": 10, "lr": 0.1}]})");
   write_run(s, 0, 10, 2.0, true);
   const SweepStanding st = sweep_standing(s);
   CHECK(at(st, 1).basis == "another step budget");
