@@ -69,7 +69,7 @@ TEST_CASE("dropout is the identity when not training or when p is zero, and reje
 
 TEST_CASE(
     "dropout and the fused attention's stream keep exactly the elements whose uniform is >= the "
-    "threshold (p = 0.1, 0.5, 0.9; the comparison is done biased by 2^31 in the kernels)") {
+    "threshold (p = 0.1, 0.5, 0.9, the comparison is done biased by 2^31 in the kernels)") {
   const int64_t n = 3 * ops::kDropoutBlock + 17;
   const Tensor ones = Tensor::full({n}, 1.0f);
   for (float p : {0.1f, 0.5f, 0.9f}) {

@@ -159,7 +159,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "fault: --resume removes stale temp files of its run; the hint after a kill before the first "
+    "fault: --resume removes stale temp files of its run, the hint after a kill before the first "
     "checkpoint works") {
   TempDir dir;
   const std::string args =

@@ -37,7 +37,7 @@ std::set<int64_t> tokens_of_row(const tca::TreeShape& s, int64_t row) {
 }  // namespace
 
 TEST_CASE(
-    "tca show draws the copy task's retrieved sets, the tree and the GP curves; the sets are the "
+    "tca show draws the copy task's retrieved sets, the tree and the GP curves, the sets are the "
     "model's") {
   test::TempDir dir;
   make_copy_eval(dir, "copy.h5", 8);

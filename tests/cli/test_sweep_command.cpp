@@ -127,7 +127,7 @@ TEST_CASE("sweep: a failed run is recorded, the others finish, exit 3, collect l
   CHECK(contains(col.out, "| 1 |"));  // the good run alone, n = 1
 }
 
-TEST_CASE("sweep: a runner killed half-way; the re-run completes only what was missing") {
+TEST_CASE("sweep: a runner killed half-way, the re-run completes only what was missing") {
   test::TempDir dir;
   // Two runs at a time, each a few seconds: kill the runner (SIGKILL) while the first pair trains.
   write_file(dir, "grid.json",
@@ -207,7 +207,7 @@ TEST_CASE("sweep: two runners on one sweep never take the same run") {
   CHECK(starts == 6);
 }
 
-TEST_CASE("sweep: --index and --index-env run one planned run; bad indices are usage errors") {
+TEST_CASE("sweep: --index and --index-env run one planned run, bad indices are usage errors") {
   test::TempDir dir;
   write_file(dir, "grid.json",
              R"({"name": "i", "fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 5,

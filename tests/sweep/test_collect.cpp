@@ -120,7 +120,7 @@ TEST_CASE("collect averages finished runs over seeds and lists missing and faile
 }
 
 TEST_CASE(
-    "the tables: Markdown and LaTeX bold the best mean per column; CSV and JSON carry every "
+    "the tables: Markdown and LaTeX bold the best mean per column, CSV and JSON carry every "
     "aggregate") {
   test::TempDir tmp;
   const Sweep s = make_sweep(tmp);

@@ -56,7 +56,7 @@ TEST_CASE("plan writes the index, commands.txt and a Slurm array script") {
   CHECK(sb.find("scontrol requeue") != std::string::npos);
 }
 
-TEST_CASE("re-planning the same grid is a no-op; a grown grid appends and keeps indices") {
+TEST_CASE("re-planning the same grid is a no-op, a grown grid appends and keeps indices") {
   test::TempDir tmp;
   const std::string dir = tmp.file("s");
   write_plan(dir, expand(kGrid), kGrid, commands());

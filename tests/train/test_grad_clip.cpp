@@ -140,7 +140,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("Adam rejects a gradient scale that is negative or not finite; 0 zeroes the gradient") {
+TEST_CASE("Adam rejects a gradient scale that is negative or not finite, 0 zeroes the gradient") {
   Var p = parameter(Tensor::zeros({2}));
   Adam adam({{"p", p}});
   p.grad_buffer().copy_from(Tensor::from({1, 2}, {2}));
