@@ -147,10 +147,13 @@ int run_run(int argc, char** argv) {
       "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX) or all of them with a local worker pool "
       "(--all). "
       "Finished runs are skipped, partial ones resumed from their checkpoint, failed ones recorded "
-      "(DIR/runs/RUN_ID/sweep_run.json) without stopping the others. Exit 3 when any run failed.");
-  o.add<std::string>(Group::data, "dir", "the sweep directory")
+      "(DIR/runs/RUN_ID/sweep_run.json) without stopping the others. Exit 3 when any run failed. "
+      "With --all, several sweep directories share one pool of workers, their runs in the order "
+      "given (so that no worker idles at the tail of one sweep).");
+  o.add<std::vector<std::string>>(Group::data, "dir",
+                                  "the sweep directory (with --all: one or more)")
       .value_name("DIR")
-      .positional()
+      .positional(-1)
       .required();
   o.add<int64_t>(Group::generic, "index", "run this index of index.jsonl").min(0);
   o.add<std::string>(Group::generic, "index-env", "read the index from this environment variable")
@@ -168,7 +171,14 @@ int run_run(int argc, char** argv) {
       .unit("s")
       .min(0.1);
   if (!o.parse(argc, argv)) return 0;
-  const sweep::Sweep sw = sweep::read_sweep(o.get<std::string>("dir"));
+  std::vector<sweep::Sweep> sweeps;
+  for (const auto& dir : o.get<std::vector<std::string>>("dir")) {
+    for (const auto& s : sweeps) {
+      std::error_code ec;
+      if (fs::equivalent(s.dir, dir, ec)) throw UsageError("sweep directory given twice: " + dir);
+    }
+    sweeps.push_back(sweep::read_sweep(dir));
+  }
   sweep::RunnerOptions opt;
   opt.tca_binary = sweep::self_executable();
   opt.jobs = static_cast<int>(o.get<int64_t>("jobs"));
@@ -178,13 +188,18 @@ int run_run(int argc, char** argv) {
   if (modes != 1) throw UsageError("give exactly one of --index I, --index-env VAR and --all");
   if (o.get<bool>("all")) {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    if (static_cast<unsigned>(opt.jobs * sw.settings.threads) > cores) {
+    int threads = 1;
+    for (const auto& sw : sweeps) threads = std::max(threads, sw.settings.threads);
+    if (static_cast<unsigned>(opt.jobs * threads) > cores) {
       throw UsageError(fmt::format(
           "--jobs {} x {} thread(s) per run would oversubscribe the {} cores (lower --jobs)",
-          opt.jobs, sw.settings.threads, cores));
+          opt.jobs, threads, cores));
     }
-    return sweep::run_all(sw, opt);
+    return sweep::run_all(sweeps, opt);
   }
+  if (sweeps.size() != 1)
+    throw UsageError("--index and --index-env take one sweep directory (--all takes several)");
+  const sweep::Sweep& sw = sweeps.front();
   if (o.given("jobs")) throw UsageError("--jobs applies to --all only");
   int64_t index = 0;
   if (o.has("index")) {
@@ -265,7 +280,7 @@ int run_status(int argc, char** argv) {
 int run_sweep(int argc, char** argv) {
   const std::string usage =
       "usage: tca sweep plan --grid GRID.json --out DIR\n"
-      "       tca sweep run DIR (--index I | --index-env VAR | --all [--jobs J])\n"
+      "       tca sweep run DIR (--index I | --index-env VAR) | DIR [DIR ...] --all [--jobs J]\n"
       "       tca sweep collect DIR [--format md,tex,csv,json] [--plots]\n"
       "       tca sweep status DIR [--json]\n"
       "(tca sweep <subcommand> --help for the options)\n";

@@ -332,28 +332,48 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
 }
 
 int run_all(const Sweep& sweep, const RunnerOptions& opt) {
+  return run_all(std::vector<Sweep>{sweep}, opt);
+}
+
+int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
   RunnerSignals signals;
   Reporter report;
-  StepCosts est;
-  add_measured_runs(sweep, est);
-  enum class State { pending, running, finished };
-  const size_t n = sweep.runs.size();
-  std::vector<State> state(n, State::pending);
-  std::vector<Outcome> outcome(n, Outcome::waiting);
-  size_t already = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (read_run_record(sweep, sweep.runs[i]).progress == RunProgress::done) {
-      state[i] = State::finished;
-      outcome[i] = Outcome::already_done;
-      ++already;
+  // One pool over the runs of every sweep, in the order given: work item i is run index_of[i] of
+  // sweeps[sweep_of[i]]. Each sweep has its own costs per step (run ids are unique per sweep).
+  std::vector<size_t> sweep_of, index_of;
+  std::vector<StepCosts> costs(sweeps.size());
+  for (size_t k = 0; k < sweeps.size(); ++k) {
+    add_measured_runs(sweeps[k], costs[k]);
+    for (size_t i = 0; i < sweeps[k].runs.size(); ++i) {
+      sweep_of.push_back(k);
+      index_of.push_back(i);
     }
   }
-  report.line(
-      fmt::format("{}: {} runs, {} already done, {} to run with {} worker(s) x {} thread(s)",
-                  sweep.dir, n, already, n - already, opt.jobs, sweep.settings.threads));
+  auto run_of = [&](size_t i) -> const PlannedRun& {
+    return sweeps[sweep_of[i]].runs[index_of[i]];
+  };
+  enum class State { pending, running, finished };
+  const size_t n = sweep_of.size();
+  std::vector<State> state(n, State::pending);
+  std::vector<Outcome> outcome(n, Outcome::waiting);
+  std::vector<size_t> already(sweeps.size(), 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (read_run_record(sweeps[sweep_of[i]], run_of(i)).progress == RunProgress::done) {
+      state[i] = State::finished;
+      outcome[i] = Outcome::already_done;
+      ++already[sweep_of[i]];
+    }
+  }
+  for (size_t k = 0; k < sweeps.size(); ++k) {
+    const size_t runs = sweeps[k].runs.size();
+    report.line(fmt::format(
+        "{}: {} runs, {} already done, {} to run with {} worker(s) x {} thread(s)", sweeps[k].dir,
+        runs, already[k], runs - already[k], opt.jobs, sweeps[k].settings.threads));
+  }
   std::mutex mutex;
   std::condition_variable changed;
-  size_t finished = already;
+  size_t finished = 0;
+  for (size_t a : already) finished += a;
 
   auto summary = [&]() {  // under the mutex
     size_t done = 0, failed = 0, running = 0;
@@ -364,7 +384,7 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
       if (state[i] == State::finished) {
         done += outcome[i] == Outcome::done || outcome[i] == Outcome::already_done;
         failed += outcome[i] == Outcome::failed;
-      } else if (auto s = est.seconds(sweep.runs[i])) {
+      } else if (auto s = costs[sweep_of[i]].seconds(run_of(i))) {
         remaining += *s;
       } else {
         unknown = true;
@@ -382,7 +402,8 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
   auto next = [&]() -> size_t {
     for (size_t i = 0; i < n; ++i) {
       if (state[i] != State::pending) continue;
-      const PlannedRun& r = sweep.runs[i];
+      const PlannedRun& r = run_of(i);
+      const Sweep& sweep = sweeps[sweep_of[i]];
       std::string cause;
       try {
         if (r.match_run_id.empty() || matched_latents(sweep, r)) return i;
@@ -427,9 +448,9 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
       lock.unlock();
       Outcome o;
       try {
-        o = run_locked(sweep, i, opt, report, est, position);
+        o = run_locked(sweeps[sweep_of[i]], index_of[i], opt, report, costs[sweep_of[i]], position);
       } catch (const Error& e) {
-        report.line(fmt::format("FAILED {} {}: {}", position, sweep.runs[i].run_id, e.what()));
+        report.line(fmt::format("FAILED {} {}: {}", position, run_of(i).run_id, e.what()));
         o = Outcome::failed;
       }
       lock.lock();
@@ -440,7 +461,7 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
         outcome[i] = o;
         ++finished;
         if (o == Outcome::busy)
-          report.line("taken by another worker (locked): " + sweep.runs[i].run_id);
+          report.line("taken by another worker (locked): " + run_of(i).run_id);
         if (o == Outcome::done || o == Outcome::failed) report.line(summary());
       }
       changed.notify_all();
@@ -464,8 +485,8 @@ int run_all(const Sweep& sweep, const RunnerOptions& opt) {
         std::string live;
         for (size_t i = 0; i < n; ++i) {
           if (state[i] == State::running)
-            live +=
-                fmt::format("; {} {}", sweep.runs[i].run_id, live_progress(sweep, sweep.runs[i]));
+            live += fmt::format("; {} {}", run_of(i).run_id,
+                                live_progress(sweeps[sweep_of[i]], run_of(i)));
         }
         report.line(summary() + live);
       }

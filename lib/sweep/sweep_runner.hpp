@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sweep/sweep_plan.hpp"
 
@@ -27,5 +28,8 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& options);
 // Runs every unfinished run with `options.jobs` workers. 0 when all are done, 3 when any failed,
 // 75 / 130 when interrupted.
 int run_all(const Sweep& sweep, const RunnerOptions& options);
+// The same over several sweeps sharing one pool of workers: their runs in the order given (the
+// first sweep's first), so that no worker idles at the tail of one sweep while another has runs.
+int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& options);
 
 }  // namespace tca::sweep

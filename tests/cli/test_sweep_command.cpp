@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -125,6 +126,42 @@ TEST_CASE("sweep: a failed run is recorded, the others finish, exit 3, collect l
   REQUIRE(col.exit_code == 0);
   CHECK(contains(col.out, "FAILED `"));
   CHECK(contains(col.out, "| 1 |"));  // the good run alone, n = 1
+}
+
+TEST_CASE("sweep: --all over two sweeps shares one pool, and a match stays within its sweep") {
+  test::TempDir dir;
+  const std::string fixed =
+      R"("fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "steps": 10, "d_model": 8,
+         "heads": 2, "dim_feedforward": 16, "emb_depth": 2, "num_latent_layers": 1},
+         "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}})";
+  write_file(dir, "a.json", R"({"name": "a", )" + fixed + R"(, "model": "ca", "seeds": [0, 1]})");
+  write_file(
+      dir, "b.json",
+      R"({"name": "b", )" + fixed +
+          R"(, "runs": [{"model": "tca"}, {"model": "perceiver", "num_latents": "match-tca"}]})");
+  REQUIRE(run_tca(dir, "sweep plan --grid a.json --out a").exit_code == 0);
+  REQUIRE(run_tca(dir, "sweep plan --grid b.json --out b").exit_code == 0);
+  const Run run = run_tca(dir, "sweep run a b --all --jobs 2");
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(contains(run.err, "a: 2 runs, 0 already done, 2 to run"));
+  CHECK(contains(run.err, "b: 2 runs, 0 already done, 2 to run"));
+  CHECK(contains(run.err, "finished: 4/4 done, 0 failed"));
+  for (const char* sweep : {"a", "b"}) {
+    for (const auto& e : index_of(dir, sweep))
+      CHECK(read_json(run_dir(dir, sweep, e) + "/sweep_run.json")["state"] == "done");
+  }
+  // The Perceiver IO run of b took its L from b's TCA run.
+  const auto b = index_of(dir, "b");
+  const json tca_eval = read_json(run_dir(dir, "b", b[0]) + "/eval-copy.json");
+  const json perceiver = read_json(run_dir(dir, "b", b[1]) + "/config.json");
+  CHECK(perceiver["num_latents"].get<double>() ==
+        std::round(tca_eval["tokens_attended"]["mean"].get<double>()));
+  // Again: everything is already done.
+  const Run again = run_tca(dir, "sweep run b a --all");
+  CHECK(again.exit_code == 0);
+  CHECK(contains(again.err, "b: 2 runs, 2 already done, 0 to run"));
+  check_usage_error(run_tca(dir, "sweep run a b --index 0"), "one sweep directory");
+  check_usage_error(run_tca(dir, "sweep run a a --all"), "given twice");
 }
 
 TEST_CASE("sweep: a runner killed half-way, the re-run completes only what was missing") {
