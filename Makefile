@@ -70,17 +70,19 @@ bench: build
 	  --tasks $(BENCH_TASKS) $(BENCH_FLAGS)
 	@if [ -x $(BUILD)/bench_core ]; then $(BUILD)/bench_core --out results/bench; fi
 
-# Issue 19: every experiment of experiments/ in turn (plan, run, collect into results/NAME), days of
-# CPU on 2 cores (`tca sweep status results/NAME` estimates what is left). Finished runs are
-# skipped and partial ones resumed, so it continues where a stopped one left off. A failed run is
-# recorded and the rest go on (the sweep's exit code 3 does not stop the next experiment).
+# Issue 19: every experiment of experiments/ (plan, run, collect into results/NAME), days of CPU on
+# 2 cores (`tca sweep status results/NAME` estimates what is left). One worker pool runs the
+# sweeps' runs in the order of EXPERIMENTS; finished runs are skipped and partial ones resumed, so
+# it continues where a stopped one left off. A failed run is recorded and the rest go on (the
+# runner's exit code 3); the tables are collected either way.
 experiments: build
 	@for e in $(EXPERIMENTS); do \
-	  $(BUILD)/tca sweep plan --grid experiments/$$e/grid.json --out results/$$e --tca $(BUILD)/tca || exit $$?; \
-	  OMP_NUM_THREADS=1 $(BUILD)/tca sweep run results/$$e --all --jobs $(EXPERIMENT_JOBS); rc=$$?; \
-	  if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi; \
-	  $(BUILD)/tca sweep collect results/$$e --plots > /dev/null || exit $$?; \
+	  $(BUILD)/tca sweep plan --grid experiments/$$e/grid.json --out results/$$e --tca $(BUILD)/tca > /dev/null || exit $$?; \
 	done
+	@$(BUILD)/tca sweep run $(addprefix results/,$(EXPERIMENTS)) --all --jobs $(EXPERIMENT_JOBS); rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi; \
+	  for e in $(EXPERIMENTS); do $(BUILD)/tca sweep collect results/$$e --plots > /dev/null || exit $$?; done; \
+	  exit $$rc
 
 clean:
 	rm -rf $(BUILD)
