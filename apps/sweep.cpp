@@ -15,6 +15,7 @@
 #include "command.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "io/json_io.hpp"
 #include "options.hpp"
 #include "sweep/child_process.hpp"
@@ -261,19 +262,37 @@ int run_status(int argc, char** argv) {
       "the training time left: each unfinished run's steps to go at its own average time "
       "per step, or that of the same config's other seeds, of the same config at another step "
       "budget, or of the same task and method. Reads the run files only; safe while the sweep "
-      "runs.");
-  o.add<std::string>(Group::data, "dir", "the sweep directory")
+      "runs. Several directories: one table each, then the totals.");
+  o.add<std::vector<std::string>>(Group::data, "dir", "the sweep directories")
       .value_name("DIR")
-      .positional()
+      .positional(-1)
       .required();
-  o.add_flag(Group::output, "json", "print JSON instead of the table");
+  o.add_flag(Group::output, "json", "print JSON instead of the table (a list for several DIRs)");
   if (!o.parse(argc, argv)) return 0;
-  const sweep::Sweep sw = sweep::read_sweep(o.get<std::string>("dir"));
-  const sweep::SweepStanding s = sweep::sweep_standing(sw);
+  const auto dirs = o.get<std::vector<std::string>>("dir");
+  json all = json::array();
+  double spent = 0, left = 0;
+  size_t unestimated = 0;
+  for (size_t k = 0; k < dirs.size(); ++k) {
+    const sweep::Sweep sw = sweep::read_sweep(dirs[k]);
+    const sweep::SweepStanding s = sweep::sweep_standing(sw);
+    spent += s.trained_s;
+    left += s.remaining_s;
+    unestimated += s.unestimated;
+    if (o.get<bool>("json"))
+      all.push_back(sweep::sweep_standing_json(sw, s));
+    else
+      std::fputs(((k ? "\n" : "") + sweep::sweep_standing_text(sw, s)).c_str(), stdout);
+  }
   if (o.get<bool>("json"))
-    std::printf("%s\n", sweep::sweep_standing_json(sw, s).dump(2).c_str());
-  else
-    std::fputs(sweep::sweep_standing_text(sw, s).c_str(), stdout);
+    std::printf("%s\n", (dirs.size() == 1 ? all[0] : all).dump(2).c_str());
+  else if (dirs.size() > 1)
+    std::printf("%s\n", fmt::format("\nAll {} sweeps: {} of run time spent, {} left{}.",
+                                    dirs.size(), format_duration(spent), format_duration(left),
+                                    unestimated ? fmt::format(" (+ {} run(s) without an estimate)",
+                                                              unestimated)
+                                                : "")
+                            .c_str());
   return 0;
 }
 
@@ -282,7 +301,7 @@ int run_sweep(int argc, char** argv) {
       "usage: tca sweep plan --grid GRID.json --out DIR\n"
       "       tca sweep run DIR (--index I | --index-env VAR) | DIR [DIR ...] --all [--jobs J]\n"
       "       tca sweep collect DIR [--format md,tex,csv,json] [--plots]\n"
-      "       tca sweep status DIR [--json]\n"
+      "       tca sweep status DIR [DIR ...] [--json]\n"
       "(tca sweep <subcommand> --help for the options)\n";
   if (argc < 2) {
     std::fputs(usage.c_str(), stderr);

@@ -160,6 +160,14 @@ TEST_CASE("sweep: --all over two sweeps shares one pool, and a match stays withi
   const Run again = run_tca(dir, "sweep run b a --all");
   CHECK(again.exit_code == 0);
   CHECK(contains(again.err, "b: 2 runs, 2 already done, 0 to run"));
+  const Run st = run_tca(dir, "sweep status a b");
+  REQUIRE_MESSAGE(st.exit_code == 0, st.err);
+  CHECK(contains(st.out, "a: 2 runs: 2 done"));
+  CHECK(contains(st.out, "b: 2 runs: 2 done"));
+  CHECK(contains(st.out, "All 2 sweeps: "));
+  const Run stj = run_tca(dir, "sweep status a b --json");
+  REQUIRE(stj.exit_code == 0);
+  CHECK(json::parse(stj.out).size() == 2);
   check_usage_error(run_tca(dir, "sweep run a b --index 0"), "one sweep directory");
   check_usage_error(run_tca(dir, "sweep run a a --all"), "given twice");
 }
