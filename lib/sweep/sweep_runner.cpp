@@ -1,9 +1,6 @@
 #include "sweep/sweep_runner.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -20,6 +17,7 @@
 #include "core/progress.hpp"
 #include "io/json_io.hpp"
 #include "sweep/child_process.hpp"
+#include "sweep/file_lock.hpp"
 #include "sweep/run_record.hpp"
 #include "sweep/step_costs.hpp"
 #include "train/run_directory.hpp"
@@ -47,31 +45,6 @@ class Reporter {
  private:
   std::mutex mutex_;
   Clock::time_point start_ = Clock::now();
-};
-
-// flock() on DIR/locks/NAME.lock: released when the holder exits, however it exits, so a killed
-// worker never leaves a stale lock behind.
-class FileLock {
- public:
-  FileLock(const std::string& path, bool wait) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw RuntimeFailure("cannot open lock file " + path);
-    while (::flock(fd_, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EINTR) continue;
-      ::close(fd_);
-      fd_ = -1;
-      break;
-    }
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  bool held() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
 };
 
 std::string eval_set_path(const Sweep& sweep, const EvalSet& e) {

@@ -1,18 +1,14 @@
 #include "sweep/sweep_status.hpp"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "io/json_io.hpp"
+#include "sweep/file_lock.hpp"
 #include "sweep/run_record.hpp"
 #include "sweep/step_costs.hpp"
 #include "train/run_directory.hpp"
@@ -35,27 +31,6 @@ double seconds_since_write(const fs::path& p) {
 }
 
 }  // namespace
-
-bool flock_held(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return false;
-  std::ifstream locks("/proc/locks");
-  // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF": the device (hex major:minor) and inode.
-  for (std::string line; std::getline(locks, line);) {
-    std::istringstream in(line);
-    std::string id, kind, mode, access, pid, where;
-    if (!(in >> id >> kind)) continue;
-    if (kind == "->") in >> kind;  // a blocked waiter: "1: -> FLOCK ..."
-    if (kind != "FLOCK" || !(in >> mode >> access >> pid >> where)) continue;
-    unsigned major_id = 0, minor_id = 0;
-    unsigned long long inode = 0;
-    if (std::sscanf(where.c_str(), "%x:%x:%llu", &major_id, &minor_id, &inode) != 3) continue;
-    if (inode == static_cast<unsigned long long>(st.st_ino) && major_id == major(st.st_dev) &&
-        minor_id == minor(st.st_dev))
-      return true;
-  }
-  return false;
-}
 
 SweepStanding sweep_standing(const Sweep& sweep) {
   SweepStanding out;

@@ -39,10 +39,6 @@ struct SweepStanding {
 // other seeds, another step budget, the same task and method).
 SweepStanding sweep_standing(const Sweep& sweep);
 
-// Whether some process holds an flock() on `path`, read from /proc/locks (taking the lock to test
-// it could make a runner starting at that moment skip its run). False when it cannot be told.
-bool flock_held(const std::string& path);
-
 std::string sweep_standing_text(const Sweep& sweep, const SweepStanding& s);
 nlohmann::json sweep_standing_json(const Sweep& sweep, const SweepStanding& s);
 

@@ -13,6 +13,7 @@
 
 #include "io/json_io.hpp"
 #include "io/test_files.hpp"
+#include "sweep/file_lock.hpp"
 #include "sweep/run_record.hpp"
 #include "sweep/sweep_status.hpp"
 #include "sweep_test_util.hpp"
