@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "eval/reference_comparer.hpp"
 #include "io/hdf5_file.hpp"
 #include "models/cross_attention_model.hpp"
 #include "models/official_names.hpp"
@@ -142,80 +143,6 @@ Tensor argmax_labels(const Tensor& onehot) {
   return lab;
 }
 
-class Comparer {
- public:
-  Comparer(const H5File& f, ReferenceReport& report) : f_(f), report_(report) {}
-
-  bool has(const std::string& name) const { return f_.is_dataset(name); }
-
-  // `label` names the row when it differs from the dataset (e.g. another code path).
-  void compare(const std::string& name, const std::vector<double>& ours, Tolerance tol,
-               const std::string& label = "") {
-    if (!has(name)) return;  // optional quantities (not every file records every one)
-    Shape shape;
-    std::vector<double> ref;
-    if (f_.dataset_info(name).is_integer) {  // actions, indices, labels are stored as int64
-      for (int64_t v : f_.read<int64_t>(name, &shape)) ref.push_back(static_cast<double>(v));
-    } else {
-      ref = f_.read<double>(name, &shape);
-    }
-    ReferenceRow row;
-    row.name = label.empty() ? name : label;
-    row.tolerance = tol;
-    if (ref.size() != ours.size()) {
-      row.note = "size " + std::to_string(ours.size()) + " vs reference " + to_string(shape);
-      report_.rows.push_back(row);
-      return;
-    }
-    // A NaN reference value compared as a match (NaN is never greater than the running maximum),
-    // so a corrupt reference file passed every check: it is malformed input (exit 2).
-    for (size_t i = 0; i < ref.size(); ++i) {
-      if (!std::isfinite(ref[i])) {
-        throw InputError(
-            f_.path(), name, "non-finite reference value", "finite values",
-            std::string(std::isnan(ref[i]) ? "nan" : "inf") + " at index " + std::to_string(i));
-      }
-    }
-    for (size_t i = 0; i < ref.size(); ++i) {
-      row.max_abs_error = std::max(row.max_abs_error, std::abs(ours[i] - ref[i]));
-      row.max_abs_ref = std::max(row.max_abs_ref, std::abs(ref[i]));
-      if (!std::isfinite(ours[i])) row.max_abs_error = INFINITY;
-    }
-    switch (tol) {
-      case Tolerance::activation:
-        row.ok = row.max_abs_error <= 1e-4 * row.max_abs_ref + 1e-6;
-        break;
-      case Tolerance::scalar:
-        row.ok = row.max_abs_error <= 1e-4 * row.max_abs_ref + 1e-5;
-        break;
-      case Tolerance::gradient:
-        row.ok = row.max_abs_error <= 1e-3 * row.max_abs_ref + 1e-7;
-        break;
-      case Tolerance::exact:
-        row.ok = row.max_abs_error == 0.0;
-        break;
-    }
-    report_.rows.push_back(row);
-  }
-  void compare(const std::string& name, const Tensor& ours, Tolerance tol,
-               const std::string& label = "") {
-    std::vector<double> v(static_cast<size_t>(ours.numel()));
-    for (size_t i = 0; i < v.size(); ++i)
-      v[i] = ours.dtype() == DType::f32 ? ours[static_cast<int64_t>(i)] : ours.data_i32()[i];
-    compare(name, v, tol, label);
-  }
-  void compare(const std::string& name, const Var& ours, Tolerance tol) {
-    compare(name, ours.value(), tol);
-  }
-  void compare_scalar(const std::string& name, double ours) {
-    compare(name, std::vector<double>{ours}, Tolerance::scalar);
-  }
-
- private:
-  const H5File& f_;
-  ReferenceReport& report_;
-};
-
 // [B, H, M, X] -> [B, M, H, X]
 Tensor swap_heads_queries(const Tensor& t) {
   const int64_t B = t.dim(0), H = t.dim(1), M = t.dim(2), X = t.dim(3);
@@ -228,8 +155,8 @@ Tensor swap_heads_queries(const Tensor& t) {
   return out;
 }
 
-void compare_common(Comparer& c, const Var& ctx, const Var& q, const std::vector<Var>& layers,
-                    const Var& E, const Var& qn) {
+void compare_common(ReferenceComparer& c, const Var& ctx, const Var& q,
+                    const std::vector<Var>& layers, const Var& E, const Var& qn) {
   c.compare("activations/context_embeddings", ctx, Tolerance::activation);
   c.compare("activations/query_embeddings", q, Tolerance::activation);
   for (size_t i = 0; i < layers.size(); ++i)
@@ -240,7 +167,7 @@ void compare_common(Comparer& c, const Var& ctx, const Var& q, const std::vector
 }
 
 // The task-specific prediction datasets of a branch ("eval/", "train/" or "train/leaf_").
-void compare_task(Comparer& c, const std::string& prefix, const TaskOutput& t,
+void compare_task(ReferenceComparer& c, const std::string& prefix, const TaskOutput& t,
                   const ModelConfig& cfg) {
   c.compare(prefix + "predictor_out", t.output, Tolerance::activation);
   const int64_t R = t.per_target.numel();
@@ -257,7 +184,7 @@ void compare_task(Comparer& c, const std::string& prefix, const TaskOutput& t,
   }
 }
 
-void compare_task_scalars(Comparer& c, const std::string& prefix, const TaskOutput& t,
+void compare_task_scalars(ReferenceComparer& c, const std::string& prefix, const TaskOutput& t,
                           const ModelConfig& cfg) {
   if (cfg.loss == TaskLoss::classification) {
     c.compare_scalar(prefix + "ce", t.loss.item());
@@ -268,7 +195,7 @@ void compare_task_scalars(Comparer& c, const std::string& prefix, const TaskOutp
 }
 
 // Compares the gradients stored under `group` ("grads" or "grads_by_term/<term>").
-void compare_grads(Comparer& c, const H5File& f, const Model& model, bool sequential,
+void compare_grads(ReferenceComparer& c, const H5File& f, const Model& model, bool sequential,
                    const std::string& group = "grads") {
   std::map<std::string, Var> ours;
   for (auto& [name, v] : model.named_parameters()) ours[name] = v;
@@ -289,8 +216,8 @@ void compare_grads(Comparer& c, const H5File& f, const Model& model, bool sequen
 }
 
 // The descent's per-decision data laid out as the reference stores it ([B, M, k, ...]).
-void compare_descent(Comparer& c, const std::string& prefix, const TcaTree& tree, const Descent& d,
-                     const Var& set_weights, int64_t H) {
+void compare_descent(ReferenceComparer& c, const std::string& prefix, const TcaTree& tree,
+                     const Descent& d, const Var& set_weights, int64_t H) {
   const TreeShape& s = tree.shape;
   const int64_t Q = d.actions.dim(0), k = s.k, b = s.b, L = s.set_slots();
   const int64_t Ntot = s.memory_size(), D = tree.keys.dim(1), M = Q / tree.batch;
@@ -359,7 +286,7 @@ void compare_descent(Comparer& c, const std::string& prefix, const TcaTree& tree
   }
 }
 
-void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
+void check_tca(ReferenceComparer& c, const H5File& f, ReferenceCase& rc) {
   auto& model = dynamic_cast<ReTreeverModel&>(*rc.model);
   const ModelConfig& cfg = rc.config;
   // Eval mode: the greedy descent.
@@ -444,7 +371,7 @@ void check_tca(Comparer& c, const H5File& f, ReferenceCase& rc) {
   }
 }
 
-void check_ca(Comparer& c, const H5File& f, ReferenceCase& rc) {
+void check_ca(ReferenceComparer& c, const H5File& f, ReferenceCase& rc) {
   auto& model = dynamic_cast<CrossAttentionModel&>(*rc.model);
   const ModelConfig& cfg = rc.config;
   model.zero_grad();
@@ -549,7 +476,7 @@ ReferenceReport check_reference_file(const std::string& path) {
   ReferenceReport report;
   report.file = path;
   report.model = to_string(rc.config.model);
-  Comparer c(f, report);
+  ReferenceComparer c(f, report);
   if (rc.config.model == ModelKind::tca)
     check_tca(c, f, rc);
   else
