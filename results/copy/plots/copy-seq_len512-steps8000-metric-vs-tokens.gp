@@ -15,7 +15,8 @@ set logscale x 2
 set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'copy-seq_len512-steps8000-metric-vs-tokens.svg'
-plot 'copy-seq_len512-steps8000-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA'
+plot 'copy-seq_len512-steps8000-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA', \
+     'copy-seq_len512-steps8000-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'copy-seq_len512-steps8000-metric-vs-tokens.png'
 replot

@@ -13,7 +13,8 @@ set xlabel 'training step'
 set ylabel 'accuracy (%)'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'curves-seq_len512-steps8000.svg'
-plot 'curves-seq_len512-steps8000.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA'
+plot 'curves-seq_len512-steps8000.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
+     'curves-seq_len512-steps8000.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'curves-seq_len512-steps8000.png'
 replot
