@@ -1,7 +1,5 @@
 #include "sweep/step_costs.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <filesystem>
 
