@@ -138,11 +138,7 @@ std::string partial_reason(const Sweep& sweep, const PlannedRun& run, const RunR
   }
   const std::string dir = sweep.run_dir(run);
   const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
-  int64_t step = 0;
-  if (fs::exists(metrics)) {
-    for (const auto& r : io::read_jsonl_file(metrics, true))
-      step = std::max(step, r.value("step", int64_t{0}));
-  }
+  const int64_t step = fs::exists(metrics) ? largest_step(io::read_jsonl_file(metrics, true)) : 0;
   return fmt::format("step {} of {}", step, configured_steps(dir));
 }
 

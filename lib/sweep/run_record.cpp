@@ -1,5 +1,6 @@
 #include "sweep/run_record.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -73,6 +74,13 @@ std::optional<double> training_seconds(const std::vector<nlohmann::json>& metric
   }
   if (segment < 0) return std::nullopt;
   return total + segment;
+}
+
+int64_t largest_step(const std::vector<nlohmann::json>& metrics) {
+  int64_t step = 0;
+  for (const auto& r : metrics)
+    if (r.is_object()) step = std::max(step, r.value("step", int64_t{0}));
+  return step;
 }
 
 int64_t configured_steps(const std::string& run_dir) {

@@ -38,6 +38,9 @@ RunRecord read_run_record(const Sweep& sweep, const PlannedRun& run);
 // periodic evaluation. nullopt without records.
 std::optional<double> training_seconds(const std::vector<nlohmann::json>& metrics);
 
+// The largest step metrics.jsonl records (0 without records; lines that are not objects skipped).
+int64_t largest_step(const std::vector<nlohmann::json>& metrics);
+
 // The configured step count of a run (its config.json's "steps"), or 0 when unknown.
 int64_t configured_steps(const std::string& run_dir);
 

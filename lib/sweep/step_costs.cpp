@@ -1,6 +1,5 @@
 #include "sweep/step_costs.hpp"
 
-#include <algorithm>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -58,16 +57,17 @@ std::optional<double> StepCosts::seconds(const PlannedRun& run) const {
   return e->seconds_per_step * static_cast<double>(steps);
 }
 
+std::optional<double> seconds_per_step(const std::vector<json>& metrics) {
+  const int64_t step = largest_step(metrics);
+  const auto s = training_seconds(metrics);
+  if (!s || step <= 0) return std::nullopt;
+  return *s / static_cast<double>(step);
+}
+
 std::optional<double> seconds_per_step(const std::string& run_dir) {
   const std::string metrics = (fs::path(run_dir) / RunDirectory::kMetrics).string();
   if (!fs::exists(metrics)) return std::nullopt;
-  const auto records = io::read_jsonl_file(metrics, true);
-  int64_t step = 0;
-  for (const auto& m : records)
-    if (m.is_object()) step = std::max(step, m.value("step", int64_t{0}));
-  const auto s = training_seconds(records);
-  if (!s || step <= 0) return std::nullopt;
-  return *s / static_cast<double>(step);
+  return seconds_per_step(io::read_jsonl_file(metrics, true));
 }
 
 void add_measured_runs(const Sweep& sweep, StepCosts& costs) {

@@ -34,8 +34,10 @@ class StepCosts {
 // Adds every run of the sweep that has trained at all (finished or not): seconds_per_step.
 void add_measured_runs(const Sweep& sweep, StepCosts& costs);
 
-// A run's training time per step from its metrics.jsonl (all resumed segments, over the largest
-// step logged): what StepCosts records for every caller. nullopt without records.
+// A run's training time per step from its metrics.jsonl records (all resumed segments, over the
+// largest step logged): what StepCosts records for every caller. nullopt without records.
+std::optional<double> seconds_per_step(const std::vector<nlohmann::json>& metrics);
+// The same, read from the run directory's metrics.jsonl.
 std::optional<double> seconds_per_step(const std::string& run_dir);
 
 }  // namespace tca::sweep

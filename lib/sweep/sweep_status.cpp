@@ -34,8 +34,8 @@ double seconds_since_write(const fs::path& p) {
 
 SweepStanding sweep_standing(const Sweep& sweep) {
   SweepStanding out;
-  StepCosts costs;
-  add_measured_runs(sweep, costs);  // the same costs `sweep run` estimates its ETA from
+  StepCosts costs;  // what `sweep run` estimates its ETA from, filled as the runs are read
+  std::vector<std::optional<double>> own_rates;
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
     const PlannedRun& run = sweep.runs[i];
     RunStanding r;
@@ -46,15 +46,18 @@ SweepStanding sweep_standing(const Sweep& sweep) {
     r.steps = configured_steps(dir);
     if (r.steps <= 0) r.steps = run.config.value("steps", int64_t{0});
     RunRecord rec;
+    std::optional<double> own_rate;
     try {
-      rec = read_run_record(sweep, run);
+      // The metrics first: a run whose other files are unreadable still has a cost per step.
       const fs::path metrics = fs::path(dir) / RunDirectory::kMetrics;
       if (fs::exists(metrics)) {
         const auto records = io::read_jsonl_file(metrics.string(), true);
-        for (const auto& m : records)
-          if (m.is_object()) r.step = std::max(r.step, m.value("step", int64_t{0}));
+        r.step = largest_step(records);
         r.trained_s = training_seconds(records);
+        own_rate = seconds_per_step(records);
+        if (own_rate) costs.add(run, *own_rate);
       }
+      rec = read_run_record(sweep, run);
     } catch (const Error& e) {
       rec.progress = RunProgress::failed;
       rec.stage = "reading its files";
@@ -86,6 +89,7 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       if (!missing.empty()) r.note = "trained, not yet evaluated on " + missing;
     }
     out.runs.push_back(r);
+    own_rates.push_back(own_rate);
   }
 
   for (size_t i = 0; i < out.runs.size(); ++i) {
@@ -104,8 +108,8 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       continue;
     }
     std::optional<double> per_step;
-    if (r.step > 0 && r.trained_s) {
-      per_step = *r.trained_s / static_cast<double>(r.step);
+    if (own_rates[i]) {
+      per_step = own_rates[i];
       r.basis = "its own rate";
     } else if (const auto e = costs.per_step(run)) {
       per_step = e->seconds_per_step;
