@@ -35,7 +35,7 @@ void StepCosts::add(const PlannedRun& run, double seconds_per_step) {
   if (!(seconds_per_step > 0)) return;
   std::lock_guard<std::mutex> lock(mutex_);
   for (int level = 0; level < 3; ++level)
-    by_key_[level][key(run, level)].push_back(seconds_per_step);
+    by_key_[level][key(run, level)][run.run_id] = seconds_per_step;
 }
 
 std::optional<StepCosts::Estimate> StepCosts::per_step(const PlannedRun& run) const {
@@ -44,7 +44,7 @@ std::optional<StepCosts::Estimate> StepCosts::per_step(const PlannedRun& run) co
     const auto it = by_key_[level].find(key(run, level));
     if (it == by_key_[level].end() || it->second.empty()) continue;
     double sum = 0;
-    for (double v : it->second) sum += v;
+    for (const auto& [id, v] : it->second) sum += v;
     return Estimate{sum / static_cast<double>(it->second.size()), kBasis[level]};
   }
   return std::nullopt;

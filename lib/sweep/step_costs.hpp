@@ -18,7 +18,9 @@ class StepCosts {
     double seconds_per_step;
     const char* basis;  // "other seeds", "another step budget", "the same task and method"
   };
-  // Records a run's average seconds per step (ignored unless positive). Thread-safe.
+  // Records a run's average seconds per step (ignored unless positive); a later figure for the
+  // same run replaces its earlier one (a resumed run's partial rate, then its final one).
+  // Thread-safe.
   void add(const PlannedRun& run, double seconds_per_step);
   // The closest match to `run` among the recorded runs: the same config but the seed, else the
   // same config but the seed and step count, else the same task and method; nullopt when none.
@@ -28,7 +30,7 @@ class StepCosts {
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::string, std::vector<double>> by_key_[3];
+  std::map<std::string, std::map<std::string, double>> by_key_[3];  // key -> run id -> rate
 };
 
 // Adds every run of the sweep that has trained at all (finished or not): seconds_per_step.
