@@ -93,8 +93,8 @@ int run_plan(int argc, char** argv) {
       .value_name("PATH");
   o.add_flag(Group::generic, "drop-unstarted",
              "let the changed grid drop planned runs that never started (no run, log or lock "
-             "file); later runs move to lower indices, so resubmit index-based jobs and restart a "
-             "running `sweep run --all`");
+             "file); later runs move to lower indices, so resubmit index-based jobs (a running "
+             "`sweep run --all` skips the dropped runs; run it again for added ones)");
   if (!o.parse(argc, argv)) return 0;
   const std::string grid_path = o.get<std::string>("grid"), dir = o.get<std::string>("out");
   const std::string text = read_text(grid_path);
@@ -121,8 +121,7 @@ int run_plan(int argc, char** argv) {
   if (out.dropped > 0) {
     std::printf("%s\n", fmt::format("{}: dropped {} unstarted run(s){}", dir, out.dropped,
                                     out.renumbered ? "; later runs have new indices (see "
-                                                     "index.jsonl): resubmit index-based jobs "
-                                                     "and restart a running sweep run --all"
+                                                     "index.jsonl): resubmit index-based jobs"
                                                    : "")
                             .c_str());
   }

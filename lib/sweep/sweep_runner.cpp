@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "io/json_io.hpp"
 #include "sweep/child_process.hpp"
 #include "sweep/file_lock.hpp"
+#include "sweep/plan_watch.hpp"
 #include "sweep/run_record.hpp"
 #include "sweep/step_costs.hpp"
 #include "train/run_directory.hpp"
@@ -30,7 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-enum class Outcome { done, already_done, busy, failed, interrupted, waiting };
+// dropped: a re-plan since the runner read the sweep no longer lists the run (PlanWatch).
+enum class Outcome { done, already_done, busy, failed, interrupted, waiting, dropped };
 
 // One line per event on stderr, prefixed with the time since the runner started.
 class Reporter {
@@ -200,6 +203,11 @@ std::string live_progress(const Sweep& sweep, const PlannedRun& run) {
   return "starting";
 }
 
+std::string dropped_text(const Sweep& sweep, const PlannedRun& run) {
+  return fmt::format("not run: {} was dropped from {} by a re-plan since this runner read it",
+                     run.run_id, sweep.dir);
+}
+
 int exit_code_for_stop() {
   const int sig = RunnerSignals::last_signal();
   return sig == SIGINT ? kExitInterrupted : kExitRequeue;
@@ -207,9 +215,13 @@ int exit_code_for_stop() {
 
 // Runs one index with its lock; reports start and end. `wait` for a missing matched result.
 Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, Reporter& report,
-                   StepCosts& est, const std::string& position) {
+                   StepCosts& est, PlanWatch& plan, const std::string& position) {
   const PlannedRun& run = sweep.runs[index];
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
+  // Asked before the lock file is created, so that a dropped run leaves no trace (a re-plan
+  // running at this very moment can still miss that the run started: plan and runner share no
+  // lock, and the window is the few milliseconds between its check and its write).
+  if (!plan.still_planned(run.run_id)) return Outcome::dropped;
   FileLock lock(sweep.lock_path(run), false);
   if (!lock.held()) return Outcome::busy;
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
@@ -256,11 +268,12 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
   Reporter report;
   StepCosts est;
   add_measured_runs(sweep, est);
+  PlanWatch plan(sweep);
   const PlannedRun& run = sweep.runs[index];
   const auto t0 = Clock::now();
   bool said_waiting = false;
   for (;;) {
-    const Outcome o = run_locked(sweep, index, opt, report, est,
+    const Outcome o = run_locked(sweep, index, opt, report, est, plan,
                                  fmt::format("{}/{}", index + 1, sweep.runs.size()));
     switch (o) {
       case Outcome::done:
@@ -275,6 +288,9 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
         return kExitFailure;
       case Outcome::interrupted:
         return exit_code_for_stop();
+      case Outcome::dropped:
+        report.line(dropped_text(sweep, run));
+        return kExitOk;
       case Outcome::waiting:
         break;
     }
@@ -315,8 +331,10 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
   // sweeps[sweep_of[i]]. Each sweep has its own costs per step (run ids are unique per sweep).
   std::vector<size_t> sweep_of, index_of;
   std::vector<StepCosts> costs(sweeps.size());
+  std::vector<std::unique_ptr<PlanWatch>> plans;
   for (size_t k = 0; k < sweeps.size(); ++k) {
     add_measured_runs(sweeps[k], costs[k]);
+    plans.push_back(std::make_unique<PlanWatch>(sweeps[k]));
     for (size_t i = 0; i < sweeps[k].runs.size(); ++i) {
       sweep_of.push_back(k);
       index_of.push_back(i);
@@ -377,6 +395,13 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
       if (state[i] != State::pending) continue;
       const PlannedRun& r = run_of(i);
       const Sweep& sweep = sweeps[sweep_of[i]];
+      if (!plans[sweep_of[i]]->still_planned(r.run_id)) {  // e.g. a Perceiver IO run waiting
+        report.line(dropped_text(sweep, r));               // for a TCA run dropped with it
+        state[i] = State::finished;
+        outcome[i] = Outcome::dropped;
+        ++finished;
+        continue;
+      }
       std::string cause;
       try {
         if (r.match_run_id.empty() || matched_latents(sweep, r)) return i;
@@ -421,7 +446,8 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
       lock.unlock();
       Outcome o;
       try {
-        o = run_locked(sweeps[sweep_of[i]], index_of[i], opt, report, costs[sweep_of[i]], position);
+        o = run_locked(sweeps[sweep_of[i]], index_of[i], opt, report, costs[sweep_of[i]],
+                       *plans[sweep_of[i]], position);
       } catch (const Error& e) {
         report.line(fmt::format("FAILED {} {}: {}", position, run_of(i).run_id, e.what()));
         o = Outcome::failed;
@@ -435,6 +461,7 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
         ++finished;
         if (o == Outcome::busy)
           report.line("taken by another worker (locked): " + run_of(i).run_id);
+        if (o == Outcome::dropped) report.line(dropped_text(sweeps[sweep_of[i]], run_of(i)));
         if (o == Outcome::done || o == Outcome::failed) report.line(summary());
       }
       changed.notify_all();
@@ -467,7 +494,7 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
   }
   for (auto& w : workers) w.join();
 
-  size_t done = 0, failed = 0, busy = 0, interrupted = 0, waiting = 0;
+  size_t done = 0, failed = 0, busy = 0, interrupted = 0, waiting = 0, dropped = 0;
   for (size_t i = 0; i < n; ++i) {
     if (state[i] == State::pending) ++waiting;
     if (state[i] != State::finished) continue;
@@ -475,10 +502,21 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
     failed += outcome[i] == Outcome::failed;
     busy += outcome[i] == Outcome::busy;
     interrupted += outcome[i] == Outcome::interrupted;
+    dropped += outcome[i] == Outcome::dropped;
   }
-  report.line(fmt::format(
-      "finished: {}/{} done, {} failed, {} taken by other workers, {} interrupted, {} not started",
-      done, n, failed, busy, interrupted, waiting));
+  report.line(
+      fmt::format("finished: {}/{} done, {} failed, {} taken by other workers, {} interrupted, {} "
+                  "not started{}",
+                  done, n, failed, busy, interrupted, waiting,
+                  dropped > 0 ? fmt::format(", {} dropped by a re-plan", dropped) : ""));
+  for (size_t k = 0; k < sweeps.size(); ++k) {
+    const auto added = plans[k]->added();
+    if (added.empty()) continue;
+    report.line(fmt::format(
+        "{} was re-planned while this runner worked: {} run(s) it did not know were added (the "
+        "first: {}); run `tca sweep run {} --all` again for them",
+        sweeps[k].dir, added.size(), added.front(), sweeps[k].dir));
+  }
   if (RunnerSignals::count() > 0) return exit_code_for_stop();
   return failed > 0 ? kExitSweepFailed : kExitOk;
 }

@@ -3,7 +3,8 @@
 // Each run: its eval sets generated once (shared by every run, under a lock), `tca train` into
 // DIR/runs/RUN_ID (resumed from its checkpoint when one exists), then `tca eval` on every eval
 // set (eval-NAME.json). A finished run is skipped; a failed one is recorded in sweep_run.json and
-// the others go on; a lock file per run keeps two workers off the same run.
+// the others go on; a lock file per run keeps two workers off the same run. A run that a re-plan
+// dropped after the runner read the sweep is not started (PlanWatch).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,8 +1,10 @@
 // End-to-end tests of `tca sweep plan|run|collect` (issue 18) on tiny copy-task runs: a grid of
 // 3 methods x 2 settings x 3 seeds from plan to tables and plots; a failed run recorded without
 // stopping the others (exit 3); a runner killed half-way and re-run completes only what was
-// missing; two runners on one sweep never take the same run; --index / --index-env.
+// missing; two runners on one sweep never take the same run; --index / --index-env; a re-plan
+// while a runner works.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -299,4 +301,62 @@ TEST_CASE(
   CHECK(st["runs"].size() == 1);
   CHECK(st["counts"]["not_started"] == 1);
   check_usage_error(run_tca(dir, "sweep status nowhere"), "nowhere");
+}
+
+TEST_CASE("sweep: a runner does not start a run that a re-plan dropped, and names added runs") {
+  test::TempDir dir;
+  // One worker: the slow TCA run first, then the quick CA run, which the re-plan drops while the
+  // runner is stopped (SIGSTOP) mid-way through the TCA run; a Perceiver IO run is added.
+  const std::string fixed =
+      R"("fixed": {"task": "copy", "seq_len": 16, "batch_size": 8, "log_every": 5, "checkpoint_every": 5,
+      "d_model": 8, "heads": 2, "dim_feedforward": 16, "emb_depth": 2},
+      "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}})";
+  write_file(dir, "g1.json",
+             R"({"name": "r", )" + fixed +
+                 R"(, "runs": [{"model": "tca", "steps": 600}, {"model": "ca", "steps": 3}]})");
+  write_file(dir, "g2.json",
+             R"({"name": "r", )" + fixed +
+                 R"(, "runs": [{"model": "tca", "steps": 600},
+                                 {"model": "perceiver", "num_latents": 4, "steps": 3}]})");
+  REQUIRE(run_tca(dir, "sweep plan --grid g1.json --out sw").exit_code == 0);
+  const auto before = index_of(dir, "sw");
+  REQUIRE(before.size() == 2);
+  const std::string slow = run_dir(dir, "sw", before[0]), dropped = run_dir(dir, "sw", before[1]);
+  const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() +
+                          "' sweep run sw --all --jobs 1 > r.out 2> r.err";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool training = false;
+  for (int i = 0; i < 2400 && !training; ++i) {  // up to 2 min on a loaded machine
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    training = fs::exists(slow + "/config.json");
+  }
+  REQUIRE(training);
+  // Stopped, the runner cannot move on to the CA run even if the TCA run ends meanwhile.
+  kill(pid, SIGSTOP);
+  const Run replan = run_tca(dir, "sweep plan --grid g2.json --out sw --drop-unstarted");
+  kill(pid, SIGCONT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE_MESSAGE(replan.exit_code == 0, replan.err);
+  const std::string err = slurp(dir.file("r.err"));
+  REQUIRE_MESSAGE(WIFEXITED(status), err);
+  CHECK_MESSAGE(WEXITSTATUS(status) == 0, err);
+  const auto after = index_of(dir, "sw");
+  REQUIRE(after.size() == 2);
+  const std::string added = after[1]["run_id"];
+  CHECK(read_json(slow + "/status.json")["state"] == "done");
+  CHECK_FALSE(fs::exists(dropped));  // never started: no run directory
+  CHECK_FALSE(fs::exists(dir.file("sw/locks/" + before[1]["run_id"].get<std::string>() + ".lock")));
+  CHECK(contains(err, "not run: " + before[1]["run_id"].get<std::string>() + " was dropped"));
+  CHECK(contains(err, "1 dropped by a re-plan"));
+  CHECK(contains(err, "1 run(s) it did not know were added (the first: " + added + ")"));
+  // Run again, the runner picks up the added run.
+  const Run again = run_tca(dir, "sweep run sw --all");
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(contains(again.err, "1 already done, 1 to run"));
+  CHECK(read_json(run_dir(dir, "sw", after[1]) + "/status.json")["state"] == "done");
 }
