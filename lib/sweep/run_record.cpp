@@ -1,9 +1,13 @@
 #include "sweep/run_record.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "io/json_io.hpp"
 #include "train/run_directory.hpp"
 
@@ -92,6 +96,45 @@ int64_t configured_steps(const std::string& run_dir) {
   } catch (const Error&) {
     return 0;
   }
+}
+
+std::string live_progress(const Sweep& sweep, const PlannedRun& run) {
+  const std::string dir = sweep.run_dir(run);
+  const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
+  const int64_t total = configured_steps(dir);
+  if (!fs::exists(metrics) || total <= 0) return "starting";
+  try {
+    const auto recs = io::read_jsonl_file(metrics, true);
+    for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
+      if (it->value("split", std::string()) != "train") continue;
+      const int64_t step = it->value("step", int64_t{0});
+      const double rate = it->value("steps_per_s", 0.0);
+      const double eta = rate > 0 ? static_cast<double>(total - step) / rate : NAN;
+      return fmt::format("step {}/{}, ETA {}", step, total, format_duration(eta));
+    }
+  } catch (const Error&) {
+  }
+  return "starting";
+}
+
+std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run) {
+  const PlannedRun* tca = sweep.find(run.match_run_id);
+  if (!tca)
+    throw InputError(sweep.path(SweepFiles::kIndex), run.run_id, "matched run not in the index",
+                     run.match_run_id, "none");
+  const fs::path p = fs::path(sweep.run_dir(*tca)) / eval_file_name(run.match_eval);
+  if (!fs::exists(p)) return std::nullopt;
+  const nlohmann::json e = io::read_json_file(p.string());
+  if (!e.contains("tokens_attended") || !e["tokens_attended"].contains("mean") ||
+      !e["tokens_attended"]["mean"].is_number()) {
+    throw InputError(p.string(), "tokens_attended.mean", "invalid eval result", "a number", "none");
+  }
+  return std::max<int64_t>(1, std::llround(e["tokens_attended"]["mean"].get<double>()));
+}
+
+bool dependency_failed(const Sweep& sweep, const PlannedRun& run) {
+  const PlannedRun* tca = sweep.find(run.match_run_id);
+  return tca && read_run_record(sweep, *tca).progress == RunProgress::failed;
 }
 
 }  // namespace tca::sweep

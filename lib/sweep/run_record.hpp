@@ -44,4 +44,16 @@ int64_t largest_step(const std::vector<nlohmann::json>& metrics);
 // The configured step count of a run (its config.json's "steps"), or 0 when unknown.
 int64_t configured_steps(const std::string& run_dir);
 
+// "step 1200/100000, ETA 41m" from a running run's metrics.jsonl ("starting" before its first
+// training record).
+std::string live_progress(const Sweep& sweep, const PlannedRun& run);
+
+// L for a "match-tca" run: the TCA run's rounded mean tokens attended on the match eval set;
+// nullopt while that result does not exist. InputError when the TCA run is not planned or its
+// result has no number there.
+std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run);
+
+// Whether the TCA run a matched run depends on has failed (so the matched run never can start).
+bool dependency_failed(const Sweep& sweep, const PlannedRun& run);
+
 }  // namespace tca::sweep

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -11,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <thread>
 
 #include "core/error.hpp"
@@ -70,28 +68,6 @@ void write_sweep_record(const std::string& run_dir, const json& record) {
   std::error_code ec;
   fs::create_directories(run_dir, ec);
   io::write_json_atomically((fs::path(run_dir) / kSweepRunFile).string(), record);
-}
-
-// L for a "match-tca" run: the TCA run's rounded mean tokens attended on the match eval set;
-// nullopt while that result does not exist.
-std::optional<int64_t> matched_latents(const Sweep& sweep, const PlannedRun& run) {
-  const PlannedRun* tca = sweep.find(run.match_run_id);
-  if (!tca)
-    throw InputError(sweep.path(SweepFiles::kIndex), run.run_id, "matched run not in the index",
-                     run.match_run_id, "none");
-  const fs::path p = fs::path(sweep.run_dir(*tca)) / eval_file_name(run.match_eval);
-  if (!fs::exists(p)) return std::nullopt;
-  const json e = io::read_json_file(p.string());
-  if (!e.contains("tokens_attended") || !e["tokens_attended"].contains("mean") ||
-      !e["tokens_attended"]["mean"].is_number()) {
-    throw InputError(p.string(), "tokens_attended.mean", "invalid eval result", "a number", "none");
-  }
-  return std::max<int64_t>(1, std::llround(e["tokens_attended"]["mean"].get<double>()));
-}
-
-bool dependency_failed(const Sweep& sweep, const PlannedRun& run) {
-  const PlannedRun* tca = sweep.find(run.match_run_id);
-  return tca && read_run_record(sweep, *tca).progress == RunProgress::failed;
 }
 
 void check_child(const ChildResult& r, const std::string& stage, const std::string& log) {
@@ -181,26 +157,6 @@ Outcome execute(const Sweep& sweep, const PlannedRun& run, const RunnerOptions& 
   }
   write_sweep_record(rdir, record);
   return Outcome::done;
-}
-
-// "step 1200/100000, ETA 41m" from a running run's metrics.jsonl.
-std::string live_progress(const Sweep& sweep, const PlannedRun& run) {
-  const std::string dir = sweep.run_dir(run);
-  const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
-  const int64_t total = configured_steps(dir);
-  if (!fs::exists(metrics) || total <= 0) return "starting";
-  try {
-    const auto recs = io::read_jsonl_file(metrics, true);
-    for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
-      if (it->value("split", std::string()) != "train") continue;
-      const int64_t step = it->value("step", int64_t{0});
-      const double rate = it->value("steps_per_s", 0.0);
-      const double eta = rate > 0 ? static_cast<double>(total - step) / rate : NAN;
-      return fmt::format("step {}/{}, ETA {}", step, total, format_duration(eta));
-    }
-  } catch (const Error&) {
-  }
-  return "starting";
 }
 
 std::string dropped_text(const Sweep& sweep, const PlannedRun& run) {
