@@ -83,7 +83,9 @@ int run_plan(int argc, char** argv) {
             "on) into a sweep "
             "directory: index.jsonl, commands.txt (GNU parallel), sweep.sbatch (Slurm job array). "
             "Re-planning "
-            "the same grid is a no-op; a changed grid may add runs, never redefine planned ones, "
+            "the same grid adds no run and changes no index or id (commands.txt and sweep.sbatch "
+            "are rewritten with this machine's paths); a changed grid may add runs, never redefine "
+            "planned ones, "
             "and drop them only with --drop-unstarted.");
   o.add<std::string>(Group::data, "grid", "the grid file").value_name("GRID.json").required();
   o.add<std::string>(Group::output, "out", "the sweep directory").value_name("DIR").required();

@@ -20,8 +20,9 @@ class PlanWatch {
   PlanWatch(const PlanWatch&) = delete;
   PlanWatch& operator=(const PlanWatch&) = delete;
 
-  // Whether the plan on disk still lists `run_id`. A plan that cannot be read at the moment (an
-  // index.jsonl edited by hand into a bad state) keeps the last view read: the run goes ahead.
+  // Whether the plan on disk still lists `run_id`. A plan that cannot be read (an index.jsonl
+  // edited by hand into a bad state), one that changed while it was read, or one without runs
+  // keeps the last view read: the run goes ahead.
   bool still_planned(const std::string& run_id);
   // Run ids the plan on disk lists and the loaded plan does not, in index order.
   std::vector<std::string> added();

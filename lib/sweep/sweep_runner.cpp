@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -174,9 +175,10 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
                    StepCosts& est, PlanWatch& plan, const std::string& position) {
   const PlannedRun& run = sweep.runs[index];
   if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
-  // Asked before the lock file is created, so that a dropped run leaves no trace (a re-plan
-  // running at this very moment can still miss that the run started: plan and runner share no
-  // lock, and the window is the few milliseconds between its check and its write).
+  // Asked before the lock file is created, so that a dropped run leaves no trace. Not a guarantee:
+  // plan and runner share no lock, so a re-plan between its own check that the run never started
+  // and its write of index.jsonl can still miss that the run starts now (a few milliseconds
+  // locally; longer on a filesystem that caches file attributes, such as NFS).
   if (!plan.still_planned(run.run_id)) return Outcome::dropped;
   FileLock lock(sweep.lock_path(run), false);
   if (!lock.held()) return Outcome::busy;
@@ -323,7 +325,7 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
   for (size_t a : already) finished += a;
 
   auto summary = [&]() {  // under the mutex
-    size_t done = 0, failed = 0, running = 0;
+    size_t done = 0, failed = 0, running = 0, dropped = 0;
     double remaining = 0;
     bool unknown = false;
     for (size_t i = 0; i < n; ++i) {
@@ -331,6 +333,7 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
       if (state[i] == State::finished) {
         done += outcome[i] == Outcome::done || outcome[i] == Outcome::already_done;
         failed += outcome[i] == Outcome::failed;
+        dropped += outcome[i] == Outcome::dropped;
       } else if (auto s = costs[sweep_of[i]].seconds(run_of(i))) {
         remaining += *s;
       } else {
@@ -342,7 +345,8 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
             ? "ETA unknown"
             : fmt::format("ETA ~{}{}", format_duration(remaining / std::max(1, opt.jobs)),
                           unknown ? "+" : "");
-    return fmt::format("{}/{} runs done, {} failed, {} running, {}", done, n, failed, running, eta);
+    return fmt::format("{}/{} runs done, {} failed, {} running, {}", done, n - dropped, failed,
+                       running, eta);
   };
 
   // The next runnable index, or n when none is runnable now. Marks dependents of failed runs.
@@ -356,6 +360,7 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
         state[i] = State::finished;
         outcome[i] = Outcome::dropped;
         ++finished;
+        changed.notify_all();
         continue;
       }
       std::string cause;
@@ -463,15 +468,26 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
   report.line(
       fmt::format("finished: {}/{} done, {} failed, {} taken by other workers, {} interrupted, {} "
                   "not started{}",
-                  done, n, failed, busy, interrupted, waiting,
+                  done, n - dropped, failed, busy, interrupted, waiting,
                   dropped > 0 ? fmt::format(", {} dropped by a re-plan", dropped) : ""));
+  // What this runner did not run of the plan on disk now: runs a re-plan added, and runs it
+  // dropped that a later re-plan put back.
   for (size_t k = 0; k < sweeps.size(); ++k) {
-    const auto added = plans[k]->added();
-    if (added.empty()) continue;
+    std::vector<std::string> missed = plans[k]->added();
+    for (size_t i = 0; i < n; ++i) {
+      if (sweep_of[i] == k && outcome[i] == Outcome::dropped &&
+          plans[k]->still_planned(run_of(i).run_id))
+        missed.push_back(run_of(i).run_id);
+    }
+    if (missed.empty()) continue;
+    std::string ids;
+    for (size_t j = 0; j < std::min<size_t>(missed.size(), 5); ++j)
+      ids += (j ? ", " : "") + missed[j];
+    if (missed.size() > 5) ids += ", ...";
     report.line(fmt::format(
-        "{} was re-planned while this runner worked: {} run(s) it did not know were added (the "
-        "first: {}); run `tca sweep run {} --all` again for them",
-        sweeps[k].dir, added.size(), added.front(), sweeps[k].dir));
+        "{} was re-planned while this runner worked: {} planned run(s) it did not run ({}); run "
+        "`tca sweep run {} --all` again for them",
+        sweeps[k].dir, missed.size(), ids, sweeps[k].dir));
   }
   if (RunnerSignals::count() > 0) return exit_code_for_stop();
   return failed > 0 ? kExitSweepFailed : kExitOk;

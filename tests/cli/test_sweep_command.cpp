@@ -324,7 +324,19 @@ TEST_CASE("sweep: a runner does not start a run that a re-plan dropped, and name
   const std::string slow = run_dir(dir, "sw", before[0]), dropped = run_dir(dir, "sw", before[1]);
   const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() +
                           "' sweep run sw --all --jobs 1 > r.out 2> r.err";
-  const pid_t pid = fork();
+  // Killed and reaped however the test ends, so that a failed check leaves no runner behind.
+  struct Runner {
+    pid_t pid = fork();
+    bool reaped = false;
+    ~Runner() {
+      if (pid > 0 && !reaped) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } runner;
+  const pid_t pid = runner.pid;
+  REQUIRE(pid >= 0);
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);
@@ -340,7 +352,11 @@ TEST_CASE("sweep: a runner does not start a run that a re-plan dropped, and name
   const Run replan = run_tca(dir, "sweep plan --grid g2.json --out sw --drop-unstarted");
   kill(pid, SIGCONT);
   int status = 0;
-  waitpid(pid, &status, 0);
+  for (int i = 0; i < 6000 && !runner.reaped; ++i) {  // up to 5 min, then fail (not hang)
+    runner.reaped = waitpid(pid, &status, WNOHANG) == pid;
+    if (!runner.reaped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE_MESSAGE(runner.reaped, slurp(dir.file("r.err")));
   REQUIRE_MESSAGE(replan.exit_code == 0, replan.err);
   const std::string err = slurp(dir.file("r.err"));
   REQUIRE_MESSAGE(WIFEXITED(status), err);
@@ -353,7 +369,8 @@ TEST_CASE("sweep: a runner does not start a run that a re-plan dropped, and name
   CHECK_FALSE(fs::exists(dir.file("sw/locks/" + before[1]["run_id"].get<std::string>() + ".lock")));
   CHECK(contains(err, "not run: " + before[1]["run_id"].get<std::string>() + " was dropped"));
   CHECK(contains(err, "1 dropped by a re-plan"));
-  CHECK(contains(err, "1 run(s) it did not know were added (the first: " + added + ")"));
+  CHECK(contains(err, "finished: 1/1 done"));
+  CHECK(contains(err, "1 planned run(s) it did not run (" + added + ")"));
   // Run again, the runner picks up the added run.
   const Run again = run_tca(dir, "sweep run sw --all");
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);

@@ -2,6 +2,9 @@
 // are no longer planned, added ones are named, and an unreadable index keeps the last view.
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "io/test_files.hpp"
 #include "sweep/plan_watch.hpp"
 #include "sweep_test_util.hpp"
@@ -23,6 +26,7 @@ TEST_CASE("PlanWatch: a re-plan's dropped runs are no longer planned, its added 
   test::TempDir tmp;
   const Sweep loaded = test_util::plan_sweep(tmp, kTwoSeeds);  // ca s0, tca s0, ca s1, tca s1
   REQUIRE(loaded.runs.size() == 4);
+  const std::string original = test::read_bytes(loaded.path(SweepFiles::kIndex));
   PlanWatch watch(loaded);
   for (const auto& r : loaded.runs) CHECK(watch.still_planned(r.run_id));
   CHECK(watch.added().empty());
@@ -41,9 +45,20 @@ TEST_CASE("PlanWatch: a re-plan's dropped runs are no longer planned, its added 
   CHECK(added[0] == now.runs[3].run_id);
   CHECK(added[0].find("perceiver") != std::string::npos);
 
-  // An index.jsonl broken by hand: the last view stands (the run is not dropped for it).
-  test::write_bytes(loaded.path(SweepFiles::kIndex), "{not json\n");
-  CHECK(watch.still_planned(loaded.runs[0].run_id));
-  CHECK_FALSE(watch.still_planned(loaded.runs[1].run_id));
-  CHECK(watch.added().size() == 1);
+  // An index.jsonl broken by hand: the last view stands (the run is not dropped for it), whether
+  // the file is not JSON, a line has a value of the wrong type, or no run is left.
+  const std::vector<std::string> broken = {"{not json\n", "",
+                                           R"({"index": 0, "run_id": 7, "config": {}})"
+                                           "\n"};
+  for (const std::string& bad : broken) {
+    CAPTURE(bad);
+    test::write_bytes(loaded.path(SweepFiles::kIndex), bad);
+    CHECK(watch.still_planned(loaded.runs[0].run_id));
+    CHECK_FALSE(watch.still_planned(loaded.runs[1].run_id));
+    CHECK(watch.added().size() == 1);
+  }
+  // Readable again (here: the first plan put back), the file is read again.
+  test::write_bytes(loaded.path(SweepFiles::kIndex), original);
+  CHECK(watch.still_planned(loaded.runs[1].run_id));
+  CHECK(watch.added().empty());
 }
