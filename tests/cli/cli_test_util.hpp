@@ -3,13 +3,17 @@
 // tiny model so that each test takes a few seconds at one thread.
 #pragma once
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/test_files.hpp"
@@ -96,6 +100,66 @@ inline void check_usage_error(const Run& r, const std::string& part) {
   CHECK_MESSAGE(count_lines(r.err) == 1, r.err);
   CHECK_MESSAGE(contains(r.err, part), r.err);
   CHECK(r.out.empty());
+}
+
+// A shell command started in the background (fork, then exec of `sh -c COMMAND`), for the tests
+// that signal a command while it runs. Killed (SIGKILL) and reaped when it goes out of scope
+// unless already reaped, so a failed check leaves no process behind. Put `exec` in front of the
+// tca command so that the signals reach tca, not the shell.
+class BackgroundCommand {
+ public:
+  explicit BackgroundCommand(const std::string& command) : pid_(fork()) {
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+  ~BackgroundCommand() {
+    if (!reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const {
+    if (!reaped_) kill(pid_, sig);
+  }
+  // Reaps the command if it has ended; returns whether it has.
+  bool try_reap() {
+    if (!reaped_) reaped_ = waitpid(pid_, &status_, WNOHANG) == pid_;
+    return reaped_;
+  }
+  // Waits up to `limit` for the command to end (a bound, so that a broken test fails rather than
+  // hangs); returns whether it ended.
+  bool wait_for(std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!try_reap() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return reaped_;
+  }
+  // The wait status (WIFEXITED etc.) once reaped.
+  int status() const { return status_; }
+  int exit_code() const { return reaped_ && WIFEXITED(status_) ? WEXITSTATUS(status_) : -1; }
+
+ private:
+  pid_t pid_;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+// Polls `ready` every 50 ms for up to `limit`; returns whether it became true.
+template <class Predicate>
+bool wait_until(Predicate ready, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (ready()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace tca::cli_test

@@ -230,27 +230,17 @@ TEST_CASE(
 TEST_CASE("fault: SIGINT or SIGTERM during make-dataset leaves no temp file") {
   for (const int sig : {SIGINT, SIGTERM}) {
     TempDir dir;
-    const std::string cmd =
-        "'" + tca_binary() +
-        "' make-dataset gp --split eval --count 10000000 --progress none --out big.h5";
-    const pid_t child = fork();
-    if (child == 0) {
-      if (chdir(dir.path().c_str()) != 0) _exit(99);
-      execl("/bin/sh", "sh", "-c", ("exec " + cmd + " 2>err").c_str(), static_cast<char*>(nullptr));
-      _exit(98);
-    }
+    BackgroundCommand child("cd '" + dir.path() + "' && exec '" + tca_binary() +
+                            "' make-dataset gp --split eval --count 10000000 --progress none "
+                            "--out big.h5 2>err");
     // Wait for the temp file to appear, then signal.
-    bool started = false;
-    for (int i = 0; i < 600 && !started; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      started = !temp_files(dir.path()).empty();
-    }
-    CHECK_MESSAGE(started, "no temp file appeared");
-    kill(child, sig);
-    int status = 0;
-    waitpid(child, &status, 0);
-    CHECK(WIFSIGNALED(status));
-    if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == sig);
+    CHECK_MESSAGE(
+        wait_until([&] { return !temp_files(dir.path()).empty(); }, std::chrono::seconds(30)),
+        "no temp file appeared");
+    child.signal(sig);
+    REQUIRE(child.wait_for(std::chrono::minutes(1)));
+    CHECK(WIFSIGNALED(child.status()));
+    if (WIFSIGNALED(child.status())) CHECK(WTERMSIG(child.status()) == sig);
     CHECK(temp_files(dir.path()).empty());
     CHECK(!exists(dir, "big.h5"));
   }

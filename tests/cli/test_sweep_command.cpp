@@ -188,28 +188,25 @@ TEST_CASE("sweep: a runner killed half-way, the re-run completes only what was m
   const std::string quick = run_dir(dir, "sw", idx[0]), slow = run_dir(dir, "sw", idx[1]);
   const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() +
                           "' sweep run sw --all --jobs 2 > kill.out 2> kill.err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+  {
+    BackgroundCommand runner(cmd);
+    // Wait until the quick run is done and the slow one has a checkpoint (up to 2 min on a loaded
+    // machine), then kill the runner.
+    REQUIRE(wait_until(
+        [&] {
+          return fs::exists(quick + "/sweep_run.json") && fs::exists(slow + "/checkpoint.h5");
+        },
+        std::chrono::minutes(2)));
+    runner.signal(SIGKILL);
+    REQUIRE(runner.wait_for(std::chrono::minutes(1)));
   }
-  // Wait until the quick run is done and the slow one has a checkpoint, then kill the runner.
-  bool ready = false;
-  for (int i = 0; i < 2400 && !ready; ++i) {  // up to 2 min on a loaded machine
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ready = fs::exists(quick + "/sweep_run.json") && fs::exists(slow + "/checkpoint.h5");
-  }
-  REQUIRE(ready);
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
   // Its children get SIGTERM (PR_SET_PDEATHSIG), checkpoint and exit 75: "interrupted".
-  bool stopped = false;
-  for (int i = 0; i < 2400 && !stopped; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    stopped = fs::exists(slow + "/status.json") &&
-              read_json(slow + "/status.json")["state"] == "interrupted";
-  }
-  REQUIRE(stopped);
+  REQUIRE(wait_until(
+      [&] {
+        return fs::exists(slow + "/status.json") &&
+               read_json(slow + "/status.json")["state"] == "interrupted";
+      },
+      std::chrono::minutes(2)));
   const std::string quick_eval = slurp(quick + "/eval-copy.json");
   const int64_t slow_step = read_jsonl(slow + "/metrics.jsonl").back()["step"].get<int64_t>();
   CHECK(slow_step < 3000);
@@ -324,43 +321,19 @@ TEST_CASE("sweep: a runner does not start a run that a re-plan dropped, and name
   const std::string slow = run_dir(dir, "sw", before[0]), dropped = run_dir(dir, "sw", before[1]);
   const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() +
                           "' sweep run sw --all --jobs 1 > r.out 2> r.err";
-  // Killed and reaped however the test ends, so that a failed check leaves no runner behind.
-  struct Runner {
-    pid_t pid = fork();
-    bool reaped = false;
-    ~Runner() {
-      if (pid > 0 && !reaped) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-      }
-    }
-  } runner;
-  const pid_t pid = runner.pid;
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  bool training = false;
-  for (int i = 0; i < 2400 && !training; ++i) {  // up to 2 min on a loaded machine
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    training = fs::exists(slow + "/config.json");
-  }
-  REQUIRE(training);
+  BackgroundCommand runner(cmd);  // killed and reaped however the test ends
+  REQUIRE(wait_until([&] { return fs::exists(slow + "/config.json"); },
+                     std::chrono::minutes(2)));  // up to 2 min on a loaded machine
   // Stopped, the runner cannot move on to the CA run even if the TCA run ends meanwhile.
-  kill(pid, SIGSTOP);
+  runner.signal(SIGSTOP);
   const Run replan = run_tca(dir, "sweep plan --grid g2.json --out sw --drop-unstarted");
-  kill(pid, SIGCONT);
-  int status = 0;
-  for (int i = 0; i < 6000 && !runner.reaped; ++i) {  // up to 5 min, then fail (not hang)
-    runner.reaped = waitpid(pid, &status, WNOHANG) == pid;
-    if (!runner.reaped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE_MESSAGE(runner.reaped, slurp(dir.file("r.err")));
+  runner.signal(SIGCONT);
+  // Up to 5 min, then fail (not hang).
+  REQUIRE_MESSAGE(runner.wait_for(std::chrono::minutes(5)), slurp(dir.file("r.err")));
   REQUIRE_MESSAGE(replan.exit_code == 0, replan.err);
   const std::string err = slurp(dir.file("r.err"));
-  REQUIRE_MESSAGE(WIFEXITED(status), err);
-  CHECK_MESSAGE(WEXITSTATUS(status) == 0, err);
+  REQUIRE_MESSAGE(WIFEXITED(runner.status()), err);
+  CHECK_MESSAGE(runner.exit_code() == 0, err);
   const auto after = index_of(dir, "sw");
   REQUIRE(after.size() == 2);
   const std::string added = after[1]["run_id"];

@@ -36,25 +36,18 @@ std::map<std::string, std::vector<float>> parameters(const std::string& checkpoi
 // Starts `tca ARGS` in `dir` and sends SIGUSR1 as soon as its first checkpoint exists; returns
 // the exit code.
 int run_and_interrupt(const TempDir& dir, const std::string& args, const std::string& checkpoint) {
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string cmd = "cd '" + dir.path() + "' && exec '" + tca_binary() + "' " + args +
-                            " >/dev/null 2>" + dir.file(".interrupted_stderr");
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  for (;;) {
-    if (waitpid(pid, &status, WNOHANG) == pid) break;  // finished before its first checkpoint?
+  BackgroundCommand train("cd '" + dir.path() + "' && exec '" + tca_binary() + "' " + args +
+                          " >/dev/null 2>" + dir.file(".interrupted_stderr"));
+  // Polled every millisecond: the run must still be training when the signal comes.
+  while (!train.try_reap()) {
     if (std::ifstream(checkpoint).good()) {
-      kill(pid, SIGUSR1);
-      waitpid(pid, &status, 0);
+      train.signal(SIGUSR1);
+      REQUIRE(train.wait_for(std::chrono::minutes(2)));
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return train.exit_code();
 }
 
 // Trains `tca train ARGS` into full/ and, interrupted and resumed, into part/; the two must agree.
