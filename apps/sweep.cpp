@@ -262,7 +262,9 @@ int run_status(int argc, char** argv) {
       "estimate of "
       "the training time left: each unfinished run's steps to go at its own average time "
       "per step, or that of the same config's other seeds, of the same config at another step "
-      "budget, or of the same task and method. Reads the run files only; safe while the sweep "
+      "budget, or of the same task and method; and its last periodic evaluation (\"last eval\": "
+      "the task metric on the curve eval set's first batches, at that step). Reads the run "
+      "files only; safe while the sweep "
       "runs. Several directories: one table each, then the totals.");
   o.add<std::vector<std::string>>(Group::data, "dir", "the sweep directories")
       .value_name("DIR")

@@ -95,19 +95,10 @@ std::string setting_text(const json& setting, const std::set<int64_t>& matched_l
   return s;
 }
 
-// The task metric an object (eval.json's "metrics", a metrics.jsonl eval record) reports:
-// accuracy, tar_ll or mse, whichever it holds first; "" when none.
-std::string metric_in(const json& record) {
-  for (const char* m : {"accuracy", "tar_ll", "mse"}) {
-    if (record.contains(m)) return m;
-  }
-  return "";
-}
-
 std::string metric_of(const json& eval, const std::string& file) {
   if (!eval.contains("metrics") || !eval["metrics"].is_object())
     throw InputError(file, "metrics", "invalid eval result", "an object", "none");
-  const std::string m = metric_in(eval["metrics"]);
+  const std::string m = task_metric_in(eval["metrics"]);
   if (m.empty())
     throw InputError(file, "metrics", "eval result without a metric", "accuracy, tar_ll or mse",
                      eval["metrics"].dump());
@@ -243,7 +234,7 @@ Collected aggregate_sweep(const Sweep& sweep) {
       std::string metric;
       for (const auto& r : metrics) {
         if (r.value("split", std::string()) != "eval") continue;
-        const std::string m = metric_in(r);
+        const std::string m = task_metric_in(r);
         if (m.empty() || !r[m].is_number()) continue;
         metric = m;
         points[r.value("step", int64_t{0})] = r[m].get<double>();

@@ -87,6 +87,28 @@ int64_t largest_step(const std::vector<nlohmann::json>& metrics) {
   return step;
 }
 
+std::string task_metric_in(const nlohmann::json& record) {
+  for (const char* m : {"accuracy", "tar_ll", "mse"}) {
+    if (record.contains(m)) return m;
+  }
+  return "";
+}
+
+std::optional<EvalPoint> latest_eval(const std::vector<nlohmann::json>& metrics) {
+  std::optional<EvalPoint> latest;
+  for (const auto& r : metrics) {
+    if (!r.is_object()) continue;
+    const auto split = r.find("split"), step = r.find("step");
+    if (split == r.end() || *split != "eval") continue;
+    const std::string m = task_metric_in(r);
+    if (step == r.end() || !step->is_number_integer() || m.empty() || !r[m].is_number()) continue;
+    // The largest step; a resumed run that logged a step again: its later record.
+    if (!latest || step->get<int64_t>() >= latest->step)
+      latest = EvalPoint{step->get<int64_t>(), m, r[m].get<double>()};
+  }
+  return latest;
+}
+
 int64_t configured_steps(const std::string& run_dir) {
   const fs::path p = fs::path(run_dir) / RunDirectory::kConfig;
   if (!fs::exists(p)) return 0;

@@ -41,6 +41,19 @@ std::optional<double> training_seconds(const std::vector<nlohmann::json>& metric
 // The largest step metrics.jsonl records (0 without records; lines that are not objects skipped).
 int64_t largest_step(const std::vector<nlohmann::json>& metrics);
 
+// The task metric an object (an eval JSON's "metrics", a metrics.jsonl eval record) reports:
+// accuracy, tar_ll or mse, whichever it holds first; "" when none.
+std::string task_metric_in(const nlohmann::json& record);
+
+// The latest periodic evaluation metrics.jsonl records (split "eval", on the first batches of the
+// curve eval set, tca train --eval-every): its step and task metric. nullopt before the first.
+struct EvalPoint {
+  int64_t step = 0;
+  std::string metric;  // accuracy | tar_ll | mse
+  double value = 0;
+};
+std::optional<EvalPoint> latest_eval(const std::vector<nlohmann::json>& metrics);
+
 // The configured step count of a run (its config.json's "steps"), or 0 when unknown.
 int64_t configured_steps(const std::string& run_dir);
 

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "io/json_io.hpp"
+#include "sweep/collect.hpp"
 #include "sweep/file_lock.hpp"
 #include "sweep/run_record.hpp"
 #include "sweep/step_costs.hpp"
@@ -28,6 +29,14 @@ double seconds_since_write(const fs::path& p) {
   const auto t = fs::last_write_time(p, ec);
   if (ec) return -1;
   return std::chrono::duration<double>(fs::file_time_type::clock::now() - t).count();
+}
+
+// "12.6% @2500", "tar_ll 1.333 @100000"; "-" before the first periodic evaluation.
+std::string eval_text(const std::optional<EvalPoint>& e) {
+  if (!e) return "-";
+  const double v = e->value * metric_display_scale(e->metric);
+  if (e->metric == "accuracy") return fmt::format("{:.1f}% @{}", v, e->step);
+  return fmt::format("{} {:.3f} @{}", e->metric, v, e->step);
 }
 
 }  // namespace
@@ -55,6 +64,7 @@ SweepStanding sweep_standing(const Sweep& sweep) {
         r.step = largest_step(records);
         r.trained_s = training_seconds(records);
         own_rate = seconds_per_step(records);
+        r.last_eval = latest_eval(records);
         if (own_rate) costs.add(run, *own_rate);
       }
       rec = read_run_record(sweep, run);
@@ -130,14 +140,15 @@ std::string sweep_standing_text(const Sweep& sweep, const SweepStanding& s) {
   std::string t =
       fmt::format("{}: {} runs: {} done, {} running, {} partial, {} failed, {} not started\n",
                   sweep.dir, s.runs.size(), s.done, s.running, s.partial, s.failed, s.not_started);
-  t += fmt::format("{:>4}  {:<11}  {:>13}  {:>9}  {:>9}  {:<26}  {}\n", "#", "state", "step",
-                   "trained", "left", "estimated from", "run");
+  t += fmt::format("{:>4}  {:<11}  {:>13}  {:>9}  {:>9}  {:<26}  {:<20}  {}\n", "#", "state",
+                   "step", "trained", "left", "estimated from", "last eval", "run");
   for (const auto& r : s.runs) {
-    t += fmt::format("{:>4}  {:<11}  {:>13}  {:>9}  {:>9}  {:<26}  {}{}\n", r.index, r.state,
-                     fmt::format("{}/{}", r.step, r.steps > 0 ? std::to_string(r.steps) : "?"),
-                     r.trained_s ? format_duration(*r.trained_s) : "-",
-                     r.remaining_s ? format_duration(*r.remaining_s) : "-", r.basis, r.run_id,
-                     r.note.empty() ? "" : "  (" + r.note + ")");
+    t +=
+        fmt::format("{:>4}  {:<11}  {:>13}  {:>9}  {:>9}  {:<26}  {:<20}  {}{}\n", r.index, r.state,
+                    fmt::format("{}/{}", r.step, r.steps > 0 ? std::to_string(r.steps) : "?"),
+                    r.trained_s ? format_duration(*r.trained_s) : "-",
+                    r.remaining_s ? format_duration(*r.remaining_s) : "-", r.basis,
+                    eval_text(r.last_eval), r.run_id, r.note.empty() ? "" : "  (" + r.note + ")");
   }
   t += fmt::format("Training time spent: {} of run time. ", format_duration(s.trained_s));
   t += fmt::format(
@@ -161,6 +172,10 @@ json sweep_standing_json(const Sweep& sweep, const SweepStanding& s) {
                     {"trained_s", r.trained_s ? json(*r.trained_s) : json()},
                     {"remaining_s", r.remaining_s ? json(*r.remaining_s) : json()},
                     {"estimated_from", r.basis},
+                    {"last_eval", r.last_eval ? json{{"step", r.last_eval->step},
+                                                     {"metric", r.last_eval->metric},
+                                                     {"value", r.last_eval->value}}
+                                              : json()},
                     {"note", r.note}});
   }
   return {{"dir", sweep.dir},

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sweep/run_record.hpp"
 #include "sweep/sweep_plan.hpp"
 
 namespace tca::sweep {
@@ -24,6 +25,7 @@ struct RunStanding {
   std::optional<double> remaining_s;  // estimated training time left; nullopt = no basis
   std::string basis;  // where remaining_s comes from: "its own rate", "other seeds", ...
   std::string note;   // a failed run's stage and error, "trained, not yet evaluated on rbf"
+  std::optional<EvalPoint> last_eval;  // the latest periodic evaluation: is a long run on track?
 };
 
 struct SweepStanding {

@@ -161,3 +161,44 @@ TEST_CASE("sweep status: a run whose lock another process holds is running") {
   ::close(ready[0]);
   ::close(ready[1]);
 }
+
+TEST_CASE(
+    "sweep status: the last periodic evaluation, latest step first, malformed records skipped") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  write_run(s, 1, 4, 3.0, false);
+  const std::string metrics = s.run_dir(s.runs[1]) + "/metrics.jsonl";
+  // Eval records at steps 2 and 4, then (a resumed run) step 2 again: step 4 is the latest. Records
+  // without a step, a metric, or a numeric metric, and a train record with a metric, are skipped.
+  std::string lines = test::read_bytes(metrics);
+  for (const json& r : {json{{"split", "eval"}, {"step", 2}, {"accuracy", 0.11}},
+                        json{{"split", "eval"}, {"step", 4}, {"accuracy", 0.126}, {"loss", 2.3}},
+                        json{{"split", "eval"}, {"step", 2}, {"accuracy", 0.5}},
+                        json{{"split", "eval"}, {"step", 9}, {"accuracy", "high"}},
+                        json{{"split", "eval"}, {"accuracy", 0.9}},
+                        json{{"split", "eval"}, {"step", 9}, {"loss", 0.1}},
+                        json{{"split", 3}, {"step", 9}, {"accuracy", 0.9}},
+                        json{{"split", "train"}, {"step", 4}, {"accuracy", 0.99}}})
+    lines += r.dump() + "\n";
+  test::write_bytes(metrics, lines);
+  const SweepStanding st = sweep_standing(s);
+  REQUIRE(at(st, 1).last_eval.has_value());
+  CHECK(at(st, 1).last_eval->step == 4);
+  CHECK(at(st, 1).last_eval->metric == "accuracy");
+  CHECK(at(st, 1).last_eval->value == doctest::Approx(0.126));
+  CHECK_FALSE(at(st, 0).last_eval.has_value());  // no metrics at all
+  const std::string text = sweep_standing_text(s, st);
+  CHECK(text.find("last eval") != std::string::npos);
+  CHECK(text.find("12.6% @4") != std::string::npos);
+  const json j = sweep_standing_json(s, st);
+  CHECK(j["runs"][1]["last_eval"] == json{{"step", 4}, {"metric", "accuracy"}, {"value", 0.126}});
+  CHECK(j["runs"][0]["last_eval"].is_null());
+
+  // A regression task's log-likelihood: printed with its name, unscaled.
+  CHECK(latest_eval({json{{"split", "eval"}, {"step", 5000}, {"tar_ll", 1.3333}}})->metric ==
+        "tar_ll");
+  write_run(s, 4, 3, 1.0, false);
+  test::write_bytes(s.run_dir(s.runs[4]) + "/metrics.jsonl",
+                    json{{"split", "eval"}, {"step", 3}, {"tar_ll", -0.25}}.dump() + "\n");
+  CHECK(sweep_standing_text(s, sweep_standing(s)).find("tar_ll -0.250 @3") != std::string::npos);
+}
