@@ -63,6 +63,9 @@ std::string render_block(const std::string& base, const std::string& plot_comman
   return s;
 }
 
+// Ten line styles (the tab10 palette, a point type each): 1-3 are CA, TCA and Perceiver IO in
+// every plot; a sweep's further series (other settings: ablations, Perceiver IO's L) take 4-10,
+// so that up to ten series stay apart. The key goes below the plot, where it hides no curve.
 const char* kStyles =
     "set style line 1 lc rgb '#1f77b4' lw 2 pt 7 ps 1.2\n"
     "set style line 2 lc rgb '#d62728' lw 2 pt 5 ps 1.2\n"
@@ -70,14 +73,17 @@ const char* kStyles =
     "set style line 4 lc rgb '#9467bd' lw 2 pt 11 ps 1.2\n"
     "set style line 5 lc rgb '#ff7f0e' lw 2 pt 13 ps 1.2\n"
     "set style line 6 lc rgb '#8c564b' lw 2 pt 3 ps 1.2\n"
-    "set grid lc rgb '#dddddd'\nset key inside bottom right box opaque\nset border lc rgb "
-    "'#444444'\n";
+    "set style line 7 lc rgb '#e377c2' lw 2 pt 4 ps 1.2\n"
+    "set style line 8 lc rgb '#7f7f7f' lw 2 pt 6 ps 1.2\n"
+    "set style line 9 lc rgb '#bcbd22' lw 2 pt 8 ps 1.2\n"
+    "set style line 10 lc rgb '#17becf' lw 2 pt 10 ps 1.2\n"
+    "set grid lc rgb '#dddddd'\nset key below\nset border lc rgb '#444444'\n";
 
-int style_of(const std::string& method, int fallback) {
+int method_style(const std::string& method) {
   if (method == "ca") return 1;
   if (method == "tca") return 2;
   if (method == "perceiver") return 3;
-  return fallback;
+  return 0;
 }
 
 void run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::string& script) {
@@ -120,6 +126,19 @@ void run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::
 
 }  // namespace
 
+std::vector<int> series_styles(const std::vector<std::string>& methods) {
+  std::vector<int> styles;
+  int further = 0;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const int own = method_style(methods[i]);
+    const bool first_of_method =
+        own > 0 && std::find(methods.begin(), methods.begin() + static_cast<std::ptrdiff_t>(i),
+                             methods[i]) == methods.begin() + static_cast<std::ptrdiff_t>(i);
+    styles.push_back(first_of_method ? own : kFirstFurtherStyle + further++ % kFurtherStyles);
+  }
+  return styles;
+}
+
 std::vector<std::string> write_plots(const Collected& c, const std::string& plots_dir,
                                      const std::string& gnuplot) {
   std::error_code ec;
@@ -147,6 +166,7 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       if (std::find(methods.begin(), methods.end(), r.method) == methods.end())
         methods.push_back(r.method);
     }
+    const std::vector<int> styles = series_styles(methods);
     std::string plot = "plot ";
     for (size_t m = 0; m < methods.size(); ++m) {
       std::vector<const TableRow*> rows;
@@ -163,8 +183,7 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       }
       data += "\n\n";
       plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} title {}",
-                          m ? ", \\\n     " : "", gp_string(base + ".dat"), m,
-                          style_of(methods[m], static_cast<int>(m) + 4),
+                          m ? ", \\\n     " : "", gp_string(base + ".dat"), m, styles[m],
                           gp_string(method_name(methods[m])));
     }
     plot += "\n";
@@ -188,6 +207,9 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
     const double scale = metric_display_scale(cv.metric_name);
     std::string data =
         "# step  metric_mean  metric_std  (" + cv.metric_name + "; one block per series)\n";
+    std::vector<std::string> series_methods;
+    for (const auto& s : cv.series) series_methods.push_back(s.method);
+    const std::vector<int> styles = series_styles(series_methods);
     std::string plot = "plot ";
     for (size_t i = 0; i < cv.series.size(); ++i) {
       const auto& s = cv.series[i];
@@ -197,14 +219,8 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
                 num(std::isfinite(s.values[k].std) ? s.values[k].std * scale : 0) + "\n";
       }
       data += "\n\n";
-      // Several settings of one method share its colour family: methods keep styles 1-3, further
-      // series take 4-6.
-      int style = style_of(s.method, 4 + static_cast<int>(i % 3));
-      for (size_t j = 0; j < i; ++j) {
-        if (cv.series[j].method == s.method) style = 4 + static_cast<int>(i % 3);
-      }
       plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} ps 0.6 title {}",
-                          i ? ", \\\n     " : "", gp_string(base + ".dat"), i, style,
+                          i ? ", \\\n     " : "", gp_string(base + ".dat"), i, styles[i],
                           gp_string(s.label));
     }
     plot += "\n";

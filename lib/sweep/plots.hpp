@@ -11,6 +11,13 @@
 
 namespace tca::sweep {
 
+// The gnuplot line style of each series of a plot, given its method: a method's first series
+// takes the method's own style (CA 1, TCA 2, Perceiver IO 3, the same in every plot); every other
+// series (another setting, an unknown method) the next of the further styles 4-10, cycling only
+// after seven.
+inline constexpr int kFirstFurtherStyle = 4, kFurtherStyles = 7;
+std::vector<int> series_styles(const std::vector<std::string>& methods);
+
 // Writes DIR/plots/*.{dat,gp,svg,png}; returns the files written. RuntimeFailure when gnuplot
 // is missing (with the package to install) or fails (with its message).
 std::vector<std::string> write_plots(const Collected& c, const std::string& plots_dir,

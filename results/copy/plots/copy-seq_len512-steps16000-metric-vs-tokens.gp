@@ -5,8 +5,12 @@ set style line 3 lc rgb '#2ca02c' lw 2 pt 9 ps 1.2
 set style line 4 lc rgb '#9467bd' lw 2 pt 11 ps 1.2
 set style line 5 lc rgb '#ff7f0e' lw 2 pt 13 ps 1.2
 set style line 6 lc rgb '#8c564b' lw 2 pt 3 ps 1.2
+set style line 7 lc rgb '#e377c2' lw 2 pt 4 ps 1.2
+set style line 8 lc rgb '#7f7f7f' lw 2 pt 6 ps 1.2
+set style line 9 lc rgb '#bcbd22' lw 2 pt 8 ps 1.2
+set style line 10 lc rgb '#17becf' lw 2 pt 10 ps 1.2
 set grid lc rgb '#dddddd'
-set key inside bottom right box opaque
+set key below
 set border lc rgb '#444444'
 set title 'copy: accuracy (%) on copy (seq_len = 512, steps = 16000)'
 set xlabel 'tokens attended per query (log scale)'

@@ -5,8 +5,12 @@ set style line 3 lc rgb '#2ca02c' lw 2 pt 9 ps 1.2
 set style line 4 lc rgb '#9467bd' lw 2 pt 11 ps 1.2
 set style line 5 lc rgb '#ff7f0e' lw 2 pt 13 ps 1.2
 set style line 6 lc rgb '#8c564b' lw 2 pt 3 ps 1.2
+set style line 7 lc rgb '#e377c2' lw 2 pt 4 ps 1.2
+set style line 8 lc rgb '#7f7f7f' lw 2 pt 6 ps 1.2
+set style line 9 lc rgb '#bcbd22' lw 2 pt 8 ps 1.2
+set style line 10 lc rgb '#17becf' lw 2 pt 10 ps 1.2
 set grid lc rgb '#dddddd'
-set key inside bottom right box opaque
+set key below
 set border lc rgb '#444444'
 set title 'image: training curves (target log-likelihood on the curve eval set)'
 set xlabel 'training step'
@@ -15,7 +19,7 @@ set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background 
 set output 'curves.svg'
 plot 'curves.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
      'curves.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)', \
-     'curves.dat' index 2 using 1:2:3 with yerrorlines ls 6 ps 0.6 title 'ReTreever (TCA), heuristic = kd', \
+     'curves.dat' index 2 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'ReTreever (TCA), heuristic = kd', \
      'curves.dat' index 3 using 1:2:3 with yerrorlines ls 3 ps 0.6 title 'Perceiver IO, L matched to TCA'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'curves.png'
