@@ -65,16 +65,9 @@ bool higher_is_better(const std::string& m) { return m == "accuracy" || m == "ta
 double metric_display_scale(const std::string& m) { return m == "accuracy" ? 100.0 : 1.0; }
 
 namespace {
-
-// CA, TCA, Perceiver IO (the order of ModelKind), then anything else.
-int method_order(const std::string& model) {
-  const auto kind = find_named(kModelKindNames, model);
-  return kind ? static_cast<int>(*kind) : 3;
-}
-
 std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+}  // namespace
 
-// "L = 16", "L matched to TCA (6)", "b = 4", "rl_loss_weight = 0.1".
 std::string setting_text(const json& setting, const std::set<int64_t>& matched_latents) {
   std::string s;
   for (auto& [k, v] : setting.items()) {
@@ -93,6 +86,14 @@ std::string setting_text(const json& setting, const std::set<int64_t>& matched_l
     s += (s.empty() ? "" : ", ") + part;
   }
   return s;
+}
+
+namespace {
+
+// CA, TCA, Perceiver IO (the order of ModelKind), then anything else.
+int method_order(const std::string& model) {
+  const auto kind = find_named(kModelKindNames, model);
+  return kind ? static_cast<int>(*kind) : 3;
 }
 
 std::string metric_of(const json& eval, const std::string& file) {

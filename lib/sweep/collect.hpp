@@ -5,7 +5,9 @@
 // averaged over. Everything is a function of the run files alone: the same files give the same
 // bytes.
 #pragma once
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,10 @@ Collected aggregate_sweep(const Sweep& sweep);
 
 // Display names: "Transformer + CA", "ReTreever (TCA)", "Perceiver IO".
 std::string method_name(const std::string& model);
+// A row's setting as the tables show it: "L = 16", "L matched to TCA (6)" (the matched L of its
+// seeds), "b = 4", "rl_loss_weight = 0.1"; "" for none.
+std::string setting_text(const nlohmann::json& setting,
+                         const std::set<int64_t>& matched_latents = {});
 // "tar_ll" -> "target log-likelihood", "accuracy" -> "accuracy (%)".
 std::string metric_label(const std::string& metric_name);
 // Larger is better for accuracy and tar_ll, smaller for mse and loss.

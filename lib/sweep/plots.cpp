@@ -160,23 +160,36 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
     const std::string base = sanitize(t.eval_set) + group_suffix(t.group) + "-metric-vs-tokens";
     const double scale = metric_display_scale(t.metric_name);
     std::string data = "# tokens_attended  metric_mean  metric_std  (" + t.metric_name +
-                       "; one block per method)\n";
-    std::vector<std::string> methods;
+                       "; one block per series)\n";
+    // One series per method and setting apart from L: a line through Perceiver IO's L values
+    // (which set the tokens it attends to), a point of its own for a setting that changes
+    // something else (the ablations' b, loss weights, reward), never a line between those.
+    struct Series {
+      std::string method, label;
+      std::vector<const TableRow*> rows;
+    };
+    std::vector<Series> series;
     for (const auto& r : t.rows) {
-      if (std::find(methods.begin(), methods.end(), r.method) == methods.end())
-        methods.push_back(r.method);
+      if (r.metric.n == 0) continue;
+      nlohmann::json other = r.setting_json;
+      if (other.is_object()) other.erase("num_latents");
+      const std::string text = other.is_object() ? setting_text(other) : "";
+      const std::string label = method_name(r.method) + (text.empty() ? "" : ", " + text);
+      auto it = std::find_if(series.begin(), series.end(),
+                             [&](const Series& x) { return x.label == label; });
+      if (it == series.end()) it = series.insert(series.end(), Series{r.method, label, {}});
+      it->rows.push_back(&r);
     }
+    std::vector<std::string> methods;
+    for (const auto& x : series) methods.push_back(x.method);
     const std::vector<int> styles = series_styles(methods);
     std::string plot = "plot ";
-    for (size_t m = 0; m < methods.size(); ++m) {
-      std::vector<const TableRow*> rows;
-      for (const auto& r : t.rows) {
-        if (r.method == methods[m] && r.metric.n > 0) rows.push_back(&r);
-      }
+    for (size_t m = 0; m < series.size(); ++m) {
+      std::vector<const TableRow*>& rows = series[m].rows;
       std::sort(rows.begin(), rows.end(), [](const TableRow* a, const TableRow* b) {
         return a->tokens.mean < b->tokens.mean;
       });
-      data += "# " + method_name(methods[m]) + "\n";
+      data += "# " + series[m].label + "\n";
       for (const auto* r : rows) {
         data += num(r->tokens.mean) + " " + num(r->metric.mean * scale) + " " +
                 num(std::isfinite(r->metric.std) ? r->metric.std * scale : 0) + "\n";
@@ -184,7 +197,7 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       data += "\n\n";
       plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} title {}",
                           m ? ", \\\n     " : "", gp_string(base + ".dat"), m, styles[m],
-                          gp_string(method_name(methods[m])));
+                          gp_string(series[m].label));
     }
     plot += "\n";
     std::string title = c.sweep_name + ": " + metric_label(t.metric_name) + " on " + t.eval_set;

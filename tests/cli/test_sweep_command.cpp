@@ -95,6 +95,22 @@ TEST_CASE("sweep: a 3 x 2 x 3 grid goes from plan to tables and plots with the l
     CHECK_MESSAGE(fs::file_size(dir.file(std::string("sw/") + f)) > 100, f);
   }
   CHECK(slurp(dir.file("sw/plots/curves.png")).substr(1, 3) == "PNG");
+  // Metric against tokens: a series per method and setting other than L (never a line between
+  // two d_model values), each setting in its own line style.
+  const std::string dat = slurp(dir.file("sw/plots/copy-metric-vs-tokens.dat"));
+  const std::string gp = slurp(dir.file("sw/plots/copy-metric-vs-tokens.gp"));
+  for (const char* d : {"8", "16"}) {
+    for (const char* m : {"Transformer + CA", "ReTreever (TCA)", "Perceiver IO"}) {
+      const std::string label = std::string(m) + ", d_model = " + d;
+      CHECK_MESSAGE(contains(dat, "# " + label + "\n"), label);
+      CHECK_MESSAGE(contains(gp, "title '" + label + "'"), label);
+    }
+  }
+  CHECK(count_lines(dat) == 1 + 6 * 4);  // header, then per series: label, one point, 2 blank
+  std::set<std::string> styles;
+  for (size_t at = gp.find(" ls "); at != std::string::npos; at = gp.find(" ls ", at + 1))
+    styles.insert(gp.substr(at, gp.find(' ', at + 4) - at));
+  CHECK(styles.size() == 6);
   // Tables and plots regenerate byte-identically from the same run files.
   const std::string before = slurp(dir.file("sw/tables/results.md")) +
                              slurp(dir.file("sw/plots/curves.svg")) +

@@ -21,7 +21,8 @@ set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background 
 set output 'unseen-metric-vs-tokens.svg'
 plot 'unseen-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA', \
      'unseen-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)', \
-     'unseen-metric-vs-tokens.dat' index 2 using 1:2:3 with yerrorlines ls 3 title 'Perceiver IO'
+     'unseen-metric-vs-tokens.dat' index 2 using 1:2:3 with yerrorlines ls 4 title 'ReTreever (TCA), heuristic = kd', \
+     'unseen-metric-vs-tokens.dat' index 3 using 1:2:3 with yerrorlines ls 3 title 'Perceiver IO'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output 'unseen-metric-vs-tokens.png'
 replot
