@@ -1,7 +1,7 @@
 // Plots of a collected sweep with gnuplot (Debian gnuplot-nox; issue 18): per table, the metric
-// against tokens attended (log x, one series per method and setting other than L, error bars = std
-// over seeds), and per
-// table group, the training curves (eval metric against step, one series per method and setting).
+// against tokens attended (log x, one series per method and setting other than L, error bars =
+// std over seeds), and per table group, the training curves (eval metric against step, one series
+// per method and setting).
 // Each plot is a data file and a gnuplot script (kept beside the pictures, so that a plot can be
 // restyled by hand) rendered as SVG and PNG (pngcairo).
 #pragma once
