@@ -234,11 +234,10 @@ Collected aggregate_sweep(const Sweep& sweep) {
       std::map<int64_t, double> points;
       std::string metric;
       for (const auto& r : metrics) {
-        if (r.value("split", std::string()) != "eval") continue;
-        const std::string m = task_metric_in(r);
-        if (m.empty() || !r[m].is_number()) continue;
-        metric = m;
-        points[r.value("step", int64_t{0})] = r[m].get<double>();
+        const auto p = eval_point(r);
+        if (!p) continue;
+        metric = p->metric;
+        points[p->step] = p->value;  // a step logged again after a resume: its later record
       }
       if (!points.empty()) {
         const std::string gkey = group.dump();

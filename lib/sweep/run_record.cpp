@@ -94,17 +94,21 @@ std::string task_metric_in(const nlohmann::json& record) {
   return "";
 }
 
+std::optional<EvalPoint> eval_point(const nlohmann::json& record) {
+  if (!record.is_object()) return std::nullopt;
+  const auto split = record.find("split"), step = record.find("step");
+  if (split == record.end() || *split != "eval") return std::nullopt;
+  const std::string m = task_metric_in(record);
+  if (step == record.end() || !step->is_number_integer() || m.empty() || !record[m].is_number())
+    return std::nullopt;
+  return EvalPoint{step->get<int64_t>(), m, record[m].get<double>()};
+}
+
 std::optional<EvalPoint> latest_eval(const std::vector<nlohmann::json>& metrics) {
   std::optional<EvalPoint> latest;
   for (const auto& r : metrics) {
-    if (!r.is_object()) continue;
-    const auto split = r.find("split"), step = r.find("step");
-    if (split == r.end() || *split != "eval") continue;
-    const std::string m = task_metric_in(r);
-    if (step == r.end() || !step->is_number_integer() || m.empty() || !r[m].is_number()) continue;
-    // The largest step; a resumed run that logged a step again: its later record.
-    if (!latest || step->get<int64_t>() >= latest->step)
-      latest = EvalPoint{step->get<int64_t>(), m, r[m].get<double>()};
+    const auto p = eval_point(r);
+    if (p && (!latest || p->step >= latest->step)) latest = p;
   }
   return latest;
 }

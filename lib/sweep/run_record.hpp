@@ -45,13 +45,18 @@ int64_t largest_step(const std::vector<nlohmann::json>& metrics);
 // accuracy, tar_ll or mse, whichever it holds first; "" when none.
 std::string task_metric_in(const nlohmann::json& record);
 
-// The latest periodic evaluation metrics.jsonl records (split "eval", on the first batches of the
-// curve eval set, tca train --eval-every): its step and task metric. nullopt before the first.
+// A periodic evaluation metrics.jsonl records (split "eval", on the first batches of the curve
+// eval set, tca train --eval-every): its step and task metric.
 struct EvalPoint {
   int64_t step = 0;
   std::string metric;  // accuracy | tar_ll | mse
   double value = 0;
 };
+// The record's evaluation; nullopt for any other record, or one without an integer step or a
+// numeric task metric. The one reading of an eval record: the training curves and `sweep status`.
+std::optional<EvalPoint> eval_point(const nlohmann::json& record);
+// The latest of a run's evaluations (the largest step; a step logged again after a resume: its
+// later record); nullopt before the first.
 std::optional<EvalPoint> latest_eval(const std::vector<nlohmann::json>& metrics);
 
 // The configured step count of a run (its config.json's "steps"), or 0 when unknown.
