@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
@@ -128,12 +129,11 @@ void run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::
 
 std::vector<int> series_styles(const std::vector<std::string>& methods) {
   std::vector<int> styles;
+  std::set<std::string> seen;
   int further = 0;
-  for (size_t i = 0; i < methods.size(); ++i) {
-    const int own = method_style(methods[i]);
-    const bool first_of_method =
-        own > 0 && std::find(methods.begin(), methods.begin() + static_cast<std::ptrdiff_t>(i),
-                             methods[i]) == methods.begin() + static_cast<std::ptrdiff_t>(i);
+  for (const auto& method : methods) {
+    const int own = method_style(method);
+    const bool first_of_method = own > 0 && seen.insert(method).second;
     styles.push_back(first_of_method ? own : kFirstFurtherStyle + further++ % kFurtherStyles);
   }
   return styles;

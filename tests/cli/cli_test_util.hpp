@@ -102,6 +102,17 @@ inline void check_usage_error(const Run& r, const std::string& part) {
   CHECK(r.out.empty());
 }
 
+// Polls `ready` every 50 ms for up to `limit`; returns whether it became true.
+template <class Predicate>
+bool wait_until(Predicate ready, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (ready()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 // A shell command started in the background (fork, then exec of `sh -c COMMAND`), for the tests
 // that signal a command while it runs. Killed (SIGKILL) and reaped when it goes out of scope
 // unless already reaped, so a failed check leaves no process behind. Put `exec` in front of the
@@ -136,10 +147,7 @@ class BackgroundCommand {
   // Waits up to `limit` for the command to end (a bound, so that a broken test fails rather than
   // hangs); returns whether it ended.
   bool wait_for(std::chrono::milliseconds limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (!try_reap() && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    return reaped_;
+    return wait_until([this] { return try_reap(); }, limit);
   }
   // The wait status (WIFEXITED etc.) once reaped.
   int status() const { return status_; }
@@ -150,16 +158,5 @@ class BackgroundCommand {
   bool reaped_ = false;
   int status_ = 0;
 };
-
-// Polls `ready` every 50 ms for up to `limit`; returns whether it became true.
-template <class Predicate>
-bool wait_until(Predicate ready, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    if (ready()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
 
 }  // namespace tca::cli_test
