@@ -169,8 +169,12 @@ std::string tables_markdown(const Collected& c) {
   std::string s = "## Sweep `" + c.sweep_name + "`\n\n";
   if (c.tables.empty()) s += "No finished runs yet.\n\n";
   for (const auto& t : c.tables) {
-    s += fmt::format("### {}\n\nTask {}, mean N = {:.1f} context tokens.\n\n", table_title(c, t),
-                     t.task, t.n_context);
+    // N here is a mean over the eval set's tasks, the tokens columns are means over queries: with
+    // a varying N (GP: Nc ~ U{3..46}, fewer targets where Nc is large) CA's "N" tokens differ.
+    s += fmt::format(
+        "### {}\n\nTask {}, N = {:.1f} context tokens on average over the eval set's tasks (the "
+        "tokens columns average over queries).\n\n",
+        table_title(c, t), t.task, t.n_context);
     s += "| Method | Setting | " + metric_label(t.metric_name) +
          " | seeds | tokens attended | % of N | latency (µs/query) | training (min) |" +
          (c.with_paper ? " the paper |" : "") + "\n";
@@ -223,7 +227,8 @@ std::string tables_latex(const Collected& c) {
     }
     s += "\n\\begin{table}[t]\n\\centering\n";
     s += "\\caption{" + latex_escape(table_title(c, t)) +
-         fmt::format(" (task {}, mean $N$ = {:.1f}).", latex_escape(t.task), t.n_context) +
+         fmt::format(" (task {}, mean $N$ over tasks = {:.1f}).", latex_escape(t.task),
+                     t.n_context) +
          " Mean $\\pm$ std over seeds; best in bold." +
          (c.with_paper ? " The paper: " + latex_escape(c.paper_note) : std::string()) + "}\n";
     s += std::string("\\begin{tabular}{llrrrrrr") + (c.with_paper ? "l" : "") + "}\n\\toprule\n";

@@ -132,7 +132,11 @@ TEST_CASE(
   CHECK(md.find("| ReTreever (TCA) |  | **85.0 ± 7.1** | 2 | **4.00** | **50.0** | 21.0 |") !=
         std::string::npos);
   CHECK(md.find("missing `" + s.runs[4].run_id + "`: not finished") != std::string::npos);
+  // The task line says which mean N is (over tasks) against the tokens columns (over queries).
+  CHECK(md.find("Task copy, N = 8.0 context tokens on average over the eval set's tasks (the "
+                "tokens columns average over queries).") != std::string::npos);
   const std::string tex = tables_latex(c);
+  CHECK(tex.find("(task copy, mean $N$ over tasks = 8.0).") != std::string::npos);
   CHECK(tex.find("\\toprule") != std::string::npos);
   CHECK(tex.find("\\textbf{85.0 $\\pm$ 7.1}") != std::string::npos);
   CHECK(tex.find("\\% of $N$") != std::string::npos);
