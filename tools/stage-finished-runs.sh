@@ -5,6 +5,8 @@
 # plots, and the small files of every run whose sweep_run.json says done or failed. Runs still under
 # way are left out (a clean clone's `tca sweep run` starts them afresh; their checkpoints are
 # git-ignored anyway). Run `tca sweep collect DIR --plots` first, so that the tables match.
+# When a README.md sits beside the sweep directory (results/README.md), its copies of the tables
+# are refreshed with tools/embed-tables.sh and staged too.
 #
 # usage: tools/stage-finished-runs.sh results/gp [results/copy ...]
 set -euo pipefail
@@ -24,4 +26,10 @@ for dir in "$@"; do
     fi
   done
   echo "stage-finished-runs: $dir: $staged finished run(s) staged"
+done
+for readme in $(for dir in "$@"; do echo "$(dirname "$dir")/README.md"; done | sort -u); do
+  if [ -f "$readme" ] && grep -q '^<!-- tables: ' "$readme"; then
+    bash "$(dirname "$0")/embed-tables.sh" "$readme"
+    git add -- "$readme"
+  fi
 done

@@ -90,3 +90,70 @@ TEST_CASE(
     CHECK(compared > 0);
   }
 }
+
+namespace {
+
+// Runs tools/embed-tables.sh ARGS; the exit code, stderr in err.
+int embed_tables(const test::TempDir& dir, const std::string& args, std::string& err) {
+  const std::string cmd = "bash '" + std::string(TCA_SOURCE_DIR) + "/tools/embed-tables.sh' " +
+                          args + " 2>'" + dir.file(".stderr") + "' >/dev/null";
+  const int status = std::system(cmd.c_str());
+  err = slurp(dir.file(".stderr"));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+}  // namespace
+
+TEST_CASE("results/README.md's tables are the collected ones (tools/embed-tables.sh --check)") {
+  const fs::path readme = fs::path(TCA_SOURCE_DIR) / "results" / "README.md";
+  if (!fs::exists(readme)) return;
+  test::TempDir tmp;
+  std::string err;
+  CHECK_MESSAGE(embed_tables(tmp, "--check '" + readme.string() + "'", err) == 0, err);
+}
+
+TEST_CASE(
+    "embed-tables replaces each marked block with its sweep's group tables, and --check "
+    "fails on a stale one") {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path();
+  write_file(dir / "s" / "tables" / "results.md",
+             "## Sweep `s`\n\n### s: eval set a\n\nTask copy, N = 8.0.\n\n| x |\n|---|\n| 1 |\n\n"
+             "### Runs not in the tables\n\n- missing `r`: not finished\n\n_legend_\n");
+  const std::string prose =
+      "# Results\n\ntext\n\n<!-- tables: s -->\nold line\n<!-- end tables "
+      "-->\n\nafter\n";
+  write_file(dir / "README.md", prose);
+  const std::string readme = (dir / "README.md").string();
+  std::string err;
+  CHECK(embed_tables(tmp, "--check '" + readme + "'", err) == 1);
+  CHECK(contains(err, "differ from the collected ones"));
+  CHECK(slurp(readme) == prose);  // --check writes nothing
+  REQUIRE(embed_tables(tmp, "'" + readme + "'", err) == 0);
+  CHECK(slurp(readme) ==
+        "# Results\n\ntext\n\n<!-- tables: s -->\n\n#### s: eval set a\n\nTask copy, N = 8.0.\n\n"
+        "| x |\n|---|\n| 1 |\n\nThe legend, and any runs not yet in these tables: "
+        "[s/tables/results.md](s/tables/results.md).\n\n<!-- end tables -->\n\nafter\n");
+  CHECK(embed_tables(tmp, "--check '" + readme + "'", err) == 0);
+  // A changed table makes the block stale.
+  write_file(dir / "s" / "tables" / "results.md", "### s: eval set a\n\n| x |\n|---|\n| 2 |\n");
+  CHECK(embed_tables(tmp, "--check '" + readme + "'", err) == 1);
+  // An unknown sweep and an unclosed block are errors naming the file and line; nothing written.
+  write_file(dir / "bad.md", "a\n<!-- tables: nope -->\n<!-- end tables -->\n");
+  CHECK(embed_tables(tmp, "'" + (dir / "bad.md").string() + "'", err) == 2);
+  CHECK(contains(err, "bad.md:2: no "));
+  CHECK(contains(err, "nope/tables/results.md"));
+  write_file(dir / "open.md", "<!-- tables: s -->\nx\n");
+  CHECK(embed_tables(tmp, "'" + (dir / "open.md").string() + "'", err) == 2);
+  CHECK(contains(err, "open.md:1: '<!-- tables: s -->' has no '<!-- end tables -->'"));
+  CHECK(slurp((dir / "open.md").string()) == "<!-- tables: s -->\nx\n");
+  size_t leftovers = 0;  // the temp file is removed on every exit
+  for (const auto& e : fs::directory_iterator(dir))
+    leftovers += e.path().filename().string().find(".md.") != std::string::npos;
+  CHECK(leftovers == 0);
+}
