@@ -16,6 +16,10 @@ if [ "${1:-}" = "--check" ]; then
   shift
 fi
 readme=${1:-results/README.md}
+if [[ "$readme" == -* || $# -gt 1 ]]; then
+  echo "usage: tools/embed-tables.sh [--check] [README]" >&2
+  exit 2
+fi
 [ -f "$readme" ] || { echo "embed-tables: error: $readme: no such file" >&2; exit 2; }
 dir=$(dirname "$readme")
 
@@ -28,7 +32,9 @@ tables_of() {
        END { while (n > 0 && lines[n] == "") n--; for (i = 1; i <= n; i++) print lines[i] }' "$1"
 }
 
-out=$(mktemp "$readme.XXXXXX")
+# The new text goes to a temp file beside the README (renamed over it: never a half-written
+# README), or under $TMPDIR for --check, which writes nothing in the checkout.
+if [ "$check" = 1 ]; then out=$(mktemp); else out=$(mktemp "$readme.XXXXXX"); fi
 trap 'rm -f "$out"' EXIT
 name=""
 line_no=0

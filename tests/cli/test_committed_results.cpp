@@ -143,6 +143,8 @@ TEST_CASE(
   // A changed table makes the block stale.
   write_file(dir / "s" / "tables" / "results.md", "### s: eval set a\n\n| x |\n|---|\n| 2 |\n");
   CHECK(embed_tables(tmp, "--check '" + readme + "'", err) == 1);
+  CHECK(embed_tables(tmp, "--bogus", err) == 2);
+  CHECK(contains(err, "usage: tools/embed-tables.sh [--check] [README]"));
   // An unknown sweep and an unclosed block are errors naming the file and line; nothing written.
   write_file(dir / "bad.md", "a\n<!-- tables: nope -->\n<!-- end tables -->\n");
   CHECK(embed_tables(tmp, "'" + (dir / "bad.md").string() + "'", err) == 2);
