@@ -1,7 +1,8 @@
 // Issue 19, item 3: every table and plot data file committed under results/<sweep>/ equals what
 // `tca sweep collect` makes now from the committed run files (nothing typed by hand, nothing
 // stale). Each sweep directory is copied without its checkpoints, collected afresh, and compared
-// file by file.
+// file by file. results/README.md's copies of the tables (tools/embed-tables.sh) must equal them
+// too; the tool itself is tested on a made-up README.
 #include <filesystem>
 
 #include "cli_test_util.hpp"
