@@ -242,8 +242,8 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
       case Outcome::busy:
         report.line("taken by another worker (locked): " + run.run_id);
         return kExitOk;
-      case Outcome::failed:
-        return kExitFailure;
+      case Outcome::failed:  // as --all: exit 3 = a run of the sweep failed (conventions.md)
+        return kExitSweepFailed;
       case Outcome::interrupted:
         return exit_code_for_stop();
       case Outcome::dropped:
@@ -261,7 +261,7 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
                           {"error", "the TCA run it is matched to failed: " + run.match_run_id}});
       report.line("FAILED " + run.run_id + ": the TCA run it is matched to failed (" +
                   run.match_run_id + ")");
-      return kExitFailure;
+      return kExitSweepFailed;
     }
     if (!said_waiting)
       report.line("waiting for " + run.match_run_id +
