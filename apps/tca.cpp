@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
-    print_commands(stdout);
+    // Asked for, the list is the result (stdout, exit 0); without a command it is a usage error
+    // (stderr, exit 2), so that `tca >file` in a script leaves no usage text in the file.
+    print_commands(argc < 2 ? stderr : stdout);
     return argc < 2 ? tca::kExitUsage : 0;
   }
   if (!std::strcmp(argv[1], "--version")) argv[1] = const_cast<char*>("version");

@@ -68,10 +68,11 @@ TEST_CASE("tca --help lists the commands on stdout and exits 0") {
   CHECK(r.err.empty());
 }
 
-TEST_CASE("tca without a command prints the command list and exits 2") {
+TEST_CASE("tca without a command prints the command list on stderr and exits 2") {
   const Run r = run_tca("");
   CHECK(r.exit_code == 2);
-  CHECK(contains(r.out, "commands:"));
+  CHECK(contains(r.err, "commands:"));
+  CHECK(r.out.empty());  // a usage error: stdout carries results only
 }
 
 TEST_CASE("an unknown command exits 2 with one line on stderr naming it") {
