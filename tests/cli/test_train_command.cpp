@@ -198,3 +198,41 @@ TEST_CASE("train --train FILE.h5 reads its batches from a task file, as stored")
                        tiny_model()),
       "--seq-len applies to --task, not to --train FILE.h5");
 }
+
+TEST_CASE("a boolean hyperparameter takes a value on the command line, as --bptt true|false") {
+  TempDir dir;
+  for (const char* value : {"true", "false"}) {
+    const std::string run = std::string("run-") + value;
+    const Run r = run_tca(dir, "train --model tca --out " + run + " --steps 1 --eval-every 0 " +
+                                   "--bptt " + value + tiny_copy_task() + tiny_model());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(read_json(dir.file(run + "/config.json"))["bptt"] == (std::string(value) == "true"));
+  }
+  check_usage_error(run_tca(dir, std::string("train --model tca --out r --bptt maybe") +
+                                     tiny_copy_task() + tiny_model()),
+                    "--bptt");
+}
+
+TEST_CASE("image tasks from CelebA take the CelebA defaults, not EMNIST's (tca.md 6)") {
+  TempDir dir;
+  // A two-image CelebA copy: list_eval_partition.txt and binary PPMs (what the importer reads).
+  {
+    std::ofstream(dir.file("list_eval_partition.txt")) << "000001.jpg 0\n000002.jpg 0\n";
+    for (const char* name : {"000001.ppm", "000002.ppm"}) {
+      std::ofstream ppm(dir.file(name), std::ios::binary);
+      ppm << "P6\n8 8\n255\n";
+      for (int i = 0; i < 8 * 8 * 3; ++i) ppm.put(static_cast<char>(i * 7));
+    }
+  }
+  const Run r = run_tca(dir,
+                        "train --model ca --task image --source celeba --path . "
+                        "--max-points 10 --steps 1 --eval-every 0 --progress none --out run" +
+                            std::string(tiny_model()));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto config = read_json(dir.file("run/config.json"));
+  CHECK(config["batch_size"] == 16);
+  CHECK(config["heuristic"] == "sort_x1");
+  CHECK(config["bound_std"] == false);
+  CHECK(config["clip"] == 0.0);
+  CHECK(config["beta1"] == 0.9);
+}
