@@ -132,8 +132,10 @@ void print_table(const std::vector<Row>& rows, const std::string& format) {
     std::printf("%s\n", std::string(w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 10, '-').c_str());
   }
   for (const Row& r : rows) line(r);
-  if (!md)
-    std::printf("%% of N: the mean over queries of tokens attended / N of the query's task\n");
+  // Every table says how % of N averages (conventions.md "Tokens attended"); CSV is data only.
+  const std::string note =
+      "% of N: the mean over queries of tokens attended / N of the query's task (a mean of ratios)";
+  std::printf("%s\n", (md ? "\n_" + note + "_" : note).c_str());
 }
 
 int run_report(int argc, char** argv) {

@@ -229,7 +229,8 @@ std::string tables_latex(const Collected& c) {
     s += "\\caption{" + latex_escape(table_title(c, t)) +
          fmt::format(" (task {}, mean $N$ over tasks = {:.1f}).", latex_escape(t.task),
                      t.n_context) +
-         " Mean $\\pm$ std over seeds; best in bold." +
+         " Mean $\\pm$ std over seeds; best in bold; \\% of $N$ = mean over queries of tokens / "
+         "$N$ (a mean of ratios)." +
          (c.with_paper ? " The paper: " + latex_escape(c.paper_note) : std::string()) + "}\n";
     s += std::string("\\begin{tabular}{llrrrrrr") + (c.with_paper ? "l" : "") + "}\n\\toprule\n";
     s += "Method & Setting & " + latex_escape(metric_label(t.metric_name)) +

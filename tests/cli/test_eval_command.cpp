@@ -90,6 +90,14 @@ TEST_CASE("tca eval writes eval.json with metrics, tokens attended, latency and 
   CHECK(contains(table.out, "copy  TCA (full)"));
   CHECK(contains(table.out, "Perceiver IO (L=3)"));
   CHECK(count_lines(table.out) == 2 + 4 + 1);
+  CHECK(contains(table.out, "(a mean of ratios)"));
+  // The Markdown table states it too (conventions.md: "stated as such in every table").
+  const Run md = run_tca(dir, "report ca tca --format md");
+  REQUIRE_MESSAGE(md.exit_code == 0, md.err);
+  CHECK(contains(md.out, "| task "));
+  CHECK(contains(md.out,
+                 "\n_% of N: the mean over queries of tokens attended / N of the query's "
+                 "task (a mean of ratios)_\n"));
   const Run get = run_tca(dir, "report --get tokens_attended.percent_of_n perceiver tca");
   CHECK(get.out == "37.5\n50.0\n");
   check_usage_error(run_tca(dir, "report --get tokens_attended.median tca"),

@@ -137,6 +137,8 @@ TEST_CASE(
                 "tokens columns average over queries).") != std::string::npos);
   const std::string tex = tables_latex(c);
   CHECK(tex.find("(task copy, mean $N$ over tasks = 8.0).") != std::string::npos);
+  CHECK(tex.find("\\% of $N$ = mean over queries of tokens / $N$ (a mean of ratios).") !=
+        std::string::npos);
   CHECK(tex.find("\\toprule") != std::string::npos);
   CHECK(tex.find("\\textbf{85.0 $\\pm$ 7.1}") != std::string::npos);
   CHECK(tex.find("\\% of $N$") != std::string::npos);
