@@ -42,6 +42,11 @@ std::pair<size_t, size_t> line_and_column(const std::string& text, size_t byte) 
   return {line, column};
 }
 
+// The error form of every input error (conventions.md): what (file): expected ..., found ....
+InputError unreadable(const std::string& path, const char* expected) {
+  return InputError(path, "", "cannot read the file", expected, std::strerror(errno));
+}
+
 }  // namespace
 
 nlohmann::json parse_json(const std::string& text, const std::string& source) {
@@ -75,10 +80,10 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
 
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot read " + path + ": " + std::strerror(errno));
+  if (!in) throw unreadable(path, "a readable JSON file");
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) throw InputError("cannot read " + path + ": " + std::strerror(errno));
+  if (in.bad()) throw unreadable(path, "a readable JSON file");
   return parse_json(text.str(), path);
 }
 
@@ -93,7 +98,7 @@ void write_json_atomically(const std::string& path, const nlohmann::json& value)
 
 std::vector<nlohmann::json> read_jsonl_file(const std::string& path, bool drop_torn_last_line) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot read " + path + ": " + std::strerror(errno));
+  if (!in) throw unreadable(path, "a readable JSON Lines file");
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();

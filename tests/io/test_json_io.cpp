@@ -96,7 +96,13 @@ TEST_CASE(
 TEST_CASE("reading a missing JSON file is an input error naming it") {
   const std::string msg =
       input_error([] { tca::io::read_json_file("/nonexistent/dir/config.json"); });
-  CHECK(msg.find("/nonexistent/dir/config.json") != std::string::npos);
+  CHECK(msg ==
+        "cannot read the file (/nonexistent/dir/config.json): expected a readable JSON file, found "
+        "No such file or directory");
+  const std::string jsonl =
+      input_error([] { tca::io::read_jsonl_file("/nonexistent/m.jsonl", false); });
+  CHECK(jsonl.find("(/nonexistent/m.jsonl): expected a readable JSON Lines file") !=
+        std::string::npos);
 }
 
 TEST_CASE("JSON results are written atomically, pretty, with sorted keys and no temp file left") {
