@@ -239,10 +239,15 @@ bool Options::parse(const std::vector<std::string>& args) {
   return true;
 }
 
+std::vector<std::string> Options::names() const {
+  std::vector<std::string> out;
+  for (const auto& s : specs_) out.push_back(s->name);
+  return out;
+}
+
 std::string Options::unknown_key_error(const std::string& key, Source source,
                                        const std::string& origin) const {
-  std::vector<std::string> names;
-  for (const auto& s : specs_) names.push_back(s->name);
+  const std::vector<std::string> names = this->names();
   if (source == Source::command_line) {
     const std::string bare = key.substr(
         key.find_first_not_of('-') == std::string::npos ? key.size() : key.find_first_not_of('-'));

@@ -271,6 +271,8 @@ class Options {
   bool has(const std::string& name) const { return !value(name).empty(); }
   // Whether an option of this name (dashes or underscores) is declared (sweep grids check keys).
   bool declared(const std::string& name) const { return find(dashed(name)) != nullptr; }
+  // Every declared option's name, dashed ("batch-size"), in declaration order.
+  std::vector<std::string> names() const;
   Source source(const std::string& name) const;
   bool given(const std::string& name) const { return source(name) >= Source::config_file; }
   const std::string& config_file() const { return config_file_; }      // "" without --config

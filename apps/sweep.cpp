@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "closest_match.hpp"
 #include "command.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -103,8 +104,12 @@ int run_plan(int argc, char** argv) {
   const json grid_json = io::parse_json(text, grid_path);
   Options train("train", "");
   declare_train_options(train);
+  // A mistyped key gets the closest train option or grid key, as in a config file.
+  std::vector<std::string> known = sweep::grid_meta_keys();
+  for (const auto& n : train.names()) known.push_back(underscored(n));
   const sweep::Grid grid = sweep::expand_grid(
-      grid_json, grid_path, [&](const std::string& k) { return train.declared(k); });
+      grid_json, grid_path, [&](const std::string& k) { return train.declared(k); },
+      [&](const std::string& k) { return closest_match(k, known); });
   validate_with_train_options(grid, grid_path);
 
   sweep::PlanCommands cmds;
@@ -225,7 +230,9 @@ int run_collect(int argc, char** argv) {
             "LaTeX booktabs, "
             "CSV, JSON) under DIR/tables and, with --plots, gnuplot plots (SVG and PNG) under "
             "DIR/plots: metric vs "
-            "tokens attended and training curves. Missing and failed runs are listed, never "
+            "tokens attended, training curves and, for an eval set whose groups span several "
+            "context sizes, latency per query vs N (each picture renamed into place after "
+            "gnuplot succeeded). Missing and failed runs are listed, never "
             "averaged over.");
   o.add<std::string>(Group::data, "dir", "the sweep directory")
       .value_name("DIR")

@@ -28,17 +28,21 @@ const std::set<std::string> kLatentKeys = {"model", "num_latents", "num_latent_l
 // One axis of a block's product: each point assigns values to one or more keys.
 using Axis = std::vector<json>;  // each element: an object {key: value, ...}
 
+using KeyCheck = std::function<bool(const std::string&)>;
+using KeySuggestion = std::function<std::string(const std::string&)>;
+
 void check_train_key(const std::string& key, const std::string& source,
-                     const std::function<bool(const std::string&)>& is_train_key) {
+                     const KeyCheck& is_train_key, const KeySuggestion& closest_key) {
   if (kRunnerKeys.count(key)) {
     throw InputError(source, key, "a key that tca sweep run sets for every run",
                      "a tca train option", "'" + key + "'");
   }
   if (!is_train_key(key)) {
+    const std::string guess = closest_key ? closest_key(key) : std::string();
     throw InputError(source, key, "unknown grid key",
                      "a tca train option or one of name, fixed, runs, seeds, "
                      "eval_sets, curve_eval, match_eval, group_by, threads, slurm",
-                     "'" + key + "'");
+                     "'" + key + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"));
   }
 }
 
@@ -236,8 +240,10 @@ std::string config_hash(const json& config) {
   return fmt::format("{:08x}", static_cast<uint32_t>(h ^ (h >> 32)));
 }
 
-Grid expand_grid(const json& grid, const std::string& source,
-                 const std::function<bool(const std::string&)>& is_train_key) {
+std::vector<std::string> grid_meta_keys() { return {kMetaKeys.begin(), kMetaKeys.end()}; }
+
+Grid expand_grid(const json& grid, const std::string& source, const KeyCheck& is_train_key,
+                 const KeySuggestion& closest_key) {
   if (!grid.is_object())
     throw InputError(source, "", "invalid grid", "a JSON object", grid.type_name());
   Grid g;
@@ -248,7 +254,7 @@ Grid expand_grid(const json& grid, const std::string& source,
   for (auto& [k, v] : grid.items()) {
     const std::string key = underscore_key(k);
     if (kMetaKeys.count(key)) continue;
-    if (key != "zip") check_train_key(key, source, is_train_key);
+    if (key != "zip") check_train_key(key, source, is_train_key, closest_key);
     base[key] = v;
   }
   if (grid.contains("fixed")) {
@@ -256,7 +262,7 @@ Grid expand_grid(const json& grid, const std::string& source,
       throw InputError(source, "fixed", "invalid fixed values", "an object", grid["fixed"].dump());
     for (auto& [k, v] : grid["fixed"].items()) {
       const std::string key = underscore_key(k);
-      check_train_key(key, source, is_train_key);
+      check_train_key(key, source, is_train_key, closest_key);
       check_scalar(v, source, "fixed." + k);
       base[key] = v;
     }
@@ -285,9 +291,9 @@ Grid expand_grid(const json& grid, const std::string& source,
       for (auto& [k, v] : merged.items()) {
         if (k == "zip") {
           for (auto& [zk, zv] : v.items())
-            check_train_key(underscore_key(zk), bsource, is_train_key);
+            check_train_key(underscore_key(zk), bsource, is_train_key, closest_key);
         } else {
-          check_train_key(k, bsource, is_train_key);
+          check_train_key(k, bsource, is_train_key, closest_key);
         }
       }
       json fixed;

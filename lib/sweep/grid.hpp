@@ -65,9 +65,15 @@ struct Grid {
 // InputError naming the key for: unknown top-level or block keys, zipped lists of unequal
 // length, an empty axis, duplicate runs, a "match-tca" without a TCA run of the same setting,
 // an unknown eval set in curve_eval / match_eval. Train keys themselves are checked by the caller
-// (`is_train_key`), since only the CLI knows `tca train`'s options.
+// (`is_train_key`), since only the CLI knows `tca train`'s options; `closest_key`, when given,
+// names the known key closest to an unknown one for the error ("" for none), as a config file's
+// unknown key gets (conventions.md).
 Grid expand_grid(const nlohmann::json& grid, const std::string& source,
-                 const std::function<bool(const std::string&)>& is_train_key);
+                 const std::function<bool(const std::string&)>& is_train_key,
+                 const std::function<std::string(const std::string&)>& closest_key = nullptr);
+
+// The grid's own keys (name, fixed, runs, seeds, ...), which are not `tca train` options.
+std::vector<std::string> grid_meta_keys();
 
 // "batch-size" -> "batch_size".
 std::string underscore_key(std::string key);

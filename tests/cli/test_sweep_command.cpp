@@ -144,6 +144,12 @@ TEST_CASE("sweep: a failed run is recorded, the others finish, exit 3, collect l
   REQUIRE(col.exit_code == 0);
   CHECK(contains(col.out, "FAILED `"));
   CHECK(contains(col.out, "| 1 |"));  // the good run alone, n = 1
+  // One index alone (a Slurm array task) exits 3 as well when its run fails.
+  REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out one").exit_code == 0);
+  const int bad = index_of(dir, "one")[0]["config"]["lr"] == 1e30 ? 0 : 1;
+  const Run single = run_tca(dir, "sweep run one --index " + std::to_string(bad));
+  CHECK_MESSAGE(single.exit_code == 3, single.err);
+  CHECK(contains(single.err, "FAILED"));
 }
 
 TEST_CASE("sweep: --all over two sweeps shares one pool, and a match stays within its sweep") {
@@ -302,6 +308,13 @@ TEST_CASE(
   write_file(dir, "unknown.json", R"({"task": "copy", "model": "ca", "branching": 2})");
   check_usage_error(run_tca(dir, "sweep plan --grid unknown.json --out sw"),
                     "unknown.json:branching");
+  // A mistyped key names the closest train option or grid key, as a config file's does.
+  write_file(dir, "typo.json", R"({"task": "copy", "model": "tca", "fixed": {"branch_factr": 4}})");
+  check_usage_error(run_tca(dir, "sweep plan --grid typo.json --out sw"),
+                    "found 'branch_factr' (did you mean 'branch_factor'?)");
+  write_file(dir, "meta.json", R"({"task": "copy", "model": "ca", "eval_set": {}})");
+  check_usage_error(run_tca(dir, "sweep plan --grid meta.json --out sw"),
+                    "did you mean 'eval_sets'?");
   write_file(dir, "g.json", R"({"task": "copy", "model": ["ca", "tca"]})");
   REQUIRE(run_tca(dir, "sweep plan --grid g.json --out sw").exit_code == 0);
   write_file(dir, "g2.json", R"({"task": "copy", "model": ["ca"]})");
