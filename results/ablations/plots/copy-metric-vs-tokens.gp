@@ -17,8 +17,10 @@ set xlabel 'tokens attended per query (log scale)'
 set ylabel 'accuracy (%)'
 set logscale x 2
 set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05
+if (!exists("svg_out")) svg_out = 'copy-metric-vs-tokens.svg'
+if (!exists("png_out")) png_out = 'copy-metric-vs-tokens.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'copy-metric-vs-tokens.svg'
+set output svg_out
 plot 'copy-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)', \
      'copy-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 4 title 'ReTreever (TCA), b = 4', \
      'copy-metric-vs-tokens.dat' index 2 using 1:2:3 with yerrorlines ls 5 title 'ReTreever (TCA), ca_loss_weight = 0', \
@@ -28,6 +30,6 @@ plot 'copy-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 2 title
      'copy-metric-vs-tokens.dat' index 6 using 1:2:3 with yerrorlines ls 9 title 'ReTreever (TCA), rl_loss_weight = 10', \
      'copy-metric-vs-tokens.dat' index 7 using 1:2:3 with yerrorlines ls 10 title 'ReTreever (TCA), reward = nce'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'copy-metric-vs-tokens.png'
+set output png_out
 replot
 unset output

@@ -15,8 +15,10 @@ set border lc rgb '#444444'
 set title 'ablations: training curves (accuracy (%) on the curve eval set)'
 set xlabel 'training step'
 set ylabel 'accuracy (%)'
+if (!exists("svg_out")) svg_out = 'curves.svg'
+if (!exists("png_out")) png_out = 'curves.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves.svg'
+set output svg_out
 plot 'curves.dat' index 0 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)', \
      'curves.dat' index 1 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'ReTreever (TCA), b = 4', \
      'curves.dat' index 2 using 1:2:3 with yerrorlines ls 5 ps 0.6 title 'ReTreever (TCA), ca_loss_weight = 0', \
@@ -26,6 +28,6 @@ plot 'curves.dat' index 0 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTree
      'curves.dat' index 6 using 1:2:3 with yerrorlines ls 9 ps 0.6 title 'ReTreever (TCA), rl_loss_weight = 10', \
      'curves.dat' index 7 using 1:2:3 with yerrorlines ls 10 ps 0.6 title 'ReTreever (TCA), reward = nce'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves.png'
+set output png_out
 replot
 unset output

@@ -15,11 +15,13 @@ set border lc rgb '#444444'
 set title 'copy: training curves (accuracy (%) on the curve eval set), seq_len = 512, steps = 8000'
 set xlabel 'training step'
 set ylabel 'accuracy (%)'
+if (!exists("svg_out")) svg_out = 'curves-seq_len512-steps8000.svg'
+if (!exists("png_out")) png_out = 'curves-seq_len512-steps8000.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves-seq_len512-steps8000.svg'
+set output svg_out
 plot 'curves-seq_len512-steps8000.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
      'curves-seq_len512-steps8000.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves-seq_len512-steps8000.png'
+set output png_out
 replot
 unset output

@@ -15,14 +15,16 @@ set border lc rgb '#444444'
 set title 'gp: training curves (target log-likelihood on the curve eval set)'
 set xlabel 'training step'
 set ylabel 'target log-likelihood'
+if (!exists("svg_out")) svg_out = 'curves.svg'
+if (!exists("png_out")) png_out = 'curves.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves.svg'
+set output svg_out
 plot 'curves.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
      'curves.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)', \
      'curves.dat' index 2 using 1:2:3 with yerrorlines ls 3 ps 0.6 title 'Perceiver IO, L matched to TCA', \
      'curves.dat' index 3 using 1:2:3 with yerrorlines ls 4 ps 0.6 title 'Perceiver IO, L = 16', \
      'curves.dat' index 4 using 1:2:3 with yerrorlines ls 5 ps 0.6 title 'Perceiver IO, L = 32'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves.png'
+set output png_out
 replot
 unset output

@@ -15,12 +15,14 @@ set border lc rgb '#444444'
 set title 'timeseries: training curves (accuracy (%) on the curve eval set)'
 set xlabel 'training step'
 set ylabel 'accuracy (%)'
+if (!exists("svg_out")) svg_out = 'curves.svg'
+if (!exists("png_out")) png_out = 'curves.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves.svg'
+set output svg_out
 plot 'curves.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
      'curves.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)', \
      'curves.dat' index 2 using 1:2:3 with yerrorlines ls 3 ps 0.6 title 'Perceiver IO, L matched to TCA'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'curves.png'
+set output png_out
 replot
 unset output

@@ -17,12 +17,14 @@ set xlabel 'tokens attended per query (log scale)'
 set ylabel 'accuracy (%)'
 set logscale x 2
 set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05
+if (!exists("svg_out")) svg_out = 'synthetic-metric-vs-tokens.svg'
+if (!exists("png_out")) png_out = 'synthetic-metric-vs-tokens.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'synthetic-metric-vs-tokens.svg'
+set output svg_out
 plot 'synthetic-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA', \
      'synthetic-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)', \
      'synthetic-metric-vs-tokens.dat' index 2 using 1:2:3 with yerrorlines ls 3 title 'Perceiver IO'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
-set output 'synthetic-metric-vs-tokens.png'
+set output png_out
 replot
 unset output
