@@ -27,11 +27,11 @@ constexpr double kMaxLossWeight = 1e6;
 // tca.md section 6 per task. copy: no encoder, dropout 0.1, batch 128, betas (0.1, 0.999),
 // clip 1; gp: 6 layers, batch 16, betas (0.9, 0.999), clip 1, std exp; image: the EMNIST
 // settings (Fashion-MNIST stands in for EMNIST): batch 100, bounded std, sort_x2, no clipping,
-// 200 epochs = 48k steps; "image --source celeba": the CelebA 32 settings,
-// batch 16, exp std, sort_x1, no clipping, 200 epochs ~ 2.28M steps; timeseries (our stand-in, no
-// reference setting): the copy task's classification settings with a 6-layer encoder and the time
-// ordering sort_x1. Perceiver IO's latent encoder has the task's number of layers, 2 for the copy
-// task (tca.md 3).
+// 200 epochs = 48k steps; "image --source celeba": the CelebA 32 settings, batch 16, exp std,
+// sort_x1, no clipping, 200 epochs ~ 2.28M steps; timeseries (our stand-in, no reference
+// setting): the copy task's classification settings with a 6-layer encoder and the time ordering
+// sort_x1. Perceiver IO's latent encoder has the task's number of layers, 2 for the copy task
+// (tca.md 3).
 const char* const kTaskDefaults = R"({
   "copy":       {"layers": 0, "dropout": 0.1, "batch_size": 128, "beta1": 0.1, "beta2": 0.999, "clip": 1.0,
                  "heuristic": "none", "bound_std": false, "num_latent_layers": 2, "steps": 100000},
