@@ -88,6 +88,11 @@ std::string setting_text(const json& setting, const std::set<int64_t>& matched_l
   return s;
 }
 
+std::string series_label(const std::string& model, const json& setting) {
+  const std::string text = setting.is_object() ? setting_text(setting) : "";
+  return method_name(model) + (text.empty() ? "" : ", " + text);
+}
+
 namespace {
 
 // CA, TCA, Perceiver IO (the order of ModelKind), then anything else.
@@ -254,9 +259,7 @@ Collected aggregate_sweep(const Sweep& sweep) {
           series_index[skey] = cv.series.size();
           CurveSeries s;
           s.method = model;
-          s.label = method_name(model);
-          const std::string st = setting_text(row_setting, {});
-          if (!st.empty()) s.label += ", " + st;
+          s.label = series_label(model, row_setting);
           cv.series.push_back(s);
         }
         series_runs[skey].push_back(points);

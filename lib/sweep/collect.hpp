@@ -83,6 +83,8 @@ std::string method_name(const std::string& model);
 // seeds), "b = 4", "rl_loss_weight = 0.1"; "" for none.
 std::string setting_text(const nlohmann::json& setting,
                          const std::set<int64_t>& matched_latents = {});
+// A curve's or plot series' label: the method's name and its setting, "ReTreever (TCA), b = 4".
+std::string series_label(const std::string& model, const nlohmann::json& setting);
 // "tar_ll" -> "target log-likelihood", "accuracy" -> "accuracy (%)".
 std::string metric_label(const std::string& metric_name);
 // Larger is better for accuracy and tar_ll, smaller for mse and loss.

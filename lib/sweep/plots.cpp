@@ -54,6 +54,20 @@ std::string gp_string(const std::string& s) {
 
 std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : "0"; }
 
+// One point of a data block: x, then the mean and std over seeds scaled for display (the std of
+// one seed, not finite, is written as 0 by num).
+std::string point_line(const std::string& x, const Aggregate& a, double scale = 1.0) {
+  return x + " " + num(a.mean * scale) + " " + num(a.std * scale) + "\n";
+}
+
+// The plot command's clause for data block `index` of DAT: error bars over seeds, its line style.
+std::string series_clause(size_t index, const std::string& dat, int style, const std::string& label,
+                          const std::string& extra = "") {
+  return fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {}{} title {}",
+                     index ? ", \\\n     " : "", gp_string(dat), index, style, extra,
+                     gp_string(label));
+}
+
 // The same picture as SVG and PNG: the script sets each terminal in turn and replots. The output
 // names are variables so that collect can render to temp names (gnuplot -e) and rename them after
 // a clean exit, while `gnuplot BASE.gp` by hand still writes BASE.svg and BASE.png.
@@ -212,8 +226,7 @@ std::vector<Plot> latency_plots(const Collected& c) {
         if (setting.is_object() && t.group.is_object()) {
           for (auto& [k, v] : t.group.items()) setting.erase(k);
         }
-        const std::string text = setting.is_object() ? setting_text(setting) : "";
-        const std::string label = method_name(r.method) + (text.empty() ? "" : ", " + text);
+        const std::string label = series_label(r.method, setting);
         auto it = std::find_if(series.begin(), series.end(),
                                [&](const Series& x) { return x.label == label; });
         if (it == series.end()) it = series.insert(series.end(), Series{r.method, label, {}});
@@ -243,13 +256,10 @@ std::vector<Plot> latency_plots(const Collected& c) {
         const std::string group = group_title(p.table->group);
         plot.data += fmt::format("# {}, {} seed{}\n", group.empty() ? "no group" : group, l.n,
                                  l.n == 1 ? "" : "s");
-        plot.data += num(p.table->n_context) + " " + num(l.mean) + " " +
-                     num(std::isfinite(l.std) ? l.std : 0) + "\n";
+        plot.data += point_line(num(p.table->n_context), l);
       }
       plot.data += "\n\n";
-      command += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} title {}",
-                             m ? ", \\\n     " : "", gp_string(plot.base + ".dat"), m, styles[m],
-                             gp_string(series[m].label));
+      command += series_clause(m, plot.base + ".dat", styles[m], series[m].label);
     }
     command += "\n";
     plot.script = script_head(plot.base) + "set encoding utf8\n" + kStyles;
@@ -314,8 +324,7 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       if (r.metric.n == 0) continue;
       nlohmann::json other = r.setting_json;
       if (other.is_object()) other.erase("num_latents");
-      const std::string text = other.is_object() ? setting_text(other) : "";
-      const std::string label = method_name(r.method) + (text.empty() ? "" : ", " + text);
+      const std::string label = series_label(r.method, other);
       auto it = std::find_if(series.begin(), series.end(),
                              [&](const Series& x) { return x.label == label; });
       if (it == series.end()) it = series.insert(series.end(), Series{r.method, label, {}});
@@ -332,13 +341,10 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       });
       data += "# " + series[m].label + "\n";
       for (const auto* r : rows) {
-        data += num(r->tokens.mean) + " " + num(r->metric.mean * scale) + " " +
-                num(std::isfinite(r->metric.std) ? r->metric.std * scale : 0) + "\n";
+        data += point_line(num(r->tokens.mean), r->metric, scale);
       }
       data += "\n\n";
-      plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} title {}",
-                          m ? ", \\\n     " : "", gp_string(base + ".dat"), m, styles[m],
-                          gp_string(series[m].label));
+      plot += series_clause(m, base + ".dat", styles[m], series[m].label);
     }
     plot += "\n";
     std::string title = c.sweep_name + ": " + metric_label(t.metric_name) + " on " + t.eval_set;
@@ -368,13 +374,10 @@ std::vector<std::string> write_plots(const Collected& c, const std::string& plot
       const auto& s = cv.series[i];
       data += "# " + s.label + "\n";
       for (size_t k = 0; k < s.steps.size(); ++k) {
-        data += std::to_string(s.steps[k]) + " " + num(s.values[k].mean * scale) + " " +
-                num(std::isfinite(s.values[k].std) ? s.values[k].std * scale : 0) + "\n";
+        data += point_line(std::to_string(s.steps[k]), s.values[k], scale);
       }
       data += "\n\n";
-      plot += fmt::format("{}{} index {} using 1:2:3 with yerrorlines ls {} ps 0.6 title {}",
-                          i ? ", \\\n     " : "", gp_string(base + ".dat"), i, styles[i],
-                          gp_string(s.label));
+      plot += series_clause(i, base + ".dat", styles[i], s.label, " ps 0.6");
     }
     plot += "\n";
     std::string title = c.sweep_name + ": training curves (" + metric_label(cv.metric_name) +
