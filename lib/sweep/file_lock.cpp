@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -17,7 +18,7 @@ namespace tca::sweep {
 
 FileLock::FileLock(const std::string& path, bool wait) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw RuntimeFailure("cannot open lock file " + path);
+  if (fd_ < 0) throw RuntimeFailure("cannot open lock file " + path + ": " + std::strerror(errno));
   while (::flock(fd_, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     ::close(fd_);

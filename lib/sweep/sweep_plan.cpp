@@ -219,6 +219,16 @@ bool run_started(const Sweep& sweep, const PlannedRun& run) {
   return false;
 }
 
+void make_work_dirs(const std::string& dir) {
+  std::error_code ec;
+  for (const char* sub :
+       {SweepFiles::kRuns, SweepFiles::kData, SweepFiles::kLogs, SweepFiles::kLocks}) {
+    fs::create_directories(fs::path(dir) / sub, ec);
+    if (ec)
+      throw RuntimeFailure("cannot create " + (fs::path(dir) / sub).string() + ": " + ec.message());
+  }
+}
+
 PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::string& grid_text,
                        const PlanCommands& cmds, const PlanOptions& options) {
   Sweep sweep;
@@ -298,13 +308,7 @@ PlanOutcome write_plan(const std::string& dir, const Grid& grid, const std::stri
   sweep.settings.threads = grid.threads;
   sweep.settings.slurm = grid.slurm;
 
-  std::error_code ec;
-  for (const char* sub :
-       {SweepFiles::kRuns, SweepFiles::kData, SweepFiles::kLogs, SweepFiles::kLocks}) {
-    fs::create_directories(fs::path(dir) / sub, ec);
-    if (ec)
-      throw RuntimeFailure("cannot create " + (fs::path(dir) / sub).string() + ": " + ec.message());
-  }
+  make_work_dirs(dir);
   std::string index;
   for (size_t i = 0; i < sweep.runs.size(); ++i)
     index += run_to_json(i, sweep.runs[i]).dump() + "\n";

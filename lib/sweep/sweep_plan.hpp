@@ -70,6 +70,10 @@ struct PlanCommands {
   std::string dir_absolute;
 };
 
+// Creates DIR/runs, data, logs and locks if missing. `sweep run` calls it too: a clone of a
+// committed sweep has only the run files (results/.gitignore leaves out data, logs and locks).
+void make_work_dirs(const std::string& dir);
+
 // Writes (or extends) the sweep at `dir` from an expanded grid; `grid_text` is stored as grid.json.
 // UsageError naming the runs when the grid would redefine planned ones, or drop them (unless
 // options.drop_unstarted and none of them has started).

@@ -222,6 +222,7 @@ int run_index(const Sweep& sweep, size_t index, const RunnerOptions& opt) {
     throw UsageError(
         fmt::format("--index {}: {} plans runs 0..{}", index, sweep.dir, sweep.runs.size() - 1));
   }
+  make_work_dirs(sweep.dir);
   RunnerSignals signals;
   Reporter report;
   StepCosts est;
@@ -291,6 +292,7 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
   std::vector<StepCosts> costs(sweeps.size());
   std::vector<std::unique_ptr<PlanWatch>> plans;
   for (size_t k = 0; k < sweeps.size(); ++k) {
+    make_work_dirs(sweeps[k].dir);
     add_measured_runs(sweeps[k], costs[k]);
     plans.push_back(std::make_unique<PlanWatch>(sweeps[k]));
     for (size_t i = 0; i < sweeps[k].runs.size(); ++i) {

@@ -1,7 +1,8 @@
 // End-to-end tests of `tca sweep plan|run|collect` (issue 18) on tiny copy-task runs: a grid of
 // 3 methods x 2 settings x 3 seeds from plan to tables and plots; a failed run recorded without
 // stopping the others (exit 3); a runner killed half-way and re-run completes only what was
-// missing; two runners on one sweep never take the same run; --index / --index-env; a re-plan
+// missing; two runners on one sweep never take the same run; --index / --index-env (also in a
+// clone without the ignored data, logs and locks directories); a re-plan
 // while a runner works.
 #include <signal.h>
 #include <sys/wait.h>
@@ -281,6 +282,9 @@ TEST_CASE("sweep: --index and --index-env run one planned run, bad indices are u
       "eval_sets": {"copy": {"make-dataset": "copy", "seq_len": 16, "count": 16, "batch-size": 8}}, "model": ["ca", "tca"]})");
   REQUIRE(run_tca(dir, "sweep plan --grid grid.json --out sw").exit_code == 0);
   const auto idx = index_of(dir, "sw");
+  // As in a clone of a committed sweep: results/.gitignore leaves out data/, logs/ and locks/.
+  for (const char* sub : {"data", "logs", "locks"})
+    fs::remove_all(dir.file(std::string("sw/") + sub));
   const Run one = run_tca(dir, "sweep run sw --index 1");
   REQUIRE_MESSAGE(one.exit_code == 0, one.err);
   CHECK(fs::exists(run_dir(dir, "sw", idx[1]) + "/eval-copy.json"));
