@@ -265,9 +265,10 @@ int run_status(int argc, char** argv) {
       "sweep status",
       "Show where each planned run of a sweep stands (done, running, partial, failed, not "
       "started: running = a `sweep run` on this machine holds its lock; a partial run written in "
-      "the last 10 minutes is noted as perhaps running elsewhere), how far it got, and an "
-      "estimate of "
-      "the training time left: each unfinished run's steps to go at its own average time "
+      "the last 10 minutes is noted as perhaps running elsewhere; one without its checkpoint, "
+      "as in a clone, is noted as starting over), how far it got, and an estimate of "
+      "the training time left: each unfinished run's steps to go (all of them when it starts "
+      "over) at its own average time "
       "per step, or that of the same config's other seeds, of the same config at another step "
       "budget, or of the same task and method; and its last periodic evaluation (\"last eval\": "
       "the task metric on the curve eval set's first batches, at that step). Reads the run "

@@ -89,6 +89,11 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       if (age >= 0 && age < kRecentWriteS)
         r.note = fmt::format("metrics written {} ago: running on another machine?",
                              format_duration(age));
+      if (!rec.has_checkpoint && !rec.train_done) {
+        r.restarts = true;
+        r.note += std::string(r.note.empty() ? "" : "; ") +
+                  "no checkpoint: sweep run starts it over at step 0";
+      }
     } else {
       r.state = "not started";
     }
@@ -130,7 +135,7 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       ++out.unestimated;
       continue;
     }
-    r.remaining_s = *per_step * static_cast<double>(r.steps - r.step);
+    r.remaining_s = *per_step * static_cast<double>(r.restarts ? r.steps : r.steps - r.step);
     out.remaining_s += *r.remaining_s;
   }
   return out;
@@ -176,6 +181,7 @@ json sweep_standing_json(const Sweep& sweep, const SweepStanding& s) {
                                                      {"metric", r.last_eval->metric},
                                                      {"value", r.last_eval->value}}
                                               : json()},
+                    {"restarts", r.restarts},
                     {"note", r.note}});
   }
   return {{"dir", sweep.dir},

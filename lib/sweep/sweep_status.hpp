@@ -26,6 +26,9 @@ struct RunStanding {
   std::string basis;  // where remaining_s comes from: "its own rate", "other seeds", ...
   std::string note;   // a failed run's stage and error, "trained, not yet evaluated on rbf"
   std::optional<EvalPoint> last_eval;  // the latest periodic evaluation: is a long run on track?
+  // Partial without checkpoint.h5 (e.g. a clone: results/.gitignore leaves checkpoints out):
+  // `sweep run` starts it over at step 0, so its time left counts every step.
+  bool restarts = false;
 };
 
 struct SweepStanding {
@@ -36,7 +39,8 @@ struct SweepStanding {
   size_t unestimated = 0;  // unfinished runs without an estimate (not in remaining_s)
 };
 
-// A run's remaining time is (configured steps - steps done) x seconds per step: the run's own
+// A run's remaining time is (configured steps - steps done, or all of them when it restarts) x
+// seconds per step: the run's own
 // average when it has trained at all, else the closest match among the runs that have (StepCosts:
 // other seeds, another step budget, the same task and method).
 SweepStanding sweep_standing(const Sweep& sweep);

@@ -1,6 +1,7 @@
 // `tca sweep status` (lib/sweep/sweep_status.hpp) on hand-made run files: each run's state, a lock
 // held by another process read as "running", and the estimate of the time left from the run's
-// own rate, the other seeds', another budget's, or nothing.
+// own rate, the other seeds', another budget's, or nothing; a partial run without its checkpoint
+// counted as starting over.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,7 +32,8 @@ const char* kGrid =
 
 Sweep make_sweep(const test::TempDir& tmp) { return test_util::plan_sweep(tmp, kGrid); }
 
-// Training records up to `step` at `seconds_per_step`; `done` adds the status and the eval file.
+// Training records up to `step` at `seconds_per_step`, and a checkpoint when not `done`; `done`
+// adds the status and the eval file.
 void write_run(const Sweep& s, size_t index, int64_t step, double seconds_per_step, bool done) {
   const std::string dir = s.run_dir(s.runs[index]);
   std::filesystem::create_directories(dir);
@@ -43,6 +45,7 @@ void write_run(const Sweep& s, size_t index, int64_t step, double seconds_per_st
   io::write_json_atomically(dir + "/status.json", {{"state", done ? "done" : "running"},
                                                    {"exit_code", done ? json(0) : json()},
                                                    {"error", nullptr}});
+  if (!done) test::write_bytes(dir + "/checkpoint.h5", "");  // status reads only that it exists
   if (done) {
     io::write_json_atomically(dir + "/" + eval_file_name("e"), {{"metrics", {{"accuracy", 1}}}});
     io::write_json_atomically(dir + "/sweep_run.json", {{"state", "done"}});
@@ -105,6 +108,25 @@ TEST_CASE("sweep status: states, and the time left from the best basis at hand")
   CHECK(j["runs"][1]["remaining_s"].get<double>() == doctest::Approx(18.0));
   CHECK(sweep_standing_text(s, st).find("1 done, 0 running, 2 partial, 1 failed, 2 not started") !=
         std::string::npos);
+}
+
+TEST_CASE(
+    "sweep status: a partial run without its checkpoint starts over, and its time left says so") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  write_run(s, 1, 4, 3.0, false);  // tca s0 stopped at step 4 of 10, 3 s per step
+  CHECK_FALSE(at(sweep_standing(s), 1).restarts);
+  CHECK(*at(sweep_standing(s), 1).remaining_s == doctest::Approx(6 * 3.0));
+  // As in a clone: results/.gitignore leaves checkpoints out, so sweep run trains from step 0.
+  std::filesystem::remove(s.run_dir(s.runs[1]) + "/checkpoint.h5");
+  const SweepStanding st = sweep_standing(s);
+  CHECK(at(st, 1).state == "partial");
+  CHECK(at(st, 1).step == 4);
+  CHECK(at(st, 1).restarts);
+  CHECK(at(st, 1).note.find("no checkpoint: sweep run starts it over at step 0") !=
+        std::string::npos);
+  CHECK(*at(st, 1).remaining_s == doctest::Approx(10 * 3.0));
+  CHECK(sweep_standing_json(s, st)["runs"][1]["restarts"] == true);
 }
 
 TEST_CASE("sweep status: another budget of the same config, the same method, or no basis") {
