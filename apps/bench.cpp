@@ -71,7 +71,8 @@ int run_bench_command(int argc, char** argv) {
                    "leave out the matmul efficiency figures of the infer suite");
   options.add<int64_t>(Group::data, "queries", int64_t{256}, "queries answered per inference call")
       .range(1, 65536);
-  options.add<int64_t>(Group::data, "seed", int64_t{0}, "seed of the random weights and data");
+  options.add<int64_t>(Group::data, "seed", int64_t{0}, "seed of the random weights and data")
+      .min(0);
   options
       .add<std::string>(
           Group::output, "out", std::string("results/bench"),

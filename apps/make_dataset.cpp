@@ -43,7 +43,8 @@ void declare_options(Options& o) {
        "all available; required otherwise. Official eval sets: gp 48000 (3000 batches of 16), "
        "copy 3200 (200 batches of 16)")
       .range(1, kMaxCount);
-  o.add<int64_t>(Group::data, "seed", int64_t{0}, "seed of the generator (official eval sets: 0)");
+  o.add<int64_t>(Group::data, "seed", int64_t{0}, "seed of the generator (official eval sets: 0)")
+      .min(0);
   o.add<int64_t>(Group::data, "batch-size", int64_t{16},
                  "tasks per stored batch; tasks of a batch share Nc and Nt")
       .range(1, kMaxBatch);

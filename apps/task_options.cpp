@@ -65,8 +65,9 @@ void declare_task_options(Options& o) {
   o.add<int64_t>(Group::data, "channels", int64_t{12}, "[timeseries] feature channels C")
       .range(1, 1000);
   o.add<int64_t>(
-      Group::data, "signature-seed", int64_t{0},
-      "[timeseries] seed of the fixed class signatures (keep it equal for train and eval)");
+       Group::data, "signature-seed", int64_t{0},
+       "[timeseries] seed of the fixed class signatures (keep it equal for train and eval)")
+      .min(0);
 }
 
 bool is_task_option(const std::string& name) { return task_option_table().count(dashed(name)) > 0; }

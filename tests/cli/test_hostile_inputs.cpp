@@ -109,8 +109,16 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "hostile input: make-dataset bounds --count, --batch-size and the GP generator's memory") {
+    "hostile input: make-dataset bounds --count, --batch-size, the seeds and the GP generator's "
+    "memory") {
   TempDir dir;
+  // A negative seed would wrap to a huge unsigned one: as train's --seed, refused.
+  check_usage_error(run_tca(dir, "make-dataset copy --split eval --count 8 --seed -1 --out a.h5"),
+                    "invalid value '-1' for --seed: expected a value >= 0");
+  check_usage_error(run_tca(dir,
+                            "make-dataset timeseries --split eval --count 8 "
+                            "--signature-seed -2 --out a.h5"),
+                    "invalid value '-2' for --signature-seed: expected a value >= 0");
   check_usage_error(
       run_tca(dir, "make-dataset copy --split eval --count 1000000000000000 --out a.h5"),
       "for --count: expected a value <= 100000000");
