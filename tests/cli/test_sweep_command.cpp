@@ -2,8 +2,7 @@
 // 3 methods x 2 settings x 3 seeds from plan to tables and plots; a failed run recorded without
 // stopping the others (exit 3); a runner killed half-way and re-run completes only what was
 // missing; two runners on one sweep never take the same run; --index / --index-env (also in a
-// clone without the ignored data, logs and locks directories); a re-plan
-// while a runner works.
+// clone without the ignored data, logs and locks directories); a re-plan while a runner works.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
