@@ -134,9 +134,7 @@ std::string partial_reason(const Sweep& sweep, const PlannedRun& run, const RunR
     return "trained, not yet evaluated on " + missing;
   }
   const std::string dir = sweep.run_dir(run);
-  const std::string metrics = (fs::path(dir) / RunDirectory::kMetrics).string();
-  const int64_t step = fs::exists(metrics) ? largest_step(io::read_jsonl_file(metrics, true)) : 0;
-  return fmt::format("step {} of {}", step, configured_steps(dir));
+  return fmt::format("step {} of {}", largest_step(dir), configured_steps(dir));
 }
 
 struct RowKey {

@@ -87,6 +87,11 @@ int64_t largest_step(const std::vector<nlohmann::json>& metrics) {
   return step;
 }
 
+int64_t largest_step(const std::string& run_dir) {
+  const fs::path metrics = fs::path(run_dir) / RunDirectory::kMetrics;
+  return fs::exists(metrics) ? largest_step(io::read_jsonl_file(metrics.string(), true)) : 0;
+}
+
 std::string task_metric_in(const nlohmann::json& record) {
   for (const char* m : {"accuracy", "tar_ll", "mse"}) {
     if (record.contains(m)) return m;

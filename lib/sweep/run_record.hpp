@@ -40,6 +40,8 @@ std::optional<double> training_seconds(const std::vector<nlohmann::json>& metric
 
 // The largest step metrics.jsonl records (0 without records; lines that are not objects skipped).
 int64_t largest_step(const std::vector<nlohmann::json>& metrics);
+// The same, read from the run directory's metrics.jsonl (0 when it has none).
+int64_t largest_step(const std::string& run_dir);
 
 // The task metric an object (an eval JSON's "metrics", a metrics.jsonl eval record) reports:
 // accuracy, tar_ll or mse, whichever it holds first; "" when none.

@@ -1,5 +1,6 @@
 #include "sweep/step_costs.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -50,11 +51,11 @@ std::optional<StepCosts::Estimate> StepCosts::per_step(const PlannedRun& run) co
   return std::nullopt;
 }
 
-std::optional<double> StepCosts::seconds(const PlannedRun& run) const {
+std::optional<double> StepCosts::seconds(const PlannedRun& run, int64_t done_steps) const {
   const int64_t steps = run.config.value("steps", int64_t{0});
   const auto e = per_step(run);
   if (steps <= 0 || !e) return std::nullopt;
-  return e->seconds_per_step * static_cast<double>(steps);
+  return e->seconds_per_step * static_cast<double>(std::max<int64_t>(steps - done_steps, 0));
 }
 
 std::optional<double> seconds_per_step(const std::vector<json>& metrics) {

@@ -25,8 +25,9 @@ class StepCosts {
   // The closest match to `run` among the recorded runs: the same config but the seed, else the
   // same config but the seed and step count, else the same task and method; nullopt when none.
   std::optional<Estimate> per_step(const PlannedRun& run) const;
-  // per_step x the run's configured steps; nullopt when either is unknown.
-  std::optional<double> seconds(const PlannedRun& run) const;
+  // per_step x the run's configured steps less `done_steps` (what a resumed run has behind it);
+  // nullopt when either is unknown.
+  std::optional<double> seconds(const PlannedRun& run, int64_t done_steps = 0) const;
 
  private:
   mutable std::mutex mutex_;

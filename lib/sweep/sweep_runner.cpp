@@ -182,11 +182,22 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
   if (!plan.still_planned(run.run_id)) return Outcome::dropped;
   FileLock lock(sweep.lock_path(run), false);
   if (!lock.held()) return Outcome::busy;
-  if (read_run_record(sweep, run).progress == RunProgress::done) return Outcome::already_done;
+  const RunRecord rec = read_run_record(sweep, run);
+  if (rec.progress == RunProgress::done) return Outcome::already_done;
   if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::waiting;
-  const auto estimate = est.seconds(run);
-  report.line(fmt::format("start {} {} (index {}{})", position, run.run_id, index,
-                          estimate ? ", est. " + format_duration(*estimate) : ""));
+  // A run that resumes has only the steps after its checkpoint left to train. metrics.jsonl's
+  // largest step stands for the checkpoint's: exact for a stopped run, which checkpoints where it
+  // stands; a killed one resumes from its last periodic checkpoint, a little earlier.
+  const bool resumes = rec.has_checkpoint && !rec.train_done;
+  const auto estimate = rec.train_done
+                            ? std::nullopt
+                            : est.seconds(run, resumes ? largest_step(sweep.run_dir(run)) : 0);
+  std::string how = rec.train_done ? ", trained: evaluation left"
+                    : resumes      ? ", resumes from its checkpoint"
+                                   : "";
+  if (estimate)
+    how += fmt::format(", est. {}{}", format_duration(*estimate), resumes ? " left" : "");
+  report.line(fmt::format("start {} {} (index {}{})", position, run.run_id, index, how));
   const auto t0 = Clock::now();
   try {
     const Outcome o = execute(sweep, run, opt, report);

@@ -237,6 +237,9 @@ TEST_CASE("sweep: a runner killed half-way, the re-run completes only what was m
   REQUIRE_MESSAGE(rerun.exit_code == 0, rerun.err);
   CHECK(contains(rerun.err, "1 already done, 3 to run"));
   CHECK_FALSE(contains(rerun.err, "start 1/4"));
+  // Its start line says it resumes, and estimates only the steps after the checkpoint.
+  CHECK(contains(rerun.err,
+                 idx[1]["run_id"].get<std::string>() + " (index 1, resumes from its checkpoint"));
   CHECK(slurp(quick + "/eval-copy.json") == quick_eval);
   // The slow run was resumed from its checkpoint: its log continues and ends at the last step.
   CHECK(read_jsonl(slow + "/metrics.jsonl").back()["step"] == 3000);
