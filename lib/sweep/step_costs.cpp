@@ -58,6 +58,18 @@ std::optional<double> StepCosts::seconds(const PlannedRun& run, int64_t done_ste
   return e->seconds_per_step * static_cast<double>(std::max<int64_t>(steps - done_steps, 0));
 }
 
+std::optional<double> StepCosts::seconds_left(const PlannedRun& run, const std::string& run_dir,
+                                              bool running) const {
+  int64_t behind = 0;
+  if (running || fs::exists(fs::path(run_dir) / RunDirectory::kCheckpoint)) {
+    try {
+      behind = largest_step(run_dir);
+    } catch (const Error&) {  // an unreadable log: count the whole budget
+    }
+  }
+  return seconds(run, behind);
+}
+
 std::optional<double> seconds_per_step(const std::vector<json>& metrics) {
   const int64_t step = largest_step(metrics);
   const auto s = training_seconds(metrics);

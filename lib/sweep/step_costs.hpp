@@ -28,6 +28,12 @@ class StepCosts {
   // per_step x the run's configured steps less `done_steps` (what a resumed run has behind it);
   // nullopt when either is unknown.
   std::optional<double> seconds(const PlannedRun& run, int64_t done_steps = 0) const;
+  // The training time `run` has left: seconds() less the steps the metrics.jsonl in `run_dir`
+  // records, which are behind the run when it trains now (`running`) or will resume from its
+  // checkpoint; a run with neither starts over (at a killed run's last periodic checkpoint, a
+  // little before its last logged step: an estimate).
+  std::optional<double> seconds_left(const PlannedRun& run, const std::string& run_dir,
+                                     bool running) const;
 
  private:
   mutable std::mutex mutex_;

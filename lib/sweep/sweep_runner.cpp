@@ -185,13 +185,10 @@ Outcome run_locked(const Sweep& sweep, size_t index, const RunnerOptions& opt, R
   const RunRecord rec = read_run_record(sweep, run);
   if (rec.progress == RunProgress::done) return Outcome::already_done;
   if (!run.match_run_id.empty() && !matched_latents(sweep, run)) return Outcome::waiting;
-  // A run that resumes has only the steps after its checkpoint left to train. metrics.jsonl's
-  // largest step stands for the checkpoint's: exact for a stopped run, which checkpoints where it
-  // stands; a killed one resumes from its last periodic checkpoint, a little earlier.
+  // A run that resumes has only the steps after its checkpoint left to train.
   const bool resumes = rec.has_checkpoint && !rec.train_done;
-  const auto estimate = rec.train_done
-                            ? std::nullopt
-                            : est.seconds(run, resumes ? largest_step(sweep.run_dir(run)) : 0);
+  const auto estimate =
+      rec.train_done ? std::nullopt : est.seconds_left(run, sweep.run_dir(run), false);
   std::string how = rec.train_done ? ", trained: evaluation left"
                     : resumes      ? ", resumes from its checkpoint"
                                    : "";
@@ -347,7 +344,9 @@ int run_all(const std::vector<Sweep>& sweeps, const RunnerOptions& opt) {
         done += outcome[i] == Outcome::done || outcome[i] == Outcome::already_done;
         failed += outcome[i] == Outcome::failed;
         dropped += outcome[i] == Outcome::dropped;
-      } else if (auto s = costs[sweep_of[i]].seconds(run_of(i))) {
+      } else if (auto s = costs[sweep_of[i]].seconds_left(run_of(i),
+                                                          sweeps[sweep_of[i]].run_dir(run_of(i)),
+                                                          state[i] == State::running)) {
         remaining += *s;
       } else {
         unknown = true;
