@@ -30,8 +30,8 @@ class StepCosts {
   std::optional<double> seconds(const PlannedRun& run, int64_t done_steps = 0) const;
   // The training time `run` has left: seconds() less the steps the metrics.jsonl in `run_dir`
   // records, which are behind the run when it trains now (`running`) or will resume from its
-  // checkpoint; a run with neither starts over (at a killed run's last periodic checkpoint, a
-  // little before its last logged step: an estimate).
+  // checkpoint (a killed run's last periodic checkpoint is a little before its last logged step:
+  // an estimate); a run with neither starts over.
   std::optional<double> seconds_left(const PlannedRun& run, const std::string& run_dir,
                                      bool running) const;
 
