@@ -60,14 +60,19 @@ std::optional<double> StepCosts::seconds(const PlannedRun& run, int64_t done_ste
 
 std::optional<double> StepCosts::seconds_left(const PlannedRun& run, const std::string& run_dir,
                                               bool running) const {
-  int64_t behind = 0;
-  if (running || fs::exists(fs::path(run_dir) / RunDirectory::kCheckpoint)) {
+  const bool has_checkpoint = fs::exists(fs::path(run_dir) / RunDirectory::kCheckpoint);
+  int64_t logged = 0;
+  if (running || has_checkpoint) {  // else the log is not needed (read every minute by sweep run)
     try {
-      behind = largest_step(run_dir);
+      logged = largest_step(run_dir);
     } catch (const Error&) {  // an unreadable log: count the whole budget
     }
   }
-  return seconds(run, behind);
+  return seconds(run, steps_behind(logged, running, has_checkpoint));
+}
+
+int64_t steps_behind(int64_t logged_step, bool running, bool has_checkpoint) {
+  return running || has_checkpoint ? logged_step : 0;
 }
 
 std::optional<double> seconds_per_step(const std::vector<json>& metrics) {

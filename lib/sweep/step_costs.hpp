@@ -40,6 +40,12 @@ class StepCosts {
   std::map<std::string, std::map<std::string, double>> by_key_[3];  // key -> run id -> rate
 };
 
+// The steps `sweep run` will not train again of a run whose metrics.jsonl logs up to
+// `logged_step`: all of them when the run trains now (`running`) or resumes from its checkpoint,
+// none when it starts over (tca train --overwrite). The one rule for `sweep run`'s ETA and
+// `sweep status`'s time left.
+int64_t steps_behind(int64_t logged_step, bool running, bool has_checkpoint);
+
 // Adds every run of the sweep that has trained at all (finished or not): seconds_per_step.
 void add_measured_runs(const Sweep& sweep, StepCosts& costs);
 

@@ -4,7 +4,7 @@
 // DIR/runs/RUN_ID (resumed from its checkpoint when one exists), then `tca eval` on every eval
 // set (eval-NAME.json). A finished run is skipped; a failed one is recorded in sweep_run.json and
 // the others go on; a lock file per run keeps two workers off the same run. A run that a re-plan
-// dropped after the runner read the sweep is not started (PlanWatch).
+// dropped after the runner read the sweep is not started (PlanWatch). One run: run_execution.hpp.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -45,6 +46,7 @@ SweepStanding sweep_standing(const Sweep& sweep) {
   SweepStanding out;
   StepCosts costs;  // what `sweep run` estimates its ETA from, filled as the runs are read
   std::vector<std::optional<double>> own_rates;
+  std::vector<bool> checkpoints;
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
     const PlannedRun& run = sweep.runs[i];
     RunStanding r;
@@ -89,13 +91,16 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       if (age >= 0 && age < kRecentWriteS)
         r.note = fmt::format("metrics written {} ago: running on another machine?",
                              format_duration(age));
-      if (!rec.has_checkpoint && !rec.train_done) {
-        r.restarts = true;
-        r.note += std::string(r.note.empty() ? "" : "; ") +
-                  "no checkpoint: sweep run starts it over at step 0";
-      }
     } else {
       r.state = "not started";
+    }
+    // sweep run goes on with a partial run and retries a failed one: from its checkpoint, else
+    // from step 0 (a clone: results/.gitignore leaves checkpoints out).
+    if ((r.state == "partial" || r.state == "failed") && !rec.has_checkpoint && !rec.train_done) {
+      r.restarts = true;
+      if (r.state == "partial" || r.step > 0)
+        r.note += std::string(r.note.empty() ? "" : "; ") +
+                  "no checkpoint: sweep run starts it over at step 0";
     }
     if (r.state != "done" && rec.train_done) {
       std::string missing;
@@ -105,6 +110,7 @@ SweepStanding sweep_standing(const Sweep& sweep) {
     }
     out.runs.push_back(r);
     own_rates.push_back(own_rate);
+    checkpoints.push_back(rec.has_checkpoint);
   }
 
   for (size_t i = 0; i < out.runs.size(); ++i) {
@@ -135,7 +141,8 @@ SweepStanding sweep_standing(const Sweep& sweep) {
       ++out.unestimated;
       continue;
     }
-    r.remaining_s = *per_step * static_cast<double>(r.restarts ? r.steps : r.steps - r.step);
+    const int64_t behind = steps_behind(r.step, r.state == "running", checkpoints[i]);
+    r.remaining_s = *per_step * static_cast<double>(std::max<int64_t>(r.steps - behind, 0));
     out.remaining_s += *r.remaining_s;
   }
   return out;

@@ -26,8 +26,8 @@ struct RunStanding {
   std::string basis;  // where remaining_s comes from: "its own rate", "other seeds", ...
   std::string note;   // a failed run's stage and error, "trained, not yet evaluated on rbf"
   std::optional<EvalPoint> last_eval;  // the latest periodic evaluation: is a long run on track?
-  // Partial without checkpoint.h5 (e.g. a clone: results/.gitignore leaves checkpoints out):
-  // `sweep run` starts it over at step 0, so its time left counts every step.
+  // Partial or failed without checkpoint.h5 (e.g. a clone: results/.gitignore leaves checkpoints
+  // out): `sweep run` starts it over at step 0, so its time left counts every step.
   bool restarts = false;
 };
 
@@ -39,10 +39,10 @@ struct SweepStanding {
   size_t unestimated = 0;  // unfinished runs without an estimate (not in remaining_s)
 };
 
-// A run's remaining time is (configured steps - steps done, or all of them when it restarts) x
-// seconds per step: the run's own
-// average when it has trained at all, else the closest match among the runs that have (StepCosts:
-// other seeds, another step budget, the same task and method).
+// A run's remaining time is (configured steps - the steps behind it: steps_behind, the rule
+// `sweep run`'s ETA uses) x seconds per step: the run's own average when it has trained at all,
+// else the closest match among the runs that have (StepCosts: other seeds, another step budget,
+// the same task and method).
 SweepStanding sweep_standing(const Sweep& sweep);
 
 std::string sweep_standing_text(const Sweep& sweep, const SweepStanding& s);

@@ -1,7 +1,7 @@
 // `tca sweep status` (lib/sweep/sweep_status.hpp) on hand-made run files: each run's state, a lock
 // held by another process read as "running", and the estimate of the time left from the run's
-// own rate, the other seeds', another budget's, or nothing; a partial run without its checkpoint
-// counted as starting over.
+// own rate, the other seeds', another budget's, or nothing; a partial or failed run without its
+// checkpoint counted as starting over.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -127,6 +127,29 @@ TEST_CASE(
         std::string::npos);
   CHECK(*at(st, 1).remaining_s == doctest::Approx(10 * 3.0));
   CHECK(sweep_standing_json(s, st)["runs"][1]["restarts"] == true);
+}
+
+TEST_CASE("sweep status: a failed run is retried from its checkpoint, else from step 0") {
+  test::TempDir tmp;
+  const Sweep s = make_sweep(tmp);
+  write_run(s, 1, 4, 3.0, false);  // tca s0 failed at step 4 of 10, 3 s per step
+  io::write_json_atomically(s.run_dir(s.runs[1]) + "/sweep_run.json",
+                            {{"state", "failed"}, {"stage", "train"}, {"error", "boom"}});
+  std::filesystem::last_write_time(
+      s.run_dir(s.runs[1]) + "/metrics.jsonl",
+      std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+  SweepStanding st = sweep_standing(s);
+  CHECK(at(st, 1).state == "failed");
+  CHECK_FALSE(at(st, 1).restarts);
+  CHECK(at(st, 1).note == "failed at train: boom");
+  CHECK(*at(st, 1).remaining_s == doctest::Approx(6 * 3.0));  // resumes at step 4
+  // Without its checkpoint, sweep run's retry trains it from step 0, as `sweep run` estimates.
+  std::filesystem::remove(s.run_dir(s.runs[1]) + "/checkpoint.h5");
+  st = sweep_standing(s);
+  CHECK(at(st, 1).restarts);
+  CHECK(at(st, 1).note ==
+        "failed at train: boom; no checkpoint: sweep run starts it over at step 0");
+  CHECK(*at(st, 1).remaining_s == doctest::Approx(10 * 3.0));
 }
 
 TEST_CASE("sweep status: another budget of the same config, the same method, or no basis") {
