@@ -5,7 +5,8 @@
 // targets, each method's mean +/- 2 std, the context points TCA retrieved for a query x), copy and
 // time series (a tokens x queries grid of the retrieved sets), and the tree of the context set
 // (one query's path and the policy at each level). --json writes the retrieved sets drawn (the
-// context tokens of each query's leaf and siblings), so they can be checked as data.
+// context tokens of each query's leaf and siblings) and each query's policy at every level, so
+// they can be checked as data.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -75,7 +76,10 @@ Batch with_queries(const Batch& b, const Tensor& xt) {
 struct TcaView {
   TreeShape shape;
   std::vector<RetrievedSet> sets;
-  std::vector<std::vector<double>> first_query_policy;
+  // Per query, per level 1..k: the policy over the b children (what the greedy descent took the
+  // argmax of); empty when the trace has none. A probability near 1 on the wrong child is a
+  // policy that sampling will not correct (results/copy/diagnostics).
+  std::vector<std::vector<std::vector<double>>> policy;
   Predictions predictions;
 };
 
@@ -98,12 +102,15 @@ TcaView tca_view(ReTreeverModel& model, const Batch& batch) {
     for (int64_t l = 0; l < k; ++l) path.push_back(r.actions.data_i32()[q * k + l]);
     v.sets.push_back(describe_retrieved_set(v.shape, path, order));
   }
-  if (r.policy.defined() && m > 0) {
-    for (int64_t l = 0; l < k; ++l) {
-      std::vector<double> p;
-      for (int64_t c = 0; c < b; ++c)
-        p.push_back(r.policy[l * b + c]);  // query 0's row of [Q, k, b]
-      v.first_query_policy.push_back(p);
+  if (r.policy.defined()) {
+    for (int64_t q = 0; q < m; ++q) {
+      std::vector<std::vector<double>> levels;
+      for (int64_t l = 0; l < k; ++l) {
+        std::vector<double> p;
+        for (int64_t c = 0; c < b; ++c) p.push_back(r.policy[(q * k + l) * b + c]);  // [Q, k, b]
+        levels.push_back(p);
+      }
+      v.policy.push_back(levels);
     }
   }
   return v;
@@ -116,17 +123,20 @@ viz::RetrievalMarks marks_of(const RetrievedSet& s) {
   return m;
 }
 
-json sets_json(const std::vector<RetrievedSet>& sets, const std::vector<std::string>& labels) {
+json sets_json(const TcaView& view, const std::vector<std::string>& labels) {
   json out = json::array();
-  for (size_t i = 0; i < sets.size(); ++i) {
+  for (size_t i = 0; i < view.sets.size(); ++i) {
+    const RetrievedSet& set = view.sets[i];
     json sibs = json::array();
-    for (const auto& s : sets[i].siblings)
+    for (const auto& s : set.siblings)
       sibs.push_back({{"level", s.level}, {"node", s.node}, {"tokens", s.tokens}});
-    out.push_back({{"query", labels[i]},
-                   {"path", sets[i].path},
-                   {"leaf", sets[i].leaf},
-                   {"leaf_tokens", sets[i].leaf_tokens},
-                   {"siblings", sibs}});
+    json q = {{"query", labels[i]},
+              {"path", set.path},
+              {"leaf", set.leaf},
+              {"leaf_tokens", set.leaf_tokens},
+              {"siblings", sibs}};
+    if (i < view.policy.size()) q["policy"] = view.policy[i];
+    out.push_back(q);
   }
   return out;
 }
@@ -213,7 +223,8 @@ int run_show(int argc, char** argv) {
   o.add<std::string>(Group::output, "out", "the picture").value_name("FILE.png|svg").required();
   o.add<std::string>(Group::output, "tree-out", "also draw the tree with the first query's path")
       .value_name("FILE.png|svg");
-  o.add<std::string>(Group::output, "json", "write the drawn retrieved sets as JSON")
+  o.add<std::string>(Group::output, "json",
+                     "write the drawn retrieved sets and each query's policy per level as JSON")
       .value_name("FILE.json");
   if (!o.parse(argc, argv)) return 0;
 
@@ -378,7 +389,7 @@ int run_show(int argc, char** argv) {
     t.leaf_size = view.shape.leaf_size;
     t.tokens = view.shape.n;
     if (!view.sets.empty()) t.path = view.sets[0].path;
-    t.policy = view.first_query_policy;
+    if (!view.policy.empty()) t.policy = view.policy[0];
     viz::tree_figure(t).save(o.get<std::string>("tree-out"));
     std::printf("%s\n", o.get<std::string>("tree-out").c_str());
   }
@@ -392,7 +403,7 @@ int run_show(int argc, char** argv) {
                                {"depth", view.shape.k},
                                {"leaf_size", view.shape.leaf_size},
                                {"num_context", view.shape.n},
-                               {"queries", sets_json(view.sets, query_labels)}});
+                               {"queries", sets_json(view, query_labels)}});
   }
   return 0;
 }

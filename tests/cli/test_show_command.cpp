@@ -1,6 +1,7 @@
 // `tca show` (issue 22): valid PNG / SVG pictures, and the retrieved sets it draws (--json) are the
 // ones the model's descent returns, checked on data: each query's leaf tokens and sibling regions
-// rebuilt from the descent's memory rows (trace.retrieval.set_rows) of the same run and task.
+// rebuilt from the descent's memory rows (trace.retrieval.set_rows) of the same run and task, and
+// each query's policy per level, the greedy path its argmax.
 #include <filesystem>
 #include <set>
 
@@ -93,6 +94,20 @@ TEST_CASE(
       drawn_siblings.insert(t.begin(), t.end());
     }
     CHECK(drawn_siblings == siblings);
+    // The policy at each level: the trace's row of [Q, k, b], and the greedy path its argmax.
+    REQUIRE(drawn["policy"].size() == static_cast<size_t>(s.k));
+    const auto path = drawn["path"].get<std::vector<int64_t>>();
+    for (int64_t l = 0; l < s.k; ++l) {
+      const auto p = drawn["policy"][static_cast<size_t>(l)].get<std::vector<double>>();
+      REQUIRE(p.size() == static_cast<size_t>(s.b));
+      double sum = 0;
+      for (int64_t c = 0; c < s.b; ++c) {
+        CHECK(p[c] == doctest::Approx(trace.retrieval.policy[(q * s.k + l) * s.b + c]));
+        CHECK(p[c] <= p[path[l]]);
+        sum += p[c];
+      }
+      CHECK(sum == doctest::Approx(1.0));
+    }
   }
 
   // GP: the curves of TCA and a compared CA run, the retrieved points of a query x.
