@@ -21,7 +21,8 @@ if (!exists("svg_out")) svg_out = 'copy-seq_len256-steps10000-metric-vs-tokens.s
 if (!exists("png_out")) png_out = 'copy-seq_len256-steps10000-metric-vs-tokens.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
 set output svg_out
-plot 'copy-seq_len256-steps10000-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA'
+plot 'copy-seq_len256-steps10000-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA', \
+     'copy-seq_len256-steps10000-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output png_out
 replot
