@@ -22,7 +22,8 @@ if (!exists("png_out")) png_out = 'copy-seq_len256-steps10000-metric-vs-tokens.p
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
 set output svg_out
 plot 'copy-seq_len256-steps10000-metric-vs-tokens.dat' index 0 using 1:2:3 with yerrorlines ls 1 title 'Transformer + CA', \
-     'copy-seq_len256-steps10000-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)'
+     'copy-seq_len256-steps10000-metric-vs-tokens.dat' index 1 using 1:2:3 with yerrorlines ls 2 title 'ReTreever (TCA)', \
+     'copy-seq_len256-steps10000-metric-vs-tokens.dat' index 2 using 1:2:3 with yerrorlines ls 3 title 'Perceiver IO'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output png_out
 replot

@@ -20,7 +20,8 @@ if (!exists("png_out")) png_out = 'curves-seq_len256-steps10000.png'
 set terminal svg size 720,480 dynamic noenhanced font 'Helvetica,12' background '#ffffff'
 set output svg_out
 plot 'curves-seq_len256-steps10000.dat' index 0 using 1:2:3 with yerrorlines ls 1 ps 0.6 title 'Transformer + CA', \
-     'curves-seq_len256-steps10000.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)'
+     'curves-seq_len256-steps10000.dat' index 1 using 1:2:3 with yerrorlines ls 2 ps 0.6 title 'ReTreever (TCA)', \
+     'curves-seq_len256-steps10000.dat' index 2 using 1:2:3 with yerrorlines ls 3 ps 0.6 title 'Perceiver IO, L matched to TCA'
 set terminal pngcairo size 960,640 noenhanced font 'Helvetica,12' background '#ffffff'
 set output png_out
 replot
